@@ -1,0 +1,645 @@
+//! The command line: a thin shell over the library. The only module besides `main` that
+//! touches files, stdout or the wall clock (for `bench`).
+//!
+//! Exit codes: 0 ok, 1 an `[expect]` assertion failed, 2 bad input (or a run that hit a budget).
+//! Exports are written to a temporary file beside the target and renamed into place, so an
+//! interrupted export never leaves a half-written file where a good one was.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compare::{self, Comparison};
+use crate::fault::FaultPlan;
+use crate::handlers::{self, Design};
+use crate::oracle::{self, Metrics};
+use crate::scenario::{self, Backoff, Jitter, KeyPolicy, LatencyRange, Scenario};
+use crate::sim::Budget;
+use crate::time::SimDuration;
+use crate::trace::{self, EventKind};
+use crate::world;
+
+/// idemlab: watch retries break non-idempotent handlers, and check that yours survive them.
+#[derive(Parser, Debug)]
+#[command(name = "idemlab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; with none, compare the designs of the built-in default scenario.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Output formats of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// The trace as a readable log, then the metrics.
+    Text,
+    /// One JSON object: the design's metrics plus `scenario` and `seed`.
+    Json,
+}
+
+/// Output formats of `compare`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// An aligned table, the ideal first.
+    Text,
+    /// One JSON object with `scenario`, `seed`, `ideal` and `designs`.
+    Json,
+    /// One CSV row per design, with a header.
+    Csv,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one design through a scenario and print its trace and metrics.
+    Run {
+        /// A scenario file, or the name of a bundled scenario (see `idemlab list`).
+        scenario: String,
+        /// The design to run (default: the scenario's first).
+        #[arg(long)]
+        design: Option<String>,
+        /// The seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also write the trace as CSV to this file.
+        #[arg(long, value_name = "FILE.csv")]
+        trace: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+        format: RunFormat,
+    },
+    /// Run several designs through one scenario with the same seed and fates, side by side.
+    Compare {
+        /// A scenario file, or the name of a bundled scenario (default: the built-in default).
+        scenario: Option<String>,
+        /// Comma-separated design names (default: the scenario's).
+        #[arg(long, value_delimiter = ',')]
+        designs: Option<Vec<String>>,
+        /// The seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+        format: CompareFormat,
+    },
+    /// List the handler designs and the bundled scenarios.
+    List,
+    /// Run workload W (one client, sequential operations, lossy network, a counter handler)
+    /// and print one `key=value` line of figures.
+    Bench {
+        /// How many operations.
+        #[arg(long, default_value_t = 100_000)]
+        ops: u32,
+        /// Probability that each message (request or response) is lost.
+        #[arg(long, default_value_t = 0.1)]
+        loss: f64,
+        /// The seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// Why a command failed; decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input: a scenario, a name, an option. Exit 2.
+    #[error("{0}")]
+    Input(String),
+    /// A run hit a budget. Exit 2.
+    #[error("{0}")]
+    Limit(String),
+    /// An `[expect]` assertion failed. Exit 1.
+    #[error("{0}")]
+    Expectation(String),
+    /// A file could not be written. Exit 2.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Expectation(_) => 1,
+            CliError::Input(_) | CliError::Limit(_) | CliError::Io(_) => 2,
+        }
+    }
+}
+
+/// Parses the process arguments and runs the command; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = String::new();
+    let result = execute(cli.command, &mut out);
+    // Whatever was produced is printed, even when an error follows it.
+    if let Err(e) = write_stdout(&out)
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {e}");
+        return ExitCode::from(2);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn write_stdout(text: &str) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Runs one command, appending its output to `out`.
+pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliError> {
+    match command {
+        None => cmd_compare(None, None, None, CompareFormat::Text, out),
+        Some(Command::Run {
+            scenario,
+            design,
+            seed,
+            trace,
+            format,
+        }) => cmd_run(&scenario, design, seed, trace, format, out),
+        Some(Command::Compare {
+            scenario,
+            designs,
+            seed,
+            format,
+        }) => cmd_compare(scenario.as_deref(), designs, seed, format, out),
+        Some(Command::List) => {
+            cmd_list(out);
+            Ok(())
+        }
+        Some(Command::Bench { ops, loss, seed }) => cmd_bench(ops, loss, seed, out),
+    }
+}
+
+/// Loads a scenario from a path, or a bundled one by name (`lost-response` or
+/// `lost-response.toml`) when no such file exists.
+pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
+    let path = Path::new(name);
+    if path.exists() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::Input(format!("cannot read scenario {name}: {e}")))?;
+        return scenario::parse_bytes(&bytes, name).map_err(|e| CliError::Input(e.to_string()));
+    }
+    let wanted = name.trim_end_matches(".toml");
+    if let Some((file, text)) = scenario::BUNDLED
+        .iter()
+        .find(|(file, _)| file.trim_end_matches(".toml") == wanted)
+    {
+        return scenario::parse(text, &format!("scenarios/{file}"))
+            .map_err(|e| CliError::Input(e.to_string()));
+    }
+    let names: Vec<&str> = scenario::BUNDLED
+        .iter()
+        .map(|(f, _)| f.trim_end_matches(".toml"))
+        .collect();
+    let hint = crate::suggest::closest(wanted, names.iter().copied())
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    Err(CliError::Input(format!(
+        "no scenario file `{name}` and no bundled scenario of that name{hint}; bundled scenarios: {}",
+        names.join(", ")
+    )))
+}
+
+fn lookup(name: &str) -> Result<Box<dyn Design>, CliError> {
+    handlers::lookup(name).map_err(|e| CliError::Input(e.to_string()))
+}
+
+fn ensure_complete(metrics: &[Metrics]) -> Result<(), CliError> {
+    match metrics
+        .iter()
+        .find_map(|m| m.stopped.as_ref().map(|s| (m, s)))
+    {
+        Some((m, why)) => Err(CliError::Limit(format!("design `{}`: {why}", m.design))),
+        None => Ok(()),
+    }
+}
+
+fn expectations(violations: Vec<oracle::Violation>) -> Result<(), CliError> {
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::from("expectations failed:");
+    for v in violations {
+        let _ = write!(
+            text,
+            "\n  [expect.{}] {}: expected {}, got {}",
+            v.design, v.metric, v.expected, v.actual
+        );
+    }
+    Err(CliError::Expectation(text))
+}
+
+fn cmd_run(
+    scenario_name: &str,
+    design: Option<String>,
+    seed: Option<u64>,
+    trace_path: Option<PathBuf>,
+    format: RunFormat,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let scenario = load_scenario(scenario_name)?;
+    let design_name = design.unwrap_or_else(|| scenario.designs[0].clone());
+    let design = lookup(&design_name)?;
+    let seed = seed.unwrap_or(scenario.seed);
+    let run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
+    let metrics = oracle::measure(&run);
+    if let Some(path) = &trace_path {
+        write_atomically(path, |w| {
+            trace::write_csv(&run.trace, w).map_err(|e| io::Error::other(e.to_string()))
+        })?;
+    }
+    match format {
+        RunFormat::Text => {
+            let _ = writeln!(
+                out,
+                "scenario {} · design {} · seed {seed}",
+                scenario.name, metrics.design
+            );
+            for e in &run.trace.events {
+                let _ = writeln!(out, "{}", format_event(e));
+            }
+            out.push('\n');
+            let ideal = oracle::ideal(&scenario);
+            render_table(out, &ideal, std::slice::from_ref(&metrics));
+        }
+        RunFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct RunReport<'a> {
+                scenario: &'a str,
+                seed: u64,
+                #[serde(flatten)]
+                metrics: &'a Metrics,
+            }
+            let report = RunReport {
+                scenario: &scenario.name,
+                seed,
+                metrics: &metrics,
+            };
+            out.push_str(&to_json(&report)?);
+            out.push('\n');
+        }
+    }
+    if let Some(path) = trace_path {
+        eprintln!("trace written to {}", path.display());
+    }
+    ensure_complete(std::slice::from_ref(&metrics))?;
+    expectations(oracle::check_expectations(&scenario, &metrics))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))
+}
+
+/// One trace event as a line of the text log.
+pub fn format_event(e: &trace::TraceEvent) -> String {
+    let who = match (e.op, e.attempt) {
+        (trace::NO_OP, _) => String::new(),
+        (op, 0) => format!("op {op}"),
+        (op, a) if e.copy > 0 => format!("op {op}.{a} copy {}", e.copy),
+        (op, a) => format!("op {op}.{a}"),
+    };
+    let key = e.key.map(|k| format!("key={k}")).unwrap_or_default();
+    let mark = match e.kind {
+        EventKind::Lost | EventKind::Crash | EventKind::Limit => "!",
+        EventKind::Effect if matches!(e.detail, trace::Detail::Effect { nth, .. } if nth > 1) => {
+            "!"
+        }
+        _ => " ",
+    };
+    format!(
+        "{mark}{:>10}  {:<9} {:<9} {:<13} {:<7} {}",
+        crate::time::SimTime(e.time_us).to_string(),
+        e.node.to_string(),
+        e.kind.name(),
+        who,
+        key,
+        e.detail_text()
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn cmd_compare(
+    scenario_name: Option<&str>,
+    designs: Option<Vec<String>>,
+    seed: Option<u64>,
+    format: CompareFormat,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let scenario = match scenario_name {
+        Some(name) => load_scenario(name)?,
+        None => scenario::default_scenario(),
+    };
+    let designs = compare::resolve(&scenario, designs.as_deref())
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let seed = seed.unwrap_or(scenario.seed);
+    let result = compare::compare(&scenario, &designs, seed, &FaultPlan::default());
+    match format {
+        CompareFormat::Text => render_comparison(out, &scenario, &result),
+        CompareFormat::Json => {
+            out.push_str(&to_json(&result.report())?);
+            out.push('\n');
+        }
+        CompareFormat::Csv => render_csv(out, &result)?,
+    }
+    ensure_complete(&result.metrics)?;
+    expectations(result.violations(&scenario))
+}
+
+fn render_comparison(out: &mut String, scenario: &Scenario, result: &Comparison) {
+    let _ = writeln!(
+        out,
+        "scenario {} · seed {} · {} operations",
+        scenario.name, result.seed, scenario.workload.ops
+    );
+    if !scenario.description.is_empty() {
+        let _ = writeln!(out, "{}", scenario.description);
+    }
+    out.push('\n');
+    render_table(out, &result.ideal, &result.metrics);
+    out.push('\n');
+    for m in &result.metrics {
+        let verdict = match m.first_divergence_us {
+            None => "exactly once".to_string(),
+            Some(t) => format!("diverged from exactly-once at {}", crate::time::SimTime(t)),
+        };
+        let _ = writeln!(out, "{:<16} {verdict}", m.design);
+    }
+}
+
+fn ms(us: u64) -> String {
+    SimDuration(us).to_string()
+}
+
+fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[Metrics]) {
+    let header = [
+        "design",
+        "ops",
+        "attempts",
+        "effects",
+        "dup",
+        "lost",
+        "in-doubt",
+        "inconsistent",
+        "charged",
+        "p50",
+        "p99",
+        "statuses",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    rows.push(vec![
+        "(ideal)".into(),
+        ideal.ops.to_string(),
+        "-".into(),
+        ideal.effects.to_string(),
+        "0".into(),
+        "0".into(),
+        "0".into(),
+        "0".into(),
+        ideal.charged.to_string(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+    ]);
+    for m in metrics {
+        rows.push(vec![
+            m.design.clone(),
+            m.ops.to_string(),
+            m.attempts.to_string(),
+            m.effects.to_string(),
+            m.duplicates.to_string(),
+            m.lost.to_string(),
+            m.in_doubt.to_string(),
+            m.inconsistent.to_string(),
+            m.charged.to_string(),
+            ms(m.latency_p50_us),
+            ms(m.latency_p99_us),
+            statuses(m),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 || c == header.len() - 1 {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+            } else {
+                let _ = write!(line, "{cell:>w$}  ", w = widths[c]);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+fn statuses(m: &Metrics) -> String {
+    let parts: Vec<String> = m
+        .statuses
+        .iter()
+        .map(|(code, n)| format!("{code}×{n}"))
+        .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+fn render_csv(out: &mut String, result: &Comparison) -> Result<(), CliError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["scenario", "seed", "design"];
+    header.extend(oracle::METRIC_NAMES);
+    header.extend(["first_divergence_us", "statuses", "stopped"]);
+    let err = |e: csv::Error| CliError::Io(format!("cannot encode CSV: {e}"));
+    w.write_record(&header).map_err(err)?;
+    for m in &result.metrics {
+        let mut row = vec![
+            result.scenario.clone(),
+            result.seed.to_string(),
+            m.design.clone(),
+        ];
+        row.extend(
+            oracle::METRIC_NAMES
+                .iter()
+                .map(|n| m.get(n).unwrap_or(0).to_string()),
+        );
+        row.push(
+            m.first_divergence_us
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(
+            m.statuses
+                .iter()
+                .map(|(c, n)| format!("{c}:{n}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
+        row.push(m.stopped.clone().unwrap_or_default());
+        w.write_record(&row).map_err(err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CliError::Io(format!("cannot encode CSV: {e}")))?;
+    out.push_str(&String::from_utf8_lossy(&bytes));
+    Ok(())
+}
+
+fn cmd_list(out: &mut String) {
+    let _ = writeln!(out, "designs:");
+    let catalog = handlers::catalog();
+    let width = catalog.iter().map(|d| d.name().len()).max().unwrap_or(0);
+    for d in &catalog {
+        let _ = writeln!(out, "  {:<width$}  {}", d.name(), d.summary());
+    }
+    let _ = writeln!(
+        out,
+        "\nbundled scenarios (run with `idemlab compare NAME`):"
+    );
+    let width = scenario::BUNDLED
+        .iter()
+        .map(|(f, _)| f.len() - 5)
+        .max()
+        .unwrap_or(0);
+    for (file, text) in scenario::BUNDLED {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}",
+            file.trim_end_matches(".toml"),
+            scenario::headline(text)
+        );
+    }
+}
+
+/// Workload W: one client, `ops` sequential operations, each message lost with probability
+/// `loss`, latency uniform 1..=5ms, timeout 20ms, at most 5 attempts, immediate retry, a
+/// non-idempotent counter handler.
+pub fn workload_w(ops: u32, loss: f64) -> Scenario {
+    let mut s = scenario::default_scenario();
+    s.name = "workload-w".into();
+    s.description = "idemlab bench: workload W".into();
+    s.designs = vec!["counter".into()];
+    s.workload = scenario::Workload {
+        ops,
+        clients: 1,
+        interval: SimDuration::ZERO,
+        amount: 1,
+    };
+    s.retry = scenario::RetryPolicy {
+        timeout: SimDuration::from_millis(20),
+        attempts_max: 5,
+        backoff: Backoff::Constant,
+        backoff_base: SimDuration::ZERO,
+        backoff_cap: SimDuration::ZERO,
+        jitter: Jitter::None,
+        key: KeyPolicy::None,
+    };
+    s.network = scenario::Network {
+        latency: LatencyRange {
+            min: SimDuration::from_millis(1),
+            max: SimDuration::from_millis(5),
+        },
+        loss_request: loss,
+        loss_response: loss,
+        duplicate: 0.0,
+    };
+    s.server.processing = LatencyRange::fixed(SimDuration::ZERO);
+    s.server.store_latency = LatencyRange::fixed(SimDuration::from_micros(100));
+    s.limits = Budget {
+        max_events: u64::from(ops).saturating_mul(100).max(1_000),
+        max_time: SimDuration::from_secs(1_000_000),
+    };
+    s.faults = FaultPlan::default();
+    s.expect.clear();
+    s
+}
+
+fn cmd_bench(ops: u32, loss: f64, seed: u64, out: &mut String) -> Result<(), CliError> {
+    if !(0.0..=1.0).contains(&loss) {
+        return Err(CliError::Input(format!(
+            "--loss must be a probability between 0 and 1, got {loss}"
+        )));
+    }
+    if ops == 0 || ops > scenario::MAX_OPS {
+        return Err(CliError::Input(format!(
+            "--ops must be between 1 and {}, got {ops}",
+            scenario::MAX_OPS
+        )));
+    }
+    let scenario = workload_w(ops, loss);
+    let design = lookup("counter")?;
+    let started = Instant::now();
+    let run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
+    let wall = started.elapsed();
+    let metrics = oracle::measure(&run);
+    let messages = run
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Send | EventKind::Respond))
+        .count();
+    let wall_s = wall.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "ops={} attempts={} messages={} duplicates={} gave_up={} events={} sim_ms={} wall_ms={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
+        metrics.ops,
+        metrics.attempts,
+        messages,
+        metrics.duplicates,
+        metrics.in_doubt,
+        run.events,
+        run.end_us / 1_000,
+        wall_s * 1_000.0,
+        run.events as f64 / wall_s,
+        metrics.ops as f64 / wall_s,
+    );
+    ensure_complete(std::slice::from_ref(&metrics))
+}
+
+/// Writes a file atomically: to a temporary file in the same directory, then renamed over
+/// `path`. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> io::Result<()>,
+) -> Result<(), CliError> {
+    let fail = |e: io::Error| CliError::Io(format!("cannot write {}: {e}", path.display()));
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| CliError::Io(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::new(file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Faults as values: a [`FaultPlan`] is a list of [`FaultAtom`]s.
+//!
+//! Scripted faults in a scenario (`[[faults]]`) *are* a plan; probabilistic settings
+//! (`network.loss_request = 0.1`) are decided per message by the fates and combine with it. A
+//! plan can be extended by one atom and re-run ("what if this response were lost?"), generated,
+//! shrunk, and written back to a scenario file.
+//!
+//! ```
+//! use idemlab::fault::{FaultAtom, MessageRef};
+//! let atom = FaultAtom::Drop(MessageRef::response(3, 1));
+//! assert_eq!(atom.to_string(), "drop the response to op 3 attempt 1");
+//! ```
+
+use std::fmt;
+
+use crate::time::{SimDuration, SimTime};
+use crate::world::StepKind;
+
+/// Which way a message travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// Client to server.
+    Request,
+    /// Server to client.
+    Response,
+}
+
+/// Names one message: its direction, logical operation, attempt and network copy (0 for the
+/// original, 1 for a duplicate the network made).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageRef {
+    /// Request or response.
+    pub dir: Direction,
+    /// The logical operation.
+    pub op: u32,
+    /// The attempt, from 1.
+    pub attempt: u32,
+    /// The network copy: 0 original, 1 duplicate.
+    pub copy: u32,
+}
+
+impl MessageRef {
+    /// The original request of `attempt` of `op`.
+    pub fn request(op: u32, attempt: u32) -> Self {
+        MessageRef {
+            dir: Direction::Request,
+            op,
+            attempt,
+            copy: 0,
+        }
+    }
+    /// The response to the original request of `attempt` of `op`.
+    pub fn response(op: u32, attempt: u32) -> Self {
+        MessageRef {
+            dir: Direction::Response,
+            op,
+            attempt,
+            copy: 0,
+        }
+    }
+}
+
+impl fmt::Display for MessageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.dir {
+            Direction::Request => "the request of",
+            Direction::Response => "the response to",
+        };
+        write!(f, "{what} op {} attempt {}", self.op, self.attempt)?;
+        if self.copy > 0 {
+            write!(f, " (copy {})", self.copy)?;
+        }
+        Ok(())
+    }
+}
+
+/// Just before or just after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum When {
+    /// The step has not happened.
+    Before,
+    /// The step's effect has been applied.
+    After,
+}
+
+/// One scripted fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultAtom {
+    /// The network loses this message.
+    Drop(MessageRef),
+    /// The network delivers this message twice.
+    Duplicate(MessageRef),
+    /// The network delays this message by `by` on top of its latency.
+    Delay {
+        /// The message.
+        msg: MessageRef,
+        /// The extra delay.
+        by: SimDuration,
+    },
+    /// A server crashes at a time.
+    CrashAt {
+        /// Which server.
+        server: u16,
+        /// When.
+        at: SimTime,
+    },
+    /// The server serving `op` crashes just before or after a step of its handler.
+    CrashAtStep {
+        /// The logical operation.
+        op: u32,
+        /// The attempt; `None` matches the first attempt that reaches the step.
+        attempt: Option<u32>,
+        /// Before or after.
+        when: When,
+        /// Which step.
+        step: StepKind,
+    },
+    /// Clients and servers cannot reach each other: every message sent in `[from, until)` is
+    /// lost.
+    Partition {
+        /// Start of the window.
+        from: SimTime,
+        /// End of the window (exclusive).
+        until: SimTime,
+    },
+}
+
+impl fmt::Display for FaultAtom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultAtom::Drop(m) => write!(f, "drop {m}"),
+            FaultAtom::Duplicate(m) => write!(f, "duplicate {m}"),
+            FaultAtom::Delay { msg, by } => write!(f, "delay {msg} by {by}"),
+            FaultAtom::CrashAt { server, at } => write!(f, "crash server {server} at {at}"),
+            FaultAtom::CrashAtStep {
+                op,
+                attempt,
+                when,
+                step,
+            } => {
+                let when = match when {
+                    When::Before => "before",
+                    When::After => "after",
+                };
+                write!(f, "crash the server of op {op}")?;
+                if let Some(a) = attempt {
+                    write!(f, " attempt {a}")?;
+                }
+                write!(f, " {when} its `{}` step", step.name())
+            }
+            FaultAtom::Partition { from, until } => {
+                write!(
+                    f,
+                    "partition clients from servers from {from} until {until}"
+                )
+            }
+        }
+    }
+}
+
+/// A list of scripted faults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultPlan {
+    /// The atoms, in the order they were written.
+    pub atoms: Vec<FaultAtom>,
+}
+
+impl FaultPlan {
+    /// A plan with these atoms.
+    pub fn new(atoms: Vec<FaultAtom>) -> Self {
+        FaultPlan { atoms }
+    }
+
+    /// This plan with one more atom.
+    pub fn with(&self, atom: FaultAtom) -> Self {
+        let mut atoms = self.atoms.clone();
+        atoms.push(atom);
+        FaultPlan { atoms }
+    }
+
+    /// True if the plan drops `msg`.
+    pub fn drops(&self, msg: MessageRef) -> bool {
+        self.atoms.iter().any(|a| *a == FaultAtom::Drop(msg))
+    }
+
+    /// True if the plan duplicates `msg`.
+    pub fn duplicates(&self, msg: MessageRef) -> bool {
+        self.atoms.iter().any(|a| *a == FaultAtom::Duplicate(msg))
+    }
+
+    /// The total extra delay the plan puts on `msg`.
+    pub fn delay(&self, msg: MessageRef) -> SimDuration {
+        self.atoms
+            .iter()
+            .filter_map(|a| match a {
+                FaultAtom::Delay { msg: m, by } if *m == msg => Some(*by),
+                _ => None,
+            })
+            .fold(SimDuration::ZERO, |acc, d| acc + d)
+    }
+
+    /// True if a partition covers the instant `at`.
+    pub fn partitioned(&self, at: SimTime) -> bool {
+        self.atoms.iter().any(|a| match a {
+            FaultAtom::Partition { from, until } => *from <= at && at < *until,
+            _ => false,
+        })
+    }
+}

@@ -1,0 +1,642 @@
+//! What a handler design sees: the request, the response it builds, the values it keeps in the
+//! store, and [`Cx`], its window on the simulated world.
+//!
+//! A design is an `async fn(Cx, Request) -> Response`. Every `Cx` operation takes simulated time
+//! and is a **suspension point** (other requests' handlers run while this one waits: that is how
+//! a check-then-act race happens) and a **crash point** (a fault plan may crash the server just
+//! before or just after it). Handlers keep no state of their own: what must survive a request
+//! lives in the durable store ([`Cx::db`]), the per-server volatile store ([`Cx::cache`], lost
+//! on a crash) or the outside world ([`Cx::payments`], whose charges are never rolled back).
+//!
+//! ```
+//! use idemlab::handlers::api::{Body, Cx, Request, Response};
+//! async fn charge_once(cx: Cx, req: Request) -> Response {
+//!     let key = match req.idempotency_key() {
+//!         Some(key) => format!("idem:{key}"),
+//!         None => return Response::key_missing(),
+//!     };
+//!     if let Some(prev) = cx.db().get(&key).await.and_then(|v| v.response()) {
+//!         return prev;
+//!     }
+//!     let receipt = cx.payments().charge(req.amount()).await;
+//!     let response = Response::created(Body::Receipt(receipt));
+//!     cx.db().put(&key, response.into()).await;
+//!     response
+//! }
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use serde::Serialize;
+
+use crate::fate::{Decision, Identity};
+use crate::time::SimTime;
+use crate::world::{Shared, StepKind, TaskInfo};
+
+/// The idempotency key a client attached to a request (the `Idempotency-Key` header).
+///
+/// A key minted per logical operation reads `k3` (operation 3); a key minted per attempt, the
+/// client bug of design 13, reads `k3.2` (operation 3, attempt 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct IdemKey {
+    /// The logical operation the client minted the key for.
+    pub op: u32,
+    /// Zero for a per-operation key, else the attempt it was minted for.
+    pub attempt: u32,
+}
+
+impl fmt::Display for IdemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attempt == 0 {
+            write!(f, "k{}", self.op)
+        } else {
+            write!(f, "k{}.{}", self.op, self.attempt)
+        }
+    }
+}
+
+/// One HTTP-like request as the server receives it: the key header and the payload.
+///
+/// The simulator also knows which logical operation, attempt and network copy the request
+/// belongs to, so that it can tag effects and fates, but a handler cannot see them: a real
+/// server only has the key and the payload to go by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub(crate) op: u32,
+    pub(crate) attempt: u32,
+    pub(crate) copy: u32,
+    pub(crate) key: Option<IdemKey>,
+    pub(crate) amount: u64,
+}
+
+impl Request {
+    /// The `Idempotency-Key` header, if the client sent one.
+    pub fn idempotency_key(&self) -> Option<IdemKey> {
+        self.key
+    }
+
+    /// The amount to charge or add, from the payload.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+
+    /// A fingerprint of the payload, to detect a key reused with a different payload (422).
+    pub fn fingerprint(&self) -> u64 {
+        // FNV-1a over the payload fields: stable across machines and releases.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.amount.to_le_bytes() {
+            h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+}
+
+/// Why a request failed, carried in an error response's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// 400: the design requires an `Idempotency-Key` and none was sent.
+    KeyMissing,
+    /// 409: a request with this key is still in progress.
+    KeyInUse,
+    /// 422: this key was first used with a different payload.
+    KeyMismatch,
+    /// 412: a conditional write found another version.
+    PreconditionFailed,
+    /// 404: no such resource.
+    NotFound,
+    /// 500: the handler failed.
+    Internal,
+    /// 503: a dependency was unavailable.
+    Unavailable,
+}
+
+/// A response body, small enough to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// The id of an order the server created.
+    Order(u64),
+    /// The id of a charge the payment provider made.
+    Receipt(u64),
+    /// A counter's value.
+    Count(i64),
+    /// An error.
+    Error(ErrorCode),
+}
+
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("-"),
+            Body::Order(id) => write!(f, "order#{id}"),
+            Body::Receipt(id) => write!(f, "receipt#{id}"),
+            Body::Count(n) => write!(f, "count={n}"),
+            Body::Error(code) => write!(f, "{}", error_name(*code)),
+        }
+    }
+}
+
+fn error_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::KeyMissing => "key-missing",
+        ErrorCode::KeyInUse => "key-in-use",
+        ErrorCode::KeyMismatch => "key-mismatch",
+        ErrorCode::PreconditionFailed => "precondition-failed",
+        ErrorCode::NotFound => "not-found",
+        ErrorCode::Internal => "internal",
+        ErrorCode::Unavailable => "unavailable",
+    }
+}
+
+/// A response: an HTTP status code and a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body.
+    pub body: Body,
+}
+
+impl Response {
+    /// 200 with a body.
+    pub fn ok(body: Body) -> Self {
+        Response { status: 200, body }
+    }
+    /// 201: something was created.
+    pub fn created(body: Body) -> Self {
+        Response { status: 201, body }
+    }
+    /// 400: a required `Idempotency-Key` is missing.
+    pub fn key_missing() -> Self {
+        Self::error(400, ErrorCode::KeyMissing)
+    }
+    /// 409: the first request with this key is still in progress.
+    pub fn key_in_use() -> Self {
+        Self::error(409, ErrorCode::KeyInUse)
+    }
+    /// 422: the key was first used with a different payload.
+    pub fn key_mismatch() -> Self {
+        Self::error(422, ErrorCode::KeyMismatch)
+    }
+    /// An error response with this status and code.
+    pub fn error(status: u16, code: ErrorCode) -> Self {
+        Response {
+            status,
+            body: Body::Error(code),
+        }
+    }
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    /// True for answers a client should retry: 409 (in progress), 429 and 5xx.
+    pub fn is_retryable(&self) -> bool {
+        self.status == 409 || self.status == 429 || self.status >= 500
+    }
+}
+
+impl fmt::Display for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+/// A value kept in the simulated store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Value {
+    /// A number (a counter, a version).
+    Int {
+        /// The number.
+        value: i64,
+    },
+    /// Some text (a status such as `active`).
+    Text {
+        /// The text.
+        value: String,
+    },
+    /// A stored response, replayed to retries.
+    Response {
+        /// The stored response.
+        response: Response,
+    },
+    /// An idempotency record claimed by a request that has not finished.
+    InProgress {
+        /// The payload fingerprint of the request that claimed the key.
+        fingerprint: u64,
+        /// When it was claimed.
+        since_us: u64,
+    },
+    /// An idempotency record whose request finished, with the response to replay.
+    Completed {
+        /// The payload fingerprint of the request that claimed the key.
+        fingerprint: u64,
+        /// The response to replay.
+        response: Response,
+    },
+}
+
+impl Value {
+    /// The response this value stores, if it stores one (`Response` or `Completed`).
+    pub fn response(&self) -> Option<Response> {
+        match self {
+            Value::Response { response } | Value::Completed { response, .. } => Some(*response),
+            _ => None,
+        }
+    }
+    /// The number, if this is an `Int`.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int { value } => Some(*value),
+            _ => None,
+        }
+    }
+}
+
+impl From<Response> for Value {
+    fn from(response: Response) -> Self {
+        Value::Response { response }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::Int { value }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int { value } => write!(f, "{value}"),
+            Value::Text { value } => write!(f, "{value:?}"),
+            Value::Response { response } => write!(f, "response({response})"),
+            Value::InProgress { since_us, .. } => {
+                write!(f, "in-progress(since {})", SimTime(*since_us))
+            }
+            Value::Completed { response, .. } => write!(f, "completed({response})"),
+        }
+    }
+}
+
+/// The handler's window on the world: one per request being served. Cheap to clone.
+#[derive(Clone)]
+pub struct Cx {
+    pub(crate) shared: Rc<RefCell<Shared>>,
+    pub(crate) task: Rc<TaskInfo>,
+}
+
+impl Cx {
+    /// The durable store (the database): survives crashes.
+    pub fn db(&self) -> Db<'_> {
+        Db {
+            cx: self,
+            durable: true,
+        }
+    }
+
+    /// This server's volatile store (process memory): lost when the server crashes.
+    pub fn cache(&self) -> Db<'_> {
+        Db {
+            cx: self,
+            durable: false,
+        }
+    }
+
+    /// The payment provider in the outside world. Its charges are never rolled back.
+    pub fn payments(&self) -> Payments<'_> {
+        Payments { cx: self }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.shared.borrow().now()
+    }
+
+    /// A suspension point of `kind` that completes after its latency by running `apply` on the
+    /// world. The latency is drawn from the fates by the step's identity.
+    fn step<T, F>(&self, kind: StepKind, apply: F) -> Step<'_, T, F>
+    where
+        F: FnOnce(&mut Shared, &TaskInfo) -> T,
+    {
+        Step {
+            cx: self,
+            kind,
+            apply: Some(apply),
+            state: StepState::Init,
+        }
+    }
+}
+
+/// A handle on the durable or the volatile store.
+pub struct Db<'a> {
+    cx: &'a Cx,
+    durable: bool,
+}
+
+impl Db<'_> {
+    /// Reads `key`.
+    pub async fn get(&self, key: &str) -> Option<Value> {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Get, move |w, t| {
+                w.store(durable, t.server).get(key).cloned()
+            })
+            .await
+    }
+
+    /// Writes `key` (last writer wins).
+    pub async fn put(&self, key: &str, value: Value) {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Put, move |w, t| {
+                w.store_mut(durable, t.server)
+                    .insert(key.to_string(), value);
+            })
+            .await
+    }
+
+    /// Removes `key`; true if it was there.
+    pub async fn delete(&self, key: &str) -> bool {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Delete, move |w, t| {
+                w.store_mut(durable, t.server).remove(key).is_some()
+            })
+            .await
+    }
+
+    /// Atomically writes `value` unless `key` exists; `Err(existing)` if it does.
+    pub async fn insert_if_absent(&self, key: &str, value: Value) -> Result<(), Value> {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::InsertIfAbsent, move |w, t| {
+                let store = w.store_mut(durable, t.server);
+                match store.get(key) {
+                    Some(existing) => Err(existing.clone()),
+                    None => {
+                        store.insert(key.to_string(), value);
+                        Ok(())
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Atomically replaces `key` when it currently holds `expected` (`None`: absent);
+    /// `Err(current)` otherwise.
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&Value>,
+        new: Value,
+    ) -> Result<(), Option<Value>> {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::CompareAndSet, move |w, t| {
+                let store = w.store_mut(durable, t.server);
+                if store.get(key) == expected {
+                    store.insert(key.to_string(), new);
+                    Ok(())
+                } else {
+                    Err(store.get(key).cloned())
+                }
+            })
+            .await
+    }
+
+    /// Adds `by` to the counter at `key` and returns the new value. Each call is an effect
+    /// (`increment`): applying it twice counts twice.
+    pub async fn incr(&self, key: &str, by: i64) -> i64 {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Incr, move |w, t| {
+                let store = w.store_mut(durable, t.server);
+                let next = store.get(key).and_then(Value::as_int).unwrap_or(0) + by;
+                store.insert(key.to_string(), Value::Int { value: next });
+                w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
+                next
+            })
+            .await
+    }
+
+    /// Creates an order row for `amount` and returns its id. Each call is an effect (`order`).
+    pub async fn create_order(&self, amount: u64) -> u64 {
+        self.cx
+            .step(StepKind::CreateOrder, move |w, t| w.create_order(t, amount))
+            .await
+    }
+
+    /// Runs `body` as one transaction: one suspension point, all of its writes and effects
+    /// applied together, or none of them when `body` returns `Err` or the server crashes first.
+    pub async fn transaction<T, E>(
+        &self,
+        body: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Transaction, move |w, t| {
+                let mut txn = Txn {
+                    world: w,
+                    task: t,
+                    durable,
+                    writes: Vec::new(),
+                    orders: Vec::new(),
+                };
+                let result = body(&mut txn);
+                if result.is_ok() {
+                    txn.commit();
+                }
+                result
+            })
+            .await
+    }
+}
+
+/// A transaction in progress: reads see its own writes; nothing is visible to others until it
+/// commits.
+pub struct Txn<'a> {
+    world: &'a mut Shared,
+    task: &'a TaskInfo,
+    durable: bool,
+    writes: Vec<(String, Option<Value>)>,
+    orders: Vec<u64>,
+}
+
+impl Txn<'_> {
+    /// Reads `key`, seeing this transaction's own writes.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        if let Some((_, v)) = self.writes.iter().rev().find(|(k, _)| k == key) {
+            return v.clone();
+        }
+        self.world
+            .store(self.durable, self.task.server)
+            .get(key)
+            .cloned()
+    }
+
+    /// Writes `key` at commit.
+    pub fn put(&mut self, key: &str, value: Value) {
+        self.writes.push((key.to_string(), Some(value)));
+    }
+
+    /// Removes `key` at commit.
+    pub fn delete(&mut self, key: &str) {
+        self.writes.push((key.to_string(), None));
+    }
+
+    /// Writes `value` unless `key` exists (seen by this transaction); `Err(existing)` if it does.
+    pub fn insert_if_absent(&mut self, key: &str, value: Value) -> Result<(), Value> {
+        match self.get(key) {
+            Some(existing) => Err(existing),
+            None => {
+                self.put(key, value);
+                Ok(())
+            }
+        }
+    }
+
+    /// Creates an order row at commit and returns the id it will have.
+    pub fn create_order(&mut self, amount: u64) -> u64 {
+        let id = self.world.next_order_id() + self.orders.len() as u64;
+        self.orders.push(amount);
+        id
+    }
+
+    fn commit(self) {
+        let Txn {
+            world,
+            task,
+            durable,
+            writes,
+            orders,
+        } = self;
+        for (key, value) in writes {
+            let store = world.store_mut(durable, task.server);
+            match value {
+                Some(v) => {
+                    store.insert(key, v);
+                }
+                None => {
+                    store.remove(&key);
+                }
+            }
+        }
+        for amount in orders {
+            world.create_order(task, amount);
+        }
+    }
+}
+
+/// The payment provider: a foreign system whose effects cannot join a local transaction.
+pub struct Payments<'a> {
+    cx: &'a Cx,
+}
+
+impl Payments<'_> {
+    /// Charges `amount` and returns the receipt id. Each call is an effect (`charge`) that
+    /// stays made whatever happens to the server afterwards.
+    pub async fn charge(&self, amount: u64) -> u64 {
+        self.cx
+            .step(StepKind::Charge, move |w, t| w.charge(t, amount))
+            .await
+    }
+}
+
+/// The kinds of effect the ledger records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EffectKind {
+    /// An order row was created.
+    Order,
+    /// The payment provider charged a card.
+    Charge,
+    /// A counter was incremented.
+    Increment,
+}
+
+impl EffectKind {
+    /// The kebab-case name used in traces and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EffectKind::Order => "order",
+            EffectKind::Charge => "charge",
+            EffectKind::Increment => "increment",
+        }
+    }
+}
+
+enum StepState {
+    Init,
+    Waiting,
+    Halted,
+}
+
+/// The future behind every `Cx` operation; see [`Cx::step`].
+struct Step<'a, T, F: FnOnce(&mut Shared, &TaskInfo) -> T> {
+    cx: &'a Cx,
+    kind: StepKind,
+    apply: Option<F>,
+    state: StepState,
+}
+
+// `Step` holds no self-references: moving it between polls is fine.
+impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Unpin for Step<'_, T, F> {}
+
+impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, _ctx: &mut Context<'_>) -> Poll<T> {
+        let this = &mut *self;
+        let task = &*this.cx.task;
+        let mut world = this.cx.shared.borrow_mut();
+        match this.state {
+            StepState::Init => {
+                let index = task.steps.get();
+                task.steps.set(index + 1);
+                if world.crash_point(task, this.kind, false) {
+                    this.state = StepState::Halted;
+                    return Poll::Pending;
+                }
+                let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
+                let latency = world.step_latency(this.kind, identity);
+                world.schedule_wake(task, latency);
+                this.state = StepState::Waiting;
+                Poll::Pending
+            }
+            StepState::Waiting => {
+                let Some(apply) = this.apply.take() else {
+                    this.state = StepState::Halted;
+                    return Poll::Pending;
+                };
+                let out = apply(&mut world, task);
+                world.trace_step(task, this.kind);
+                if world.crash_point(task, this.kind, true) {
+                    this.state = StepState::Halted;
+                    return Poll::Pending;
+                }
+                Poll::Ready(out)
+            }
+            // The server crashed at this step: the task is about to be dropped.
+            StepState::Halted => Poll::Pending,
+        }
+    }
+}
+
+/// Keeps the decision enum in use from this module's point of view (latencies are keyed by
+/// `Decision::StoreLatency` and `Decision::ExternalLatency`).
+pub(crate) fn latency_decision(kind: StepKind) -> Decision {
+    if kind == StepKind::Charge {
+        Decision::ExternalLatency
+    } else {
+        Decision::StoreLatency
+    }
+}

@@ -1,0 +1,42 @@
+//! # idemlab
+//!
+//! A deterministic discrete-event simulator for learning and testing **idempotency**: how to
+//! design operations that can be retried safely.
+//!
+//! Every run is a pure function `(scenario, handler design, seed, fault plan) -> trace`
+//! ([`world::run`]). Faults (lost and duplicated messages, timeouts and retries, crashes at any
+//! step) are decided by fates keyed by identity ([`fate`]), so the same message meets the same
+//! fate under every design and [`compare`] is fair. The [`oracle`] measures each run against
+//! the exactly-once ideal: duplicate effects, lost effects, operations in doubt, inconsistent
+//! answers.
+//!
+//! ```
+//! use idemlab::{compare, fault::FaultPlan, scenario};
+//! let s = scenario::default_scenario();
+//! let designs = compare::resolve(&s, None).unwrap();
+//! let result = compare::compare(&s, &designs, s.seed, &FaultPlan::default());
+//! let naive = &result.metrics[0];
+//! assert_eq!(naive.design, "naive");
+//! assert!(naive.duplicates > 0);
+//! ```
+//!
+//! Layers, each using only the ones listed before it: [`time`], [`sim`] (kernel), [`fate`],
+//! [`fault`], [`world`] (network, clients, servers, stores), [`handlers`], [`oracle`],
+//! [`scenario`], [`compare`], [`trace`] export, and the [`cli`]. Nothing below the CLI does I/O,
+//! reads a clock or spawns a thread.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod compare;
+pub mod fate;
+pub mod fault;
+pub mod handlers;
+pub mod oracle;
+pub mod scenario;
+pub mod sim;
+pub mod suggest;
+pub mod time;
+pub mod trace;
+pub mod world;

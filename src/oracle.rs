@@ -1,0 +1,299 @@
+//! The oracle: what "exactly once" means, and how far a run diverged from it.
+//!
+//! Every effect is in the run's ledger, tagged with the logical operation that caused it. Per
+//! operation the oracle counts *applications* (the most effects of any one kind: an order and
+//! its charge are one application), and from them:
+//!
+//! - **duplicates**: Σ max(0, applications − 1);
+//! - **lost**: the client was told success, yet nothing was applied;
+//! - **in doubt**: the client gave up; the honest answer is "unknown" (Jepsen's `:info`);
+//! - **inconsistent**: the client received two different final answers for one operation
+//!   (e.g. two different order ids). 409 and 5xx are "try again", not answers.
+//!
+//! The **first divergence** is the earliest simulated instant at which any of these became
+//! true. The ideal is every operation applied once, answered once, charged once.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::handlers::api::{EffectKind, Response};
+use crate::scenario::Scenario;
+use crate::trace::{EventKind, Outcome};
+use crate::world::Run;
+
+/// The metric names an `[expect]` table may use.
+pub const METRIC_NAMES: [&str; 15] = [
+    "ops",
+    "attempts",
+    "delivered",
+    "effects",
+    "duplicates",
+    "lost",
+    "in_doubt",
+    "inconsistent",
+    "succeeded",
+    "failed",
+    "unfinished",
+    "timeouts",
+    "charged",
+    "latency_p50_us",
+    "latency_p99_us",
+];
+
+/// One design's figures for one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    /// The design's name.
+    pub design: String,
+    /// Logical operations.
+    pub ops: u64,
+    /// Attempts the clients sent.
+    pub attempts: u64,
+    /// Requests that reached a live server.
+    pub delivered: u64,
+    /// Applications (an operation applied twice counts two).
+    pub effects: u64,
+    /// Applications beyond the first, summed over operations.
+    pub duplicates: u64,
+    /// Operations the client was told succeeded but that were never applied.
+    pub lost: u64,
+    /// Operations whose client gave up without a final answer.
+    pub in_doubt: u64,
+    /// Operations whose client received two different final answers.
+    pub inconsistent: u64,
+    /// Operations the client was told succeeded.
+    pub succeeded: u64,
+    /// Operations the client was told failed (a final 4xx).
+    pub failed: u64,
+    /// Operations still running when the run stopped at a budget.
+    pub unfinished: u64,
+    /// Attempts that timed out.
+    pub timeouts: u64,
+    /// Total amount the payment provider charged.
+    pub charged: u64,
+    /// Status codes of the responses clients accepted, by code.
+    pub statuses: BTreeMap<String, u64>,
+    /// Median latency of finished operations, in simulated microseconds.
+    pub latency_p50_us: u64,
+    /// 99th-percentile latency of finished operations, in simulated microseconds.
+    pub latency_p99_us: u64,
+    /// When the run first diverged from the exactly-once ideal, in microseconds.
+    pub first_divergence_us: Option<u64>,
+    /// Set when the run stopped at a budget: which one.
+    pub stopped: Option<String>,
+}
+
+impl Metrics {
+    /// The value of the metric called `name` (see [`METRIC_NAMES`]).
+    pub fn get(&self, name: &str) -> Option<u64> {
+        Some(match name {
+            "ops" => self.ops,
+            "attempts" => self.attempts,
+            "delivered" => self.delivered,
+            "effects" => self.effects,
+            "duplicates" => self.duplicates,
+            "lost" => self.lost,
+            "in_doubt" => self.in_doubt,
+            "inconsistent" => self.inconsistent,
+            "succeeded" => self.succeeded,
+            "failed" => self.failed,
+            "unfinished" => self.unfinished,
+            "timeouts" => self.timeouts,
+            "charged" => self.charged,
+            "latency_p50_us" => self.latency_p50_us,
+            "latency_p99_us" => self.latency_p99_us,
+            _ => return None,
+        })
+    }
+
+    /// True if the run matched the exactly-once ideal.
+    pub fn exactly_once(&self) -> bool {
+        self.first_divergence_us.is_none() && self.unfinished == 0
+    }
+}
+
+/// What the exactly-once ideal would show for a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ideal {
+    /// Logical operations.
+    pub ops: u64,
+    /// Every operation applied once.
+    pub effects: u64,
+    /// Every operation's amount charged once.
+    pub charged: u64,
+    /// Always zero.
+    pub duplicates: u64,
+    /// Always zero.
+    pub lost: u64,
+    /// Always zero.
+    pub in_doubt: u64,
+    /// Always zero.
+    pub inconsistent: u64,
+}
+
+/// The ideal for `scenario`.
+pub fn ideal(scenario: &Scenario) -> Ideal {
+    let ops = u64::from(scenario.workload.ops);
+    Ideal {
+        ops,
+        effects: ops,
+        charged: ops.saturating_mul(scenario.workload.amount),
+        duplicates: 0,
+        lost: 0,
+        in_doubt: 0,
+        inconsistent: 0,
+    }
+}
+
+/// Nearest-rank percentile of sorted values (0 when empty).
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// True for an answer (not "try again").
+fn is_final(r: &Response) -> bool {
+    !r.is_retryable()
+}
+
+/// Measures one run against the ideal.
+pub fn measure(run: &Run) -> Metrics {
+    let n = run.ops.len();
+    // Applications per op and kind, with the time each op first reached two applications.
+    let mut counts: Vec<BTreeMap<EffectKind, u32>> = vec![BTreeMap::new(); n];
+    let mut duplicate_at: Vec<Option<u64>> = vec![None; n];
+    let mut charged = 0u64;
+    for e in &run.ledger {
+        let i = e.op as usize - 1;
+        let c = counts[i].entry(e.kind).or_insert(0);
+        *c += 1;
+        if *c == 2 && duplicate_at[i].is_none() {
+            duplicate_at[i] = Some(e.time_us);
+        }
+        if e.kind == EffectKind::Charge {
+            charged += e.amount;
+        }
+    }
+    let mut m = Metrics {
+        design: run.design.clone(),
+        ops: n as u64,
+        attempts: 0,
+        delivered: run.delivered,
+        effects: 0,
+        duplicates: 0,
+        lost: 0,
+        in_doubt: 0,
+        inconsistent: 0,
+        succeeded: 0,
+        failed: 0,
+        unfinished: 0,
+        timeouts: run
+            .trace
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Timeout)
+            .count() as u64,
+        charged,
+        statuses: BTreeMap::new(),
+        latency_p50_us: 0,
+        latency_p99_us: 0,
+        first_divergence_us: None,
+        stopped: run.stopped.map(|s| s.to_string()),
+    };
+    let mut diverged: Vec<u64> = Vec::new();
+    let mut latencies = Vec::with_capacity(n);
+    for (i, op) in run.ops.iter().enumerate() {
+        let applied = u64::from(counts[i].values().copied().max().unwrap_or(0));
+        m.attempts += u64::from(op.attempts);
+        m.effects += applied;
+        m.duplicates += applied.saturating_sub(1);
+        diverged.extend(duplicate_at[i]);
+        match op.outcome {
+            Outcome::Succeeded => {
+                m.succeeded += 1;
+                if applied == 0 {
+                    m.lost += 1;
+                    diverged.extend(op.end_us);
+                }
+            }
+            Outcome::Failed => m.failed += 1,
+            Outcome::InDoubt => {
+                m.in_doubt += 1;
+                diverged.extend(op.end_us);
+            }
+            Outcome::Unfinished => m.unfinished += 1,
+        }
+        if let Some(end) = op.end_us {
+            latencies.push(end - op.start_us);
+        }
+        let mut first_answer: Option<Response> = None;
+        for r in op.received.iter().filter(|r| is_final(&r.response)) {
+            match first_answer {
+                None => first_answer = Some(r.response),
+                Some(a) if a != r.response => {
+                    m.inconsistent += 1;
+                    diverged.push(r.time_us);
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        for r in op.received.iter().filter(|r| r.accepted) {
+            *m.statuses.entry(r.response.status.to_string()).or_insert(0) += 1;
+        }
+    }
+    latencies.sort_unstable();
+    m.latency_p50_us = percentile(&latencies, 50.0);
+    m.latency_p99_us = percentile(&latencies, 99.0);
+    m.first_divergence_us = diverged.into_iter().min();
+    m
+}
+
+/// An `[expect]` assertion that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The design.
+    pub design: String,
+    /// The metric.
+    pub metric: String,
+    /// What the scenario expected, e.g. `> 0`.
+    pub expected: String,
+    /// What the run measured.
+    pub actual: u64,
+}
+
+/// Checks `scenario`'s `[expect]` assertions for one design's metrics.
+pub fn check_expectations(scenario: &Scenario, metrics: &Metrics) -> Vec<Violation> {
+    let Some(list) = scenario.expect.get(&metrics.design) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|e| {
+            let actual = metrics.get(&e.metric)?;
+            (!e.comparison.holds(actual)).then(|| Violation {
+                design: metrics.design.clone(),
+                metric: e.metric.clone(),
+                expected: e.comparison.to_string(),
+                actual,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), 50);
+        assert_eq!(percentile(&v, 99.0), 99);
+        assert_eq!(percentile(&[7], 99.0), 7);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
+}

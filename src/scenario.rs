@@ -1,0 +1,1097 @@
+//! Scenario files: TOML read in two stages, a raw serde struct (`deny_unknown_fields`, every
+//! value that needs checking kept with its span) then validation into a typed [`Scenario`].
+//!
+//! Every error is a [`ScenarioError`] that names the file, line and column and says what was
+//! expected, with the offending line quoted. The format is documented key by key in
+//! `scenarios/README.md`.
+//!
+//! ```
+//! let s = idemlab::scenario::parse("[workload]\nops = 3\n", "inline.toml").unwrap();
+//! assert_eq!(s.workload.ops, 3);
+//! let err = idemlab::scenario::parse("[workload]\nops = 0\n", "inline.toml").unwrap_err();
+//! assert_eq!((err.line, err.column), (2, 7));
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use toml::Spanned;
+
+use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
+use crate::oracle::METRIC_NAMES;
+use crate::sim::Budget;
+use crate::suggest::closest;
+use crate::time::{SimDuration, SimTime, parse_duration};
+use crate::world::StepKind;
+
+/// The most operations one scenario may have.
+pub const MAX_OPS: u32 = 1_000_000;
+/// The most clients one scenario may have.
+pub const MAX_CLIENTS: u16 = 1_000;
+/// The most attempts per operation.
+pub const MAX_ATTEMPTS: u32 = 100;
+/// The most servers.
+pub const MAX_SERVERS: u16 = 64;
+
+/// A latency written `"5ms"` (fixed) or `"1ms..5ms"` (uniform, both ends included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatencyRange {
+    /// The smallest value.
+    pub min: SimDuration,
+    /// The largest value.
+    pub max: SimDuration,
+}
+
+impl LatencyRange {
+    /// A fixed latency.
+    pub const fn fixed(d: SimDuration) -> Self {
+        LatencyRange { min: d, max: d }
+    }
+}
+
+impl fmt::Display for LatencyRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.min == self.max {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}..{}", self.min, self.max)
+        }
+    }
+}
+
+/// How the client spaces its retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backoff {
+    /// Always `backoff_base`.
+    Constant,
+    /// `backoff_base * 2^(attempt-1)`, capped at `backoff_cap`.
+    Exponential,
+}
+
+/// How the client randomises its backoff (AWS Architecture Blog's names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Jitter {
+    /// The backoff as computed.
+    None,
+    /// Uniform in `[0, backoff]`.
+    Full,
+    /// `backoff/2 + uniform[0, backoff/2]`.
+    Equal,
+    /// Uniform in `[base, 3 * previous]`, capped.
+    Decorrelated,
+}
+
+/// How the client mints idempotency keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyPolicy {
+    /// One key per logical operation, reused on every retry (correct).
+    PerOperation,
+    /// A new key on every attempt (the client bug of design 13).
+    PerAttempt,
+    /// No key at all.
+    None,
+}
+
+/// The logical operations the clients run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    /// How many logical operations, numbered from 1.
+    pub ops: u32,
+    /// How many clients run them at once (each runs its share one after another).
+    pub clients: u16,
+    /// A client's pause between one operation's end and its next one's start.
+    pub interval: SimDuration,
+    /// The amount each operation charges or adds.
+    pub amount: u64,
+}
+
+/// How clients time out and retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How long a client waits for an attempt's response.
+    pub timeout: SimDuration,
+    /// The most attempts per operation, the first included.
+    pub attempts_max: u32,
+    /// Constant or exponential.
+    pub backoff: Backoff,
+    /// The first backoff.
+    pub backoff_base: SimDuration,
+    /// The largest backoff.
+    pub backoff_cap: SimDuration,
+    /// The jitter.
+    pub jitter: Jitter,
+    /// How keys are minted.
+    pub key: KeyPolicy,
+}
+
+/// The network between clients and servers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// One-way latency.
+    pub latency: LatencyRange,
+    /// Probability that a request is lost.
+    pub loss_request: f64,
+    /// Probability that a response is lost.
+    pub loss_response: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate: f64,
+}
+
+/// The server processes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    /// How many processes share the durable store (retries go round-robin).
+    pub count: u16,
+    /// Time from a request's arrival to its handler's first step.
+    pub processing: LatencyRange,
+    /// Latency of each store operation.
+    pub store_latency: LatencyRange,
+    /// How long a crashed server stays down.
+    pub restart_delay: SimDuration,
+}
+
+/// The outside world.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    /// Latency of each call to the payment provider.
+    pub latency: LatencyRange,
+}
+
+/// A comparison in an `[expect]` table: `0`, `">0"`, `">=2"`, `"<3"`, `"<=3"`, `"1..5"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// Exactly.
+    Eq(u64),
+    /// More than.
+    Gt(u64),
+    /// At least.
+    Ge(u64),
+    /// Less than.
+    Lt(u64),
+    /// At most.
+    Le(u64),
+    /// Between, both ends included.
+    Between(u64, u64),
+}
+
+impl Comparison {
+    /// True if `value` satisfies the comparison.
+    pub fn holds(self, value: u64) -> bool {
+        match self {
+            Comparison::Eq(n) => value == n,
+            Comparison::Gt(n) => value > n,
+            Comparison::Ge(n) => value >= n,
+            Comparison::Lt(n) => value < n,
+            Comparison::Le(n) => value <= n,
+            Comparison::Between(lo, hi) => lo <= value && value <= hi,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Comparison> {
+        let t = text.trim();
+        let num = |s: &str| s.trim().parse::<u64>().ok();
+        if let Some((lo, hi)) = t.split_once("..") {
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            return (lo <= hi).then_some(Comparison::Between(lo, hi));
+        }
+        for (prefix, make) in [
+            (">=", Comparison::Ge as fn(u64) -> Comparison),
+            ("<=", Comparison::Le),
+            ("==", Comparison::Eq),
+            (">", Comparison::Gt),
+            ("<", Comparison::Lt),
+        ] {
+            if let Some(rest) = t.strip_prefix(prefix) {
+                return num(rest).map(make);
+            }
+        }
+        num(t).map(Comparison::Eq)
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Comparison::Eq(n) => write!(f, "= {n}"),
+            Comparison::Gt(n) => write!(f, "> {n}"),
+            Comparison::Ge(n) => write!(f, ">= {n}"),
+            Comparison::Lt(n) => write!(f, "< {n}"),
+            Comparison::Le(n) => write!(f, "<= {n}"),
+            Comparison::Between(lo, hi) => write!(f, "in {lo}..{hi}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Comparison {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Comparison;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a non-negative integer or a comparison string such as \">0\", \">=2\", \"<3\" or \"1..5\"",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Comparison, E> {
+                u64::try_from(v)
+                    .map(Comparison::Eq)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Comparison, E> {
+                Ok(Comparison::Eq(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Comparison, E> {
+                Comparison::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `[expect.DESIGN]` assertion: `metric` must satisfy `comparison`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// The metric's name (see `oracle::METRIC_NAMES`).
+    pub metric: String,
+    /// What it must satisfy.
+    pub comparison: Comparison,
+}
+
+/// A validated scenario: everything a run needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// A short name.
+    pub name: String,
+    /// What it shows and what to look for.
+    pub description: String,
+    /// The seed used when none is given on the command line.
+    pub seed: u64,
+    /// The designs to compare, by name.
+    pub designs: Vec<String>,
+    /// The operations.
+    pub workload: Workload,
+    /// Timeouts and retries.
+    pub retry: RetryPolicy,
+    /// The network.
+    pub network: Network,
+    /// The servers.
+    pub server: Server,
+    /// The outside world.
+    pub external: Provider,
+    /// The budgets of every run.
+    pub limits: Budget,
+    /// Scripted faults.
+    pub faults: FaultPlan,
+    /// Assertions per design, in file order.
+    pub expect: BTreeMap<String, Vec<Expectation>>,
+}
+
+/// A scenario that could not be read, located in its file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}:{column}: {message}{}", snippet_text(.snippet, *.column, *.width))]
+pub struct ScenarioError {
+    /// The file (or other origin) the text came from.
+    pub origin: String,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+    /// The offending line, if there is one.
+    pub snippet: Option<String>,
+    /// How many characters to underline.
+    pub width: usize,
+}
+
+fn snippet_text(snippet: &Option<String>, column: usize, width: usize) -> String {
+    match snippet {
+        Some(line) if !line.trim().is_empty() => format!(
+            "\n  |\n  | {line}\n  | {}{}",
+            " ".repeat(column.saturating_sub(1)),
+            "^".repeat(width.max(1))
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Locates byte offsets in a text.
+struct Source<'a> {
+    text: &'a str,
+    origin: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ScenarioError {
+        let span = span.unwrap_or(0..0);
+        let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
+        let end = floor_char_boundary(self.text, span.end.min(self.text.len())).max(start);
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let line_text = self.text[line_start..].lines().next().unwrap_or("");
+        let in_line = (line_start + line_text.len()).min(end).max(start);
+        let width = self.text[start..in_line].chars().count();
+        ScenarioError {
+            origin: self.origin.to_string(),
+            line,
+            column,
+            message: message.into(),
+            snippet: Some(line_text.to_string()),
+            width,
+        }
+    }
+
+    fn at<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> ScenarioError {
+        self.error(Some(spanned.span()), message)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+// ----- stage one: the raw file -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    description: Option<String>,
+    seed: Option<u64>,
+    designs: Option<Spanned<Vec<Spanned<String>>>>,
+    workload: Option<RawWorkload>,
+    client: Option<RawClient>,
+    network: Option<RawNetwork>,
+    server: Option<RawServer>,
+    provider: Option<RawProvider>,
+    limits: Option<RawLimits>,
+    #[serde(default)]
+    faults: Vec<Spanned<RawFault>>,
+    #[serde(default)]
+    expect: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Comparison>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    ops: Spanned<i64>,
+    clients: Option<Spanned<i64>>,
+    interval: Option<Spanned<String>>,
+    amount: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    retry: Option<RawRetry>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    timeout: Option<Spanned<String>>,
+    attempts_max: Option<Spanned<i64>>,
+    backoff: Option<Backoff>,
+    backoff_base: Option<Spanned<String>>,
+    backoff_cap: Option<Spanned<String>>,
+    jitter: Option<Jitter>,
+    key: Option<KeyPolicy>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency: Option<Spanned<String>>,
+    loss: Option<Spanned<RawLoss>>,
+    duplicate: Option<Spanned<f64>>,
+    #[serde(default)]
+    partitions: Vec<Spanned<RawPartition>>,
+}
+
+/// `loss = 0.1` (both directions) or `loss = { request = 0.1, response = 0.2 }`.
+#[derive(Default)]
+struct RawLoss {
+    request: Option<f64>,
+    response: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for RawLoss {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawLoss;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a probability, or a table `{ request = P, response = P }`")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawLoss, E> {
+                Ok(RawLoss {
+                    request: Some(v),
+                    response: Some(v),
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawLoss, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawLoss, A::Error> {
+                let mut loss = RawLoss::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "request" => &mut loss.request,
+                        "response" => &mut loss.response,
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["request", "response"]));
+                        }
+                    };
+                    *slot = Some(map.next_value::<f64>()?);
+                }
+                Ok(loss)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartition {
+    from: Spanned<String>,
+    until: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    count: Option<Spanned<i64>>,
+    processing: Option<Spanned<String>>,
+    store_latency: Option<Spanned<String>>,
+    restart_delay: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    latency: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_events: Option<Spanned<i64>>,
+    max_time: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    kind: Spanned<String>,
+    message: Option<Spanned<String>>,
+    op: Option<Spanned<i64>>,
+    attempt: Option<Spanned<i64>>,
+    copy: Option<Spanned<i64>>,
+    by: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    server: Option<Spanned<i64>>,
+    before: Option<Spanned<String>>,
+    after: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+    until: Option<Spanned<String>>,
+}
+
+// ----- stage two: validation -----
+
+/// The fault kinds a scenario may script.
+pub const FAULT_KINDS: [&str; 5] = ["drop", "duplicate", "delay", "crash", "partition"];
+
+/// The designs a scenario compares when it names none.
+pub const DEFAULT_DESIGNS: [&str; 3] = ["naive", "check-then-act", "atomic-key"];
+
+/// Reads a scenario from `text`; `origin` names where it came from in error messages.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let src = Source { text, origin };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim_end().to_string();
+        src.error(e.span(), message)
+    })?;
+    validate(&src, raw)
+}
+
+/// Reads a scenario from bytes (a file's content): rejects text that is not UTF-8 with the
+/// position of the first bad byte.
+pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Scenario, ScenarioError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, origin),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let text = String::from_utf8_lossy(good);
+            let src = Source {
+                text: &text,
+                origin,
+            };
+            Err(src.error(
+                Some(text.len()..text.len()),
+                "this is not a UTF-8 text file: expected a TOML scenario",
+            ))
+        }
+    }
+}
+
+fn duration(src: &Source<'_>, v: &Spanned<String>) -> Result<SimDuration, ScenarioError> {
+    parse_duration(v.get_ref()).map_err(|e| src.at(v, e.to_string()))
+}
+
+fn positive_duration(src: &Source<'_>, v: &Spanned<String>) -> Result<SimDuration, ScenarioError> {
+    let d = duration(src, v)?;
+    if d == SimDuration::ZERO {
+        return Err(src.at(v, "must be longer than zero, e.g. \"20ms\""));
+    }
+    Ok(d)
+}
+
+fn latency(src: &Source<'_>, v: &Spanned<String>) -> Result<LatencyRange, ScenarioError> {
+    let text = v.get_ref();
+    let (min, max) = match text.split_once("..") {
+        Some((lo, hi)) => (parse_duration(lo), parse_duration(hi)),
+        None => (parse_duration(text), parse_duration(text)),
+    };
+    let expected = || {
+        src.at(
+            v,
+            format!(
+                "invalid latency `{text}`: expected a duration such as \"5ms\" or a range such as \"1ms..5ms\""
+            ),
+        )
+    };
+    let (min, max) = (min.map_err(|_| expected())?, max.map_err(|_| expected())?);
+    if min > max {
+        return Err(src.at(
+            v,
+            format!("the range `{text}` is empty: its start is after its end"),
+        ));
+    }
+    Ok(LatencyRange { min, max })
+}
+
+fn probability(src: &Source<'_>, v: &Spanned<f64>) -> Result<f64, ScenarioError> {
+    let p = *v.get_ref();
+    if !(0.0..=1.0).contains(&p) {
+        return Err(src.at(v, format!("a probability must be between 0 and 1, got {p}")));
+    }
+    Ok(p)
+}
+
+fn int_in(
+    src: &Source<'_>,
+    v: &Spanned<i64>,
+    lo: i64,
+    hi: i64,
+    what: &str,
+) -> Result<i64, ScenarioError> {
+    let n = *v.get_ref();
+    if n < lo || n > hi {
+        return Err(src.at(v, format!("{what} must be between {lo} and {hi}, got {n}")));
+    }
+    Ok(n)
+}
+
+fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    let Some(w) = raw.workload else {
+        return Err(src.error(
+            None,
+            "missing table [workload]: a scenario needs at least `[workload]` with `ops = N`",
+        ));
+    };
+    let ops = int_in(src, &w.ops, 1, i64::from(MAX_OPS), "workload.ops")? as u32;
+    let clients = match &w.clients {
+        Some(c) => int_in(src, c, 1, i64::from(MAX_CLIENTS), "workload.clients")? as u16,
+        None => 1,
+    };
+    let workload = Workload {
+        ops,
+        clients: clients.min(ops as u16).max(1),
+        interval: w
+            .interval
+            .as_ref()
+            .map(|v| duration(src, v))
+            .transpose()?
+            .unwrap_or(SimDuration::ZERO),
+        amount: match &w.amount {
+            Some(a) => int_in(src, a, 0, i64::MAX, "workload.amount")? as u64,
+            None => 100,
+        },
+    };
+    let retry = validate_retry(src, raw.client.and_then(|c| c.retry).unwrap_or_default())?;
+    let (network, partitions) = validate_network(src, raw.network.unwrap_or_default())?;
+    let server = validate_server(src, raw.server.unwrap_or_default())?;
+    let external = Provider {
+        latency: raw
+            .provider
+            .unwrap_or_default()
+            .latency
+            .as_ref()
+            .map(|v| latency(src, v))
+            .transpose()?
+            .unwrap_or(LatencyRange::fixed(SimDuration::from_millis(5))),
+    };
+    let limits = validate_limits(src, raw.limits.unwrap_or_default())?;
+    let designs = validate_designs(src, raw.designs)?;
+    let mut atoms = partitions;
+    for fault in &raw.faults {
+        atoms.push(validate_fault(src, fault, &workload, &retry, &server)?);
+    }
+    let expect = validate_expect(src, raw.expect, &designs)?;
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| {
+            let stem = src.origin.rsplit(['/', '\\']).next().unwrap_or(src.origin);
+            stem.trim_end_matches(".toml").to_string()
+        }),
+        description: raw.description.unwrap_or_default(),
+        seed: raw.seed.unwrap_or(1),
+        designs,
+        workload,
+        retry,
+        network,
+        server,
+        external,
+        limits,
+        faults: FaultPlan::new(atoms),
+        expect,
+    })
+}
+
+fn validate_retry(src: &Source<'_>, r: RawRetry) -> Result<RetryPolicy, ScenarioError> {
+    let backoff_base = r
+        .backoff_base
+        .as_ref()
+        .map(|v| duration(src, v))
+        .transpose()?
+        .unwrap_or(SimDuration::from_millis(10));
+    let backoff_cap = r
+        .backoff_cap
+        .as_ref()
+        .map(|v| duration(src, v))
+        .transpose()?
+        .unwrap_or(SimDuration::from_secs(1));
+    if let Some(cap) = &r.backoff_cap
+        && backoff_cap < backoff_base
+    {
+        return Err(src.at(
+            cap,
+            format!("backoff_cap ({backoff_cap}) must be at least backoff_base ({backoff_base})"),
+        ));
+    }
+    Ok(RetryPolicy {
+        timeout: r
+            .timeout
+            .as_ref()
+            .map(|v| positive_duration(src, v))
+            .transpose()?
+            .unwrap_or(SimDuration::from_millis(100)),
+        attempts_max: match &r.attempts_max {
+            Some(a) => int_in(src, a, 1, i64::from(MAX_ATTEMPTS), "attempts_max")? as u32,
+            None => 3,
+        },
+        backoff: r.backoff.unwrap_or(Backoff::Exponential),
+        backoff_base,
+        backoff_cap,
+        jitter: r.jitter.unwrap_or(Jitter::Full),
+        key: r.key.unwrap_or(KeyPolicy::PerOperation),
+    })
+}
+
+fn validate_network(
+    src: &Source<'_>,
+    n: RawNetwork,
+) -> Result<(Network, Vec<FaultAtom>), ScenarioError> {
+    let (loss_request, loss_response) = match &n.loss {
+        None => (0.0, 0.0),
+        Some(l) => {
+            let check = |p: Option<f64>| match p {
+                None => Ok(0.0),
+                Some(p) => probability(src, &Spanned::new(l.span(), p)),
+            };
+            (check(l.get_ref().request)?, check(l.get_ref().response)?)
+        }
+    };
+    let mut partitions = Vec::new();
+    for p in &n.partitions {
+        let from = duration(src, &p.get_ref().from)?;
+        let until = duration(src, &p.get_ref().until)?;
+        if until <= from {
+            return Err(src.at(&p.get_ref().until, "a partition must end after it starts"));
+        }
+        partitions.push(FaultAtom::Partition {
+            from: SimTime(from.0),
+            until: SimTime(until.0),
+        });
+    }
+    let network = Network {
+        latency: n
+            .latency
+            .as_ref()
+            .map(|v| latency(src, v))
+            .transpose()?
+            .unwrap_or(LatencyRange {
+                min: SimDuration::from_millis(1),
+                max: SimDuration::from_millis(5),
+            }),
+        loss_request,
+        loss_response,
+        duplicate: n
+            .duplicate
+            .as_ref()
+            .map(|v| probability(src, v))
+            .transpose()?
+            .unwrap_or(0.0),
+    };
+    Ok((network, partitions))
+}
+
+fn validate_server(src: &Source<'_>, s: RawServer) -> Result<Server, ScenarioError> {
+    Ok(Server {
+        count: match &s.count {
+            Some(c) => int_in(src, c, 1, i64::from(MAX_SERVERS), "server.count")? as u16,
+            None => 1,
+        },
+        processing: s
+            .processing
+            .as_ref()
+            .map(|v| latency(src, v))
+            .transpose()?
+            .unwrap_or(LatencyRange::fixed(SimDuration::ZERO)),
+        store_latency: s
+            .store_latency
+            .as_ref()
+            .map(|v| latency(src, v))
+            .transpose()?
+            .unwrap_or(LatencyRange::fixed(SimDuration::from_millis(1))),
+        restart_delay: s
+            .restart_delay
+            .as_ref()
+            .map(|v| duration(src, v))
+            .transpose()?
+            .unwrap_or(SimDuration::from_millis(100)),
+    })
+}
+
+fn validate_limits(src: &Source<'_>, l: RawLimits) -> Result<Budget, ScenarioError> {
+    let default = Budget::default();
+    Ok(Budget {
+        max_events: match &l.max_events {
+            Some(m) => int_in(src, m, 1, i64::MAX, "limits.max_events")? as u64,
+            None => default.max_events,
+        },
+        max_time: l
+            .max_time
+            .as_ref()
+            .map(|v| positive_duration(src, v))
+            .transpose()?
+            .unwrap_or(default.max_time),
+    })
+}
+
+fn validate_designs(
+    src: &Source<'_>,
+    designs: Option<Spanned<Vec<Spanned<String>>>>,
+) -> Result<Vec<String>, ScenarioError> {
+    let Some(list) = designs else {
+        return Ok(DEFAULT_DESIGNS.iter().map(|s| s.to_string()).collect());
+    };
+    if list.get_ref().is_empty() {
+        return Err(src.at(&list, "`designs` is empty: name at least one design"));
+    }
+    let mut out = Vec::new();
+    for d in list.get_ref() {
+        if let Err(e) = crate::handlers::lookup(d.get_ref()) {
+            return Err(src.at(d, e.to_string()));
+        }
+        if out.contains(d.get_ref()) {
+            return Err(src.at(d, format!("design `{}` is listed twice", d.get_ref())));
+        }
+        out.push(d.get_ref().clone());
+    }
+    Ok(out)
+}
+
+fn validate_expect(
+    src: &Source<'_>,
+    expect: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Comparison>>>,
+    designs: &[String],
+) -> Result<BTreeMap<String, Vec<Expectation>>, ScenarioError> {
+    let mut out = BTreeMap::new();
+    for (design, table) in expect {
+        if !designs.contains(design.get_ref()) {
+            let hint = closest(design.get_ref(), designs.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(src.at(
+                &design,
+                format!(
+                    "[expect.{}] names a design this scenario does not run{hint}; it runs: {}",
+                    design.get_ref(),
+                    designs.join(", ")
+                ),
+            ));
+        }
+        let mut list = Vec::new();
+        for (metric, comparison) in table {
+            if !METRIC_NAMES.contains(&metric.get_ref().as_str()) {
+                let hint = closest(metric.get_ref(), METRIC_NAMES)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(src.at(
+                    &metric,
+                    format!(
+                        "unknown metric `{}`{hint}; expected one of: {}",
+                        metric.get_ref(),
+                        METRIC_NAMES.join(", ")
+                    ),
+                ));
+            }
+            list.push(Expectation {
+                metric: metric.get_ref().clone(),
+                comparison: *comparison.get_ref(),
+            });
+        }
+        out.insert(design.get_ref().clone(), list);
+    }
+    Ok(out)
+}
+
+/// Which keys each fault kind takes (besides `kind`).
+fn fault_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "drop" | "duplicate" => &["message", "op", "attempt", "copy"],
+        "delay" => &["message", "op", "attempt", "copy", "by"],
+        "crash" => &["at", "server", "op", "attempt", "before", "after"],
+        "partition" => &["from", "until"],
+        _ => &[],
+    }
+}
+
+fn validate_fault(
+    src: &Source<'_>,
+    fault: &Spanned<RawFault>,
+    workload: &Workload,
+    retry: &RetryPolicy,
+    server: &Server,
+) -> Result<FaultAtom, ScenarioError> {
+    let f = fault.get_ref();
+    let kind = f.kind.get_ref().as_str();
+    if !FAULT_KINDS.contains(&kind) {
+        let hint = closest(kind, FAULT_KINDS)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(src.at(
+            &f.kind,
+            format!(
+                "unknown fault kind `{kind}`{hint}; expected one of: {}",
+                FAULT_KINDS.join(", ")
+            ),
+        ));
+    }
+    // A key that does not apply to this kind is a mistake, not something to ignore.
+    let allowed = fault_keys(kind);
+    let present: [(&str, Option<Range<usize>>); 11] = [
+        ("message", f.message.as_ref().map(Spanned::span)),
+        ("op", f.op.as_ref().map(Spanned::span)),
+        ("attempt", f.attempt.as_ref().map(Spanned::span)),
+        ("copy", f.copy.as_ref().map(Spanned::span)),
+        ("by", f.by.as_ref().map(Spanned::span)),
+        ("at", f.at.as_ref().map(Spanned::span)),
+        ("server", f.server.as_ref().map(Spanned::span)),
+        ("before", f.before.as_ref().map(Spanned::span)),
+        ("after", f.after.as_ref().map(Spanned::span)),
+        ("from", f.from.as_ref().map(Spanned::span)),
+        ("until", f.until.as_ref().map(Spanned::span)),
+    ];
+    for (name, span) in present {
+        if let Some(span) = span
+            && !allowed.contains(&name)
+        {
+            return Err(src.error(
+                Some(span),
+                format!(
+                    "`{name}` does not apply to a `{kind}` fault; a `{kind}` fault takes: {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    let need = |what: &str| {
+        src.at(
+            fault,
+            format!(
+                "a `{kind}` fault needs `{what}`; it takes: {}",
+                allowed.join(", ")
+            ),
+        )
+    };
+    let op = |required: bool| -> Result<Option<u32>, ScenarioError> {
+        match &f.op {
+            Some(v) => Ok(Some(
+                int_in(src, v, 1, i64::from(workload.ops), "op")? as u32
+            )),
+            None if required => Err(need("op")),
+            None => Ok(None),
+        }
+    };
+    let attempt = || -> Result<Option<u32>, ScenarioError> {
+        f.attempt
+            .as_ref()
+            .map(|v| int_in(src, v, 1, i64::from(retry.attempts_max), "attempt").map(|a| a as u32))
+            .transpose()
+    };
+    match kind {
+        "drop" | "duplicate" | "delay" => {
+            let message = f.message.as_ref().ok_or_else(|| need("message"))?;
+            let dir = match message.get_ref().as_str() {
+                "request" => Direction::Request,
+                "response" => Direction::Response,
+                other => {
+                    return Err(src.at(
+                        message,
+                        format!("unknown message `{other}`; expected `request` or `response`"),
+                    ));
+                }
+            };
+            let msg = MessageRef {
+                dir,
+                op: op(true)?.unwrap_or(1),
+                attempt: attempt()?.unwrap_or(1),
+                copy: match &f.copy {
+                    Some(c) => int_in(src, c, 0, 2, "copy")? as u32,
+                    None => 0,
+                },
+            };
+            Ok(match kind {
+                "drop" => FaultAtom::Drop(msg),
+                "duplicate" => FaultAtom::Duplicate(msg),
+                _ => FaultAtom::Delay {
+                    msg,
+                    by: duration(src, f.by.as_ref().ok_or_else(|| need("by"))?)?,
+                },
+            })
+        }
+        "crash" => validate_crash(src, fault, op(false)?, attempt()?, server, &need),
+        _ => {
+            let from = duration(src, f.from.as_ref().ok_or_else(|| need("from"))?)?;
+            let until_v = f.until.as_ref().ok_or_else(|| need("until"))?;
+            let until = duration(src, until_v)?;
+            if until <= from {
+                return Err(src.at(until_v, "a partition must end after it starts"));
+            }
+            Ok(FaultAtom::Partition {
+                from: SimTime(from.0),
+                until: SimTime(until.0),
+            })
+        }
+    }
+}
+
+fn validate_crash(
+    src: &Source<'_>,
+    fault: &Spanned<RawFault>,
+    op: Option<u32>,
+    attempt: Option<u32>,
+    server: &Server,
+    need: &dyn Fn(&str) -> ScenarioError,
+) -> Result<FaultAtom, ScenarioError> {
+    let f = fault.get_ref();
+    if let Some(at) = &f.at {
+        if let Some(extra) = f.before.as_ref().or(f.after.as_ref()) {
+            return Err(src.at(
+                extra,
+                "a crash is either at a time (`at`) or at a step (`op` with `before` or `after`), not both",
+            ));
+        }
+        let server_index = match &f.server {
+            Some(s) => int_in(src, s, 0, i64::from(server.count) - 1, "server")? as u16,
+            None => 0,
+        };
+        return Ok(FaultAtom::CrashAt {
+            server: server_index,
+            at: SimTime(duration(src, at)?.0),
+        });
+    }
+    let (when, step) = match (&f.before, &f.after) {
+        (Some(b), None) => (When::Before, b),
+        (None, Some(a)) => (When::After, a),
+        (Some(_), Some(a)) => {
+            return Err(src.at(a, "give `before` or `after`, not both"));
+        }
+        (None, None) => return Err(need("`at`, or `op` with `before` or `after`")),
+    };
+    let names: Vec<&str> = StepKind::ALL.iter().map(|s| s.name()).collect();
+    let Some(step_kind) = StepKind::from_name(step.get_ref()) else {
+        let hint = closest(step.get_ref(), names.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(src.at(
+            step,
+            format!(
+                "unknown step `{}`{hint}; expected one of: {}",
+                step.get_ref(),
+                names.join(", ")
+            ),
+        ));
+    };
+    if let Some(s) = &f.server {
+        return Err(src.at(
+            s,
+            "a crash at a step crashes whichever server runs that step; `server` goes with `at`",
+        ));
+    }
+    Ok(FaultAtom::CrashAtStep {
+        op: op.ok_or_else(|| need("op"))?,
+        attempt,
+        when,
+        step: step_kind,
+    })
+}
+
+/// The scenarios shipped with idemlab, as `(file name, text)`; the first is the default.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("default.toml", include_str!("../scenarios/default.toml")),
+    (
+        "lost-response.toml",
+        include_str!("../scenarios/lost-response.toml"),
+    ),
+    (
+        "slow-server-race.toml",
+        include_str!("../scenarios/slow-server-race.toml"),
+    ),
+    (
+        "crash-after-charge.toml",
+        include_str!("../scenarios/crash-after-charge.toml"),
+    ),
+];
+
+/// The built-in default scenario (embedded in the binary).
+pub fn default_scenario() -> Scenario {
+    match parse(BUNDLED[0].1, "scenarios/default.toml") {
+        Ok(s) => s,
+        // The embedded file is checked by the test suite; this cannot happen in a release.
+        Err(e) => panic!("the embedded default scenario is invalid: {e}"),
+    }
+}
+
+/// The first line of a scenario file's header comment, for listings.
+pub fn headline(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}

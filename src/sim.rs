@@ -1,0 +1,281 @@
+//! The kernel: a virtual clock, an event queue ordered by `(time, sequence)`, and budgets.
+//!
+//! [`Kernel`] is generic over the event type so that it can be tested on its own (the kernel
+//! property tests push arbitrary events through it). The world (`crate::world`) drives it:
+//! [`Kernel::schedule`] puts an event in the future, [`Kernel::next`] takes the earliest one and
+//! advances the clock. Two events at the same instant fire in the order they were scheduled, so
+//! a run never depends on how a heap breaks ties.
+//!
+//! Every run has two budgets ([`Budget`]): a number of events and a span of simulated time.
+//! When either is exhausted, [`Kernel::next`] returns [`Next::LimitHit`] naming the limit, and
+//! the run ends with that reason instead of looping for ever.
+//!
+//! ```
+//! use idemlab::sim::{Budget, Kernel, Next};
+//! use idemlab::time::{SimDuration, SimTime};
+//! let mut k = Kernel::new(Budget::default());
+//! k.schedule_in(SimDuration::from_millis(5), "b");
+//! k.schedule_in(SimDuration::from_millis(1), "a");
+//! assert_eq!(k.next(), Next::Event("a"));
+//! assert_eq!(k.now(), SimTime(1_000));
+//! ```
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+
+use crate::time::{SimDuration, SimTime};
+
+/// How much a single run may do before it is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The most events one run may process.
+    pub max_events: u64,
+    /// The latest simulated instant an event may fire at.
+    pub max_time: SimDuration,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_events: 2_000_000,
+            max_time: SimDuration::from_secs(3_600),
+        }
+    }
+}
+
+/// Which budget a run exhausted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "limit")]
+pub enum LimitHit {
+    /// More than `max_events` events were due.
+    Events {
+        /// The budget that was exhausted.
+        max_events: u64,
+        /// The simulated time when it happened, in microseconds.
+        at_us: u64,
+    },
+    /// An event was due after `max_time`.
+    Time {
+        /// The budget that was exhausted, in microseconds.
+        max_time_us: u64,
+    },
+}
+
+impl fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            LimitHit::Events { max_events, at_us } => write!(
+                f,
+                "the run hit its event budget: {max_events} events processed by simulated time {}; \
+                 raise `max_events` under [limits] in the scenario if the run really needs more",
+                SimTime(at_us)
+            ),
+            LimitHit::Time { max_time_us } => write!(
+                f,
+                "the run hit its simulated-time limit of {}; events were still due after it; \
+                 raise `max_time` under [limits] in the scenario if the run really needs more",
+                SimDuration(max_time_us)
+            ),
+        }
+    }
+}
+
+/// What [`Kernel::next`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next<E> {
+    /// The earliest event; the clock now stands at its time.
+    Event(E),
+    /// No events are left: the run is over.
+    Idle,
+    /// A budget is exhausted; the clock stays where it was.
+    LimitHit(LimitHit),
+}
+
+struct Entry<E> {
+    time: SimTime,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    /// Reversed, so that the max-heap pops the earliest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// The virtual clock and the queue of future events.
+pub struct Kernel<E> {
+    now: SimTime,
+    seq: u64,
+    processed: u64,
+    budget: Budget,
+    queue: BinaryHeap<Entry<E>>,
+}
+
+impl<E> Kernel<E> {
+    /// An empty kernel at time zero.
+    pub fn new(budget: Budget) -> Self {
+        Kernel {
+            now: SimTime::ZERO,
+            seq: 0,
+            processed: 0,
+            budget,
+            queue: BinaryHeap::new(),
+        }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// How many events have fired so far.
+    pub fn processed(&self) -> u64 {
+        self.processed
+    }
+
+    /// How many events are waiting.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Schedules `event` at the absolute time `at`. An instant in the past is clamped to now:
+    /// time never goes backwards.
+    pub fn schedule_at(&mut self, at: SimTime, event: E) {
+        let time = at.max(self.now);
+        self.seq += 1;
+        self.queue.push(Entry {
+            time,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    /// Schedules `event` after `delay` from now.
+    pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
+        self.schedule_at(self.now + delay, event);
+    }
+
+    /// Takes the earliest event and moves the clock to it, unless a budget forbids it.
+    pub fn next(&mut self) -> Next<E> {
+        let Some(top) = self.queue.peek() else {
+            return Next::Idle;
+        };
+        if top.time.0 > self.budget.max_time.0 {
+            return Next::LimitHit(LimitHit::Time {
+                max_time_us: self.budget.max_time.0,
+            });
+        }
+        if self.processed >= self.budget.max_events {
+            return Next::LimitHit(LimitHit::Events {
+                max_events: self.budget.max_events,
+                at_us: self.now.0,
+            });
+        }
+        let Some(entry) = self.queue.pop() else {
+            return Next::Idle;
+        };
+        debug_assert!(entry.time >= self.now, "time went backwards");
+        self.now = entry.time;
+        self.processed += 1;
+        Next::Event(entry.event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn drain(kernel: &mut Kernel<u32>) -> (Vec<(SimTime, u32)>, Option<LimitHit>) {
+        let mut fired = Vec::new();
+        loop {
+            match kernel.next() {
+                Next::Event(e) => fired.push((kernel.now(), e)),
+                Next::Idle => return (fired, None),
+                Next::LimitHit(hit) => return (fired, Some(hit)),
+            }
+        }
+    }
+
+    proptest! {
+        /// Time never goes backwards, every event fires exactly once, and ties fire in the order
+        /// they were scheduled.
+        #[test]
+        fn time_is_monotonic_and_every_event_fires_once(delays in prop::collection::vec(0u64..50, 0..200)) {
+            let mut kernel = Kernel::new(Budget::default());
+            for (i, d) in delays.iter().enumerate() {
+                kernel.schedule_in(SimDuration(*d), i as u32);
+            }
+            let (fired, hit) = drain(&mut kernel);
+            prop_assert_eq!(hit, None);
+            prop_assert!(fired.windows(2).all(|w| w[0].0 <= w[1].0));
+            let mut ids: Vec<u32> = fired.iter().map(|(_, e)| *e).collect();
+            for w in fired.windows(2) {
+                if w[0].0 == w[1].0 {
+                    prop_assert!(w[0].1 < w[1].1, "ties fire in scheduling order");
+                }
+            }
+            ids.sort_unstable();
+            prop_assert_eq!(ids, (0..delays.len() as u32).collect::<Vec<_>>());
+        }
+
+        /// Events scheduled while the run goes (including "in the past") never fire before now.
+        #[test]
+        fn events_scheduled_during_a_run_keep_time_monotonic(
+            steps in prop::collection::vec((0u64..20, 0u64..40), 1..100)
+        ) {
+            let mut kernel = Kernel::new(Budget::default());
+            kernel.schedule_in(SimDuration(0), 0u32);
+            let mut last = SimTime::ZERO;
+            let mut i = 0;
+            while let Next::Event(_) = kernel.next() {
+                prop_assert!(kernel.now() >= last);
+                last = kernel.now();
+                if let Some((back, fwd)) = steps.get(i) {
+                    kernel.schedule_at(SimTime(kernel.now().0.saturating_sub(*back)), 1);
+                    kernel.schedule_in(SimDuration(*fwd), 2);
+                }
+                i += 1;
+            }
+        }
+
+        /// A run that would exceed its event budget ends with the event-budget error, having
+        /// processed exactly the budget.
+        #[test]
+        fn exceeding_the_event_budget_ends_with_the_budget_error(max in 1u64..100, extra in 1u64..50) {
+            let mut kernel = Kernel::new(Budget { max_events: max, max_time: SimDuration::from_secs(10) });
+            for i in 0..(max + extra) {
+                kernel.schedule_in(SimDuration(i), i as u32);
+            }
+            let (fired, hit) = drain(&mut kernel);
+            prop_assert_eq!(fired.len() as u64, max);
+            let is_event_limit = matches!(hit, Some(LimitHit::Events { max_events, .. }) if max_events == max);
+            prop_assert!(is_event_limit);
+        }
+
+        /// An event due after the time limit ends the run with the time-limit error.
+        #[test]
+        fn exceeding_the_time_limit_ends_with_the_time_error(limit in 1u64..1_000, over in 1u64..1_000) {
+            let mut kernel = Kernel::new(Budget { max_events: 1_000, max_time: SimDuration(limit) });
+            kernel.schedule_at(SimTime(limit), 1u32);
+            kernel.schedule_at(SimTime(limit + over), 2u32);
+            let (fired, hit) = drain(&mut kernel);
+            prop_assert_eq!(fired, vec![(SimTime(limit), 1)]);
+            prop_assert_eq!(hit, Some(LimitHit::Time { max_time_us: limit }));
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Virtual time: instants and durations in whole microseconds.
+//!
+//! Nothing in the simulator reads a wall clock. [`SimTime`] is the instant on the virtual clock
+//! (microseconds since the start of a run) and [`SimDuration`] a span of it. Durations are written
+//! in scenario files with a unit, `"20ms"`, `"1.5s"`, `"250us"`, and parsed by [`parse_duration`].
+//!
+//! ```
+//! use idemlab::time::{parse_duration, SimDuration};
+//! assert_eq!(parse_duration("1.5s").unwrap(), SimDuration::from_millis(1500));
+//! assert_eq!(SimDuration::from_micros(20_000).to_string(), "20ms");
+//! ```
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// An instant of virtual time, in microseconds since the run started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(pub u64);
+
+/// A span of virtual time, in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimDuration(pub u64);
+
+impl SimTime {
+    /// The start of every run.
+    pub const ZERO: SimTime = SimTime(0);
+
+    /// Microseconds since the start of the run.
+    pub fn as_micros(self) -> u64 {
+        self.0
+    }
+
+    /// The span from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl SimDuration {
+    /// No time at all.
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    /// A duration of `us` microseconds.
+    pub const fn from_micros(us: u64) -> Self {
+        SimDuration(us)
+    }
+
+    /// A duration of `ms` milliseconds.
+    pub const fn from_millis(ms: u64) -> Self {
+        SimDuration(ms * 1_000)
+    }
+
+    /// A duration of `s` seconds.
+    pub const fn from_secs(s: u64) -> Self {
+        SimDuration(s * 1_000_000)
+    }
+
+    /// The duration in microseconds.
+    pub fn as_micros(self) -> u64 {
+        self.0
+    }
+
+    /// The duration in (fractional) milliseconds, for display.
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1_000.0
+    }
+}
+
+impl Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    fn add(self, rhs: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign<SimDuration> for SimTime {
+    fn add_assign(&mut self, rhs: SimDuration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Add for SimDuration {
+    type Output = SimDuration;
+    fn add(self, rhs: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Sub for SimTime {
+    type Output = SimDuration;
+    fn sub(self, rhs: SimTime) -> SimDuration {
+        self.since(rhs)
+    }
+}
+
+/// Units a duration may be written in, longest suffix first so that `ms` wins over `s`.
+const UNITS: [(&str, u64); 5] = [
+    ("us", 1),
+    ("ms", 1_000),
+    ("s", 1_000_000),
+    ("m", 60_000_000),
+    ("h", 3_600_000_000),
+];
+
+/// Writes a duration in the largest unit that keeps it exact to three decimals.
+fn write_micros(f: &mut fmt::Formatter<'_>, us: u64) -> fmt::Result {
+    if us == 0 {
+        return f.write_str("0ms");
+    }
+    if us < 1_000 {
+        return write!(f, "{us}us");
+    }
+    if us < 1_000_000 {
+        return write_scaled(f, us, 1_000, "ms");
+    }
+    write_scaled(f, us, 1_000_000, "s")
+}
+
+fn write_scaled(f: &mut fmt::Formatter<'_>, us: u64, per_unit: u64, unit: &str) -> fmt::Result {
+    let whole = us / per_unit;
+    let rest = us % per_unit;
+    if rest == 0 {
+        return write!(f, "{whole}{unit}");
+    }
+    // Three significant decimals are enough to read; trailing zeros go.
+    let frac = format!("{:06}", rest * 1_000_000 / per_unit);
+    let frac = frac[..3].trim_end_matches('0');
+    if frac.is_empty() {
+        write!(f, "{whole}{unit}")
+    } else {
+        write!(f, "{whole}.{frac}{unit}")
+    }
+}
+
+impl fmt::Display for SimDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_micros(f, self.0)
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_micros(f, self.0)
+    }
+}
+
+/// Why a duration string could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid duration `{text}`: expected a number followed by a unit (us, ms, s, m, h), e.g. \"20ms\" or \"1.5s\""
+)]
+pub struct DurationError {
+    /// The text that was given.
+    pub text: String,
+}
+
+/// Parses `"20ms"`, `"1.5s"`, `"250us"`, `"2m"`, `"1h"` into a [`SimDuration`].
+///
+/// The number must be non-negative and finite; the result is rounded to the nearest microsecond.
+pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
+    let err = || DurationError {
+        text: text.to_string(),
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(err)?;
+    let (number, unit) = trimmed.split_at(split);
+    let scale = UNITS
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .map(|(_, scale)| *scale)
+        .ok_or_else(err)?;
+    let number = number.trim();
+    if number.is_empty() || number.starts_with(['-', '+']) {
+        return Err(err());
+    }
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole.checked_mul(scale).map(SimDuration).ok_or_else(err);
+    }
+    let value: f64 = number.parse().map_err(|_| err())?;
+    let micros = value * scale as f64;
+    if !micros.is_finite() || micros < 0.0 || micros > u64::MAX as f64 {
+        return Err(err());
+    }
+    Ok(SimDuration(micros.round() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, micros: Option<u64>) {
+        assert_eq!(
+            parse_duration(text).ok().map(|d| d.0),
+            micros,
+            "parsing {text:?}"
+        );
+    }
+
+    #[test]
+    fn parses_every_unit_and_rejects_nonsense() {
+        check("20ms", Some(20_000));
+        check("1.5s", Some(1_500_000));
+        check("250us", Some(250));
+        check("2m", Some(120_000_000));
+        check("1h", Some(3_600_000_000));
+        check(" 3 ms ", Some(3_000));
+        check("0ms", Some(0));
+        check("20", None);
+        check("ms", None);
+        check("-5ms", None);
+        check("5 parsecs", None);
+        check("5msec", None);
+        check("nanms", None);
+        check("", None);
+    }
+
+    #[test]
+    fn displays_in_the_largest_exact_unit() {
+        let show = |us| SimDuration(us).to_string();
+        assert_eq!(show(0), "0ms");
+        assert_eq!(show(250), "250us");
+        assert_eq!(show(20_000), "20ms");
+        assert_eq!(show(1_500), "1.5ms");
+        assert_eq!(show(1_500_000), "1.5s");
+        assert_eq!(show(2_000_000), "2s");
+        assert_eq!(show(1_234_567), "1.234s");
+    }
+}

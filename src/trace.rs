@@ -1,0 +1,385 @@
+//! The trace: every event of a run, in order, compact, hashable and exportable as CSV.
+//!
+//! A [`TraceEvent`] is a small plain value (no strings): its text is rendered only when it is
+//! shown or exported ([`TraceEvent::detail_text`]). [`Trace::hash`] is a canonical hash over a
+//! fixed little-endian encoding of every field, the same on every machine; the determinism tests
+//! compare it across runs.
+//!
+//! The CSV export ([`write_csv`]) has a header row and the columns
+//! `time_us,node,kind,op,attempt,copy,key,detail` (a stable contract).
+
+use std::fmt;
+use std::io;
+
+use serde::Serialize;
+
+use crate::handlers::api::{EffectKind, IdemKey, Response};
+use crate::world::StepKind;
+
+/// Where an event happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Node {
+    /// A client, by index.
+    Client(u16),
+    /// The network between clients and servers.
+    Net,
+    /// A server process, by index.
+    Server(u16),
+    /// The durable store (the database).
+    Store,
+    /// The outside world (the payment provider).
+    Provider,
+    /// The simulator itself (budgets).
+    Sim,
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Client(i) => write!(f, "client{i}"),
+            Node::Net => f.write_str("net"),
+            Node::Server(i) => write!(f, "server{i}"),
+            Node::Store => f.write_str("store"),
+            Node::Provider => f.write_str("provider"),
+            Node::Sim => f.write_str("sim"),
+        }
+    }
+}
+
+/// What kind of event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A client began a logical operation.
+    OpStart,
+    /// A client sent an attempt's request.
+    Send,
+    /// The network lost a message.
+    Lost,
+    /// The network made a second copy of a message.
+    Duplicate,
+    /// A request reached a server.
+    Deliver,
+    /// A request reached a server that was down.
+    Refused,
+    /// A handler completed a step (a store operation, a provider call).
+    Step,
+    /// An effect was made (an order, a charge, an increment).
+    Effect,
+    /// A server sent a response.
+    Respond,
+    /// A client received the response it was waiting for.
+    Receive,
+    /// A client received a response to an attempt it had given up on.
+    Late,
+    /// A client's attempt timed out.
+    Timeout,
+    /// A client scheduled a retry after a backoff.
+    Retry,
+    /// A client gave up on an operation: its outcome is unknown.
+    GiveUp,
+    /// A logical operation finished.
+    Done,
+    /// A server crashed: its in-flight requests and volatile state are gone.
+    Crash,
+    /// A server came back.
+    Restart,
+    /// The run hit a budget and stopped.
+    Limit,
+}
+
+impl EventKind {
+    /// The kebab-case name used in exports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::OpStart => "op-start",
+            EventKind::Send => "send",
+            EventKind::Lost => "lost",
+            EventKind::Duplicate => "duplicate",
+            EventKind::Deliver => "deliver",
+            EventKind::Refused => "refused",
+            EventKind::Step => "step",
+            EventKind::Effect => "effect",
+            EventKind::Respond => "respond",
+            EventKind::Receive => "receive",
+            EventKind::Late => "late",
+            EventKind::Timeout => "timeout",
+            EventKind::Retry => "retry",
+            EventKind::GiveUp => "give-up",
+            EventKind::Done => "done",
+            EventKind::Crash => "crash",
+            EventKind::Restart => "restart",
+            EventKind::Limit => "limit",
+        }
+    }
+}
+
+/// Why a message was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LossCause {
+    /// The network's loss probability.
+    Random,
+    /// A `drop` atom of the fault plan.
+    Plan,
+    /// A partition was in force.
+    Partition,
+}
+
+/// How a logical operation ended, from the client's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The client was told it succeeded (2xx).
+    Succeeded,
+    /// The client was told it failed (a final 4xx).
+    Failed,
+    /// The client gave up: it does not know whether the operation took effect.
+    InDoubt,
+    /// The run ended before the operation did (a budget was hit).
+    Unfinished,
+}
+
+impl Outcome {
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::InDoubt => "in-doubt",
+            Outcome::Unfinished => "unfinished",
+        }
+    }
+}
+
+/// What made a server crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CrashCause {
+    /// A `crash` atom with a time.
+    At,
+    /// A `crash` atom just before a step.
+    Before(StepKind),
+    /// A `crash` atom just after a step.
+    After(StepKind),
+}
+
+/// The kind-specific part of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Detail {
+    /// Nothing more to say.
+    None,
+    /// A message put on the wire, with its one-way latency.
+    Message {
+        /// Request (true) or response.
+        request: bool,
+        /// One-way latency in microseconds.
+        latency_us: u64,
+    },
+    /// A message the network lost.
+    Lost {
+        /// Request (true) or response.
+        request: bool,
+        /// Why.
+        cause: LossCause,
+    },
+    /// A handler step.
+    Step(StepKind),
+    /// An effect, and how many times this operation has now had an effect of this kind.
+    Effect {
+        /// What kind.
+        kind: EffectKind,
+        /// Its amount.
+        amount: u64,
+        /// 1 for the first application to this operation, 2 for a duplicate, ...
+        nth: u32,
+    },
+    /// A response sent or received.
+    Response(Response),
+    /// A retry after this backoff.
+    Backoff {
+        /// The delay before the next attempt, in microseconds.
+        delay_us: u64,
+    },
+    /// How an operation ended.
+    Outcome(Outcome),
+    /// Why a server crashed.
+    Crash(CrashCause),
+}
+
+/// The operation field of events that belong to no operation.
+pub const NO_OP: u32 = u32::MAX;
+
+/// One event of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceEvent {
+    /// Simulated time, in microseconds.
+    pub time_us: u64,
+    /// The logical operation, or [`NO_OP`].
+    pub op: u32,
+    /// The attempt (0 when not about one).
+    pub attempt: u16,
+    /// The network copy (0 original, 1 duplicate).
+    pub copy: u8,
+    /// What kind of event.
+    pub kind: EventKind,
+    /// Where it happened.
+    pub node: Node,
+    /// The idempotency key the request carried, if any.
+    pub key: Option<IdemKey>,
+    /// The kind-specific part.
+    pub detail: Detail,
+}
+
+impl TraceEvent {
+    /// The human-readable detail column.
+    pub fn detail_text(&self) -> String {
+        match self.detail {
+            Detail::None => String::new(),
+            Detail::Message {
+                request,
+                latency_us,
+            } => format!(
+                "{} latency={}",
+                if request { "request" } else { "response" },
+                crate::time::SimDuration(latency_us)
+            ),
+            Detail::Lost { request, cause } => format!(
+                "{} lost ({})",
+                if request { "request" } else { "response" },
+                match cause {
+                    LossCause::Random => "random loss",
+                    LossCause::Plan => "fault plan",
+                    LossCause::Partition => "partition",
+                }
+            ),
+            Detail::Step(step) => step.name().to_string(),
+            Detail::Effect { kind, amount, nth } => {
+                if nth > 1 {
+                    format!("{} {amount} (application {nth}: DUPLICATE)", kind.name())
+                } else {
+                    format!("{} {amount}", kind.name())
+                }
+            }
+            Detail::Response(r) => r.to_string(),
+            Detail::Backoff { delay_us } => {
+                format!("backoff {}", crate::time::SimDuration(delay_us))
+            }
+            Detail::Outcome(o) => o.name().to_string(),
+            Detail::Crash(cause) => match cause {
+                CrashCause::At => "scheduled crash".to_string(),
+                CrashCause::Before(s) => format!("crash before {}", s.name()),
+                CrashCause::After(s) => format!("crash after {}", s.name()),
+            },
+        }
+    }
+
+    /// Feeds a canonical little-endian encoding of every field to `h`.
+    fn hash_into(&self, h: &mut Fnv) {
+        h.u64(self.time_us);
+        h.u64(u64::from(self.op));
+        h.u64(u64::from(self.attempt));
+        h.u64(u64::from(self.copy));
+        h.u64(self.kind as u64);
+        let (node_kind, node_index) = match self.node {
+            Node::Client(i) => (1, i),
+            Node::Net => (2, 0),
+            Node::Server(i) => (3, i),
+            Node::Store => (4, 0),
+            Node::Provider => (5, 0),
+            Node::Sim => (6, 0),
+        };
+        h.u64(node_kind);
+        h.u64(u64::from(node_index));
+        match self.key {
+            None => h.u64(0),
+            Some(k) => {
+                h.u64(1);
+                h.u64(u64::from(k.op));
+                h.u64(u64::from(k.attempt));
+            }
+        }
+        // The detail's text is a faithful rendering of every detail field.
+        h.bytes(self.detail_text().as_bytes());
+    }
+}
+
+/// FNV-1a, 64 bits: tiny, stable, and the same on every platform.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator so that field boundaries cannot shift.
+        self.0 = (self.0 ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+}
+
+/// The events of one run, in the order they happened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The events.
+    pub events: Vec<TraceEvent>,
+}
+
+impl Trace {
+    /// The canonical hash of the whole trace, as 16 hex digits.
+    pub fn hash(&self) -> String {
+        let mut h = Fnv::new();
+        for e in &self.events {
+            e.hash_into(&mut h);
+        }
+        format!("{:016x}", h.0)
+    }
+
+    /// The index of the first event where `self` and `other` differ, if they differ.
+    pub fn first_difference(&self, other: &Trace) -> Option<usize> {
+        let common = self.events.len().min(other.events.len());
+        (0..common)
+            .find(|&i| self.events[i] != other.events[i])
+            .or((self.events.len() != other.events.len()).then_some(common))
+    }
+}
+
+/// One CSV row of the trace export.
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    time_us: u64,
+    node: String,
+    kind: &'a str,
+    op: Option<u32>,
+    attempt: Option<u16>,
+    copy: u8,
+    key: Option<String>,
+    detail: String,
+}
+
+/// Writes `trace` as CSV with a header row to `out`.
+pub fn write_csv<W: io::Write>(trace: &Trace, out: W) -> Result<(), csv::Error> {
+    let mut writer = csv::Writer::from_writer(out);
+    for e in &trace.events {
+        writer.serialize(CsvRow {
+            time_us: e.time_us,
+            node: e.node.to_string(),
+            kind: e.kind.name(),
+            op: (e.op != NO_OP).then_some(e.op),
+            attempt: (e.attempt != 0).then_some(e.attempt),
+            copy: e.copy,
+            key: e.key.map(|k| k.to_string()),
+            detail: e.detail_text(),
+        })?;
+    }
+    if trace.events.is_empty() {
+        writer.write_record([
+            "time_us", "node", "kind", "op", "attempt", "copy", "key", "detail",
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! Clients: each runs its share of the workload's logical operations one after another, sends
+//! attempts, times them out, and retries with backoff and jitter, minting idempotency keys by the
+//! scenario's key policy.
+//!
+//! A client accepts only the response to its *current* attempt; a response to an attempt it
+//! timed out is late (its connection is gone), recorded but not acted on. When the attempts run
+//! out without a final answer, the operation is **in doubt**: the client cannot know whether it
+//! took effect.
+
+use crate::fate::{Decision, Identity};
+use crate::handlers::api::{IdemKey, Request, Response};
+use crate::scenario::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{Detail, EventKind, Node, Outcome};
+
+use super::{Ev, OpRecord, Received, World};
+
+/// A logical operation as its client sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct OpState {
+    pub op: u32,
+    pub client: u16,
+    pub amount: u64,
+    pub start: SimTime,
+    pub end: Option<SimTime>,
+    pub attempt: u32,
+    pub outcome: Option<Outcome>,
+    pub received: Vec<Received>,
+    /// The previous backoff, for decorrelated jitter.
+    pub prev_backoff: SimDuration,
+}
+
+impl OpState {
+    /// Every operation of the workload, dealt to clients round-robin.
+    pub fn plan(scenario: &Scenario) -> Vec<OpState> {
+        let clients = u32::from(scenario.workload.clients);
+        (0..scenario.workload.ops)
+            .map(|i| OpState {
+                op: i + 1,
+                client: (i % clients) as u16,
+                amount: scenario.workload.amount,
+                start: SimTime::ZERO,
+                end: None,
+                attempt: 0,
+                outcome: None,
+                received: Vec::new(),
+                prev_backoff: scenario.retry.backoff_base,
+            })
+            .collect()
+    }
+
+    pub fn record(&self) -> OpRecord {
+        OpRecord {
+            op: self.op,
+            amount: self.amount,
+            start_us: self.start.0,
+            end_us: self.end.map(|t| t.0),
+            outcome: self.outcome.unwrap_or(Outcome::Unfinished),
+            attempts: self.attempt,
+            received: self.received.clone(),
+        }
+    }
+}
+
+/// The delay before the attempt after `attempt` (from 1), before jitter is applied.
+fn backoff_ceiling(policy: &RetryPolicy, attempt: u32) -> u64 {
+    match policy.backoff {
+        Backoff::Constant => policy.backoff_base.0,
+        Backoff::Exponential => {
+            let shift = (attempt.saturating_sub(1)).min(62);
+            policy
+                .backoff_base
+                .0
+                .saturating_mul(1u64 << shift)
+                .min(policy.backoff_cap.0)
+        }
+    }
+}
+
+impl World<'_> {
+    /// Schedules every client's first operation.
+    pub(crate) fn start_clients(&mut self) {
+        let clients = usize::from(self.scenario.workload.clients);
+        let mut shared = self.shared.borrow_mut();
+        for op in self.ops.iter().take(clients) {
+            shared
+                .kernel
+                .schedule_at(SimTime::ZERO, Ev::OpStart { op: op.op });
+        }
+    }
+
+    pub(crate) fn op_start(&mut self, op: u32) {
+        let state = &mut self.ops[op as usize - 1];
+        let mut shared = self.shared.borrow_mut();
+        state.start = shared.now();
+        shared.log_op(
+            Node::Client(state.client),
+            EventKind::OpStart,
+            op,
+            0,
+            0,
+            None,
+            Detail::None,
+        );
+        drop(shared);
+        self.send_attempt(op);
+    }
+
+    fn key_for(&self, op: u32, attempt: u32) -> Option<IdemKey> {
+        match self.scenario.retry.key {
+            KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
+            KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
+            KeyPolicy::None => None,
+        }
+    }
+
+    pub(crate) fn send_attempt(&mut self, op: u32) {
+        let attempt = self.ops[op as usize - 1].attempt + 1;
+        self.ops[op as usize - 1].attempt = attempt;
+        let state = &self.ops[op as usize - 1];
+        let req = Request {
+            op,
+            attempt,
+            copy: 0,
+            key: self.key_for(op, attempt),
+            amount: state.amount,
+        };
+        let server = ((op + attempt - 1) % u32::from(self.scenario.server.count)) as u16;
+        {
+            let mut shared = self.shared.borrow_mut();
+            shared.log(
+                Node::Client(state.client),
+                EventKind::Send,
+                Some(&req),
+                Detail::None,
+            );
+            shared
+                .kernel
+                .schedule_in(self.scenario.retry.timeout, Ev::Timeout { op, attempt });
+        }
+        self.transmit(req, None, server);
+    }
+
+    pub(crate) fn response_arrives(&mut self, req: Request, response: Response) {
+        let state = &mut self.ops[req.op as usize - 1];
+        let accepted = state.outcome.is_none() && req.attempt == state.attempt;
+        let mut shared = self.shared.borrow_mut();
+        state.received.push(Received {
+            time_us: shared.now().0,
+            attempt: req.attempt,
+            response,
+            accepted,
+        });
+        let kind = if accepted {
+            EventKind::Receive
+        } else {
+            EventKind::Late
+        };
+        shared.log(
+            Node::Client(state.client),
+            kind,
+            Some(&req),
+            Detail::Response(response),
+        );
+        drop(shared);
+        if !accepted {
+            return;
+        }
+        if response.is_success() {
+            self.finish_op(req.op, Outcome::Succeeded);
+        } else if !response.is_retryable() {
+            self.finish_op(req.op, Outcome::Failed);
+        } else {
+            self.retry_or_give_up(req.op);
+        }
+    }
+
+    pub(crate) fn timeout(&mut self, op: u32, attempt: u32) {
+        let state = &self.ops[op as usize - 1];
+        if state.outcome.is_some() || state.attempt != attempt {
+            return;
+        }
+        self.shared.borrow_mut().log_op(
+            Node::Client(state.client),
+            EventKind::Timeout,
+            op,
+            attempt as u16,
+            0,
+            self.key_for(op, attempt),
+            Detail::None,
+        );
+        self.retry_or_give_up(op);
+    }
+
+    fn retry_or_give_up(&mut self, op: u32) {
+        let policy = &self.scenario.retry;
+        let attempt = self.ops[op as usize - 1].attempt;
+        if attempt >= policy.attempts_max {
+            let state = &self.ops[op as usize - 1];
+            self.shared.borrow_mut().log_op(
+                Node::Client(state.client),
+                EventKind::GiveUp,
+                op,
+                attempt as u16,
+                0,
+                self.key_for(op, attempt),
+                Detail::None,
+            );
+            self.finish_op(op, Outcome::InDoubt);
+            return;
+        }
+        let delay = self.backoff(op, attempt);
+        let state = &mut self.ops[op as usize - 1];
+        state.prev_backoff = delay;
+        let mut shared = self.shared.borrow_mut();
+        shared.log_op(
+            Node::Client(state.client),
+            EventKind::Retry,
+            op,
+            attempt as u16,
+            0,
+            None,
+            Detail::Backoff { delay_us: delay.0 },
+        );
+        shared.kernel.schedule_in(delay, Ev::Send { op });
+    }
+
+    /// The backoff after `attempt`, with the policy's jitter drawn from the fates.
+    fn backoff(&self, op: u32, attempt: u32) -> SimDuration {
+        let policy = &self.scenario.retry;
+        let ceiling = backoff_ceiling(policy, attempt);
+        let shared = self.shared.borrow();
+        let id = Identity::retry(op, attempt);
+        let draw = |lo: u64, hi: u64| shared.fates.between(Decision::Backoff, id, lo, hi);
+        let us = match policy.jitter {
+            Jitter::None => ceiling,
+            Jitter::Full => draw(0, ceiling),
+            Jitter::Equal => ceiling / 2 + draw(0, ceiling - ceiling / 2),
+            Jitter::Decorrelated => {
+                let prev = self.ops[op as usize - 1].prev_backoff.0;
+                let hi = prev.saturating_mul(3).max(policy.backoff_base.0);
+                draw(policy.backoff_base.0, hi).min(policy.backoff_cap.0)
+            }
+        };
+        SimDuration(us)
+    }
+
+    fn finish_op(&mut self, op: u32, outcome: Outcome) {
+        let state = &mut self.ops[op as usize - 1];
+        let mut shared = self.shared.borrow_mut();
+        let now = shared.now();
+        state.outcome = Some(outcome);
+        state.end = Some(now);
+        shared.log_op(
+            Node::Client(state.client),
+            EventKind::Done,
+            op,
+            state.attempt as u16,
+            0,
+            None,
+            Detail::Outcome(outcome),
+        );
+        let next = op + u32::from(self.scenario.workload.clients);
+        if next <= self.scenario.workload.ops {
+            shared
+                .kernel
+                .schedule_in(self.scenario.workload.interval, Ev::OpStart { op: next });
+        }
+    }
+}

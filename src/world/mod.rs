@@ -1,0 +1,511 @@
+//! The simulated world: clients with retry policies, a network, servers that crash and
+//! restart, a durable store, and a payment provider.
+//!
+//! [`run`] is the one pure function everything else is built on:
+//! `(scenario, design, seed, fault plan) -> Run`. It owns a [`crate::sim::Kernel`], fires
+//! events in `(time, seq)` order, and polls handler futures on its own single-threaded executor
+//! (a task is polled only when the step it waits on completes, so no waker is needed).
+//!
+//! The parts live in one file each: [`net`] (fates of messages), [`client`] (operations,
+//! timeouts, retries, backoff), [`server`] (tasks, crashes, restarts). The state a handler's
+//! [`Cx`](crate::handlers::api::Cx) reaches is [`Shared`]; the rest stays in [`World`].
+
+pub mod client;
+pub mod net;
+pub mod server;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::fate::{Fates, Identity};
+use crate::fault::{FaultAtom, FaultPlan, When};
+use crate::handlers::Design;
+use crate::handlers::api::{EffectKind, Request, Response, Value, latency_decision};
+use crate::scenario::{LatencyRange, Scenario};
+use crate::sim::{Kernel, LimitHit, Next};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, Outcome, Trace, TraceEvent};
+
+/// The named steps of a handler: every `Cx` operation is one, and a crash can be scripted just
+/// before or just after each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepKind {
+    /// `db.get`
+    Get,
+    /// `db.put`
+    Put,
+    /// `db.delete`
+    Delete,
+    /// `db.insert_if_absent`: the atomic claim of a key.
+    InsertIfAbsent,
+    /// `db.compare_and_set`
+    CompareAndSet,
+    /// `db.incr`
+    Incr,
+    /// `db.create_order`
+    CreateOrder,
+    /// `db.transaction`: a local commit.
+    Transaction,
+    /// `payments.charge`: the call to the outside world.
+    Charge,
+}
+
+impl StepKind {
+    /// Every step, in a fixed order.
+    pub const ALL: [StepKind; 9] = [
+        StepKind::Get,
+        StepKind::Put,
+        StepKind::Delete,
+        StepKind::InsertIfAbsent,
+        StepKind::CompareAndSet,
+        StepKind::Incr,
+        StepKind::CreateOrder,
+        StepKind::Transaction,
+        StepKind::Charge,
+    ];
+
+    /// The kebab-case name used in scenario files and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Get => "get",
+            StepKind::Put => "put",
+            StepKind::Delete => "delete",
+            StepKind::InsertIfAbsent => "insert-if-absent",
+            StepKind::CompareAndSet => "compare-and-set",
+            StepKind::Incr => "incr",
+            StepKind::CreateOrder => "create-order",
+            StepKind::Transaction => "transaction",
+            StepKind::Charge => "charge",
+        }
+    }
+
+    /// The step with this name.
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One effect in the ledger, tagged with the logical operation that caused it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// When it was made, in microseconds.
+    pub time_us: u64,
+    /// The logical operation.
+    pub op: u32,
+    /// What kind of effect.
+    pub kind: EffectKind,
+    /// Its amount.
+    pub amount: u64,
+}
+
+/// A response as the client received it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// When, in microseconds.
+    pub time_us: u64,
+    /// Which attempt it answers.
+    pub attempt: u32,
+    /// The response.
+    pub response: Response,
+    /// False when it came after the client had moved on (a late response).
+    pub accepted: bool,
+}
+
+/// What happened to one logical operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpRecord {
+    /// The operation's number.
+    pub op: u32,
+    /// The amount it was for.
+    pub amount: u64,
+    /// When the client began it, in microseconds.
+    pub start_us: u64,
+    /// When it ended, in microseconds (`None`: unfinished).
+    pub end_us: Option<u64>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// How many attempts the client sent.
+    pub attempts: u32,
+    /// Every response the client received for it, in order.
+    pub received: Vec<Received>,
+}
+
+/// The finished run of one design: trace, ledger, per-operation records, final state.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The design's name.
+    pub design: String,
+    /// The seed.
+    pub seed: u64,
+    /// Every event.
+    pub trace: Trace,
+    /// Every effect.
+    pub ledger: Vec<LedgerEntry>,
+    /// Every logical operation.
+    pub ops: Vec<OpRecord>,
+    /// Requests that reached a live server's handler.
+    pub delivered: u64,
+    /// The durable store at the end.
+    pub durable: BTreeMap<String, Value>,
+    /// Set when the run hit a budget instead of finishing.
+    pub stopped: Option<LimitHit>,
+    /// The simulated time of the last event, in microseconds.
+    pub end_us: u64,
+    /// How many events the kernel processed.
+    pub events: u64,
+}
+
+/// Kernel events of the world.
+pub(crate) enum Ev {
+    /// A client begins logical operation `op`.
+    OpStart { op: u32 },
+    /// The client sends the current attempt of `op` (after any backoff).
+    Send { op: u32 },
+    /// A request copy reaches a server.
+    RequestArrives { req: Request, server: u16 },
+    /// A response copy reaches the client.
+    ResponseArrives { req: Request, response: Response },
+    /// The timer of `attempt` of `op` fires.
+    Timeout { op: u32, attempt: u32 },
+    /// A task's processing delay is over: poll it for the first time.
+    Start { slot: u32, generation: u32 },
+    /// The step a task waits on has completed: poll it.
+    Wake { slot: u32, generation: u32 },
+    /// A scripted crash by time.
+    CrashAt { server: u16 },
+    /// A crashed server comes back.
+    Restart { server: u16 },
+}
+
+/// What the running handler knows about itself; shared by its `Cx` clones.
+pub struct TaskInfo {
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    pub(crate) server: u16,
+    pub(crate) req: Request,
+    pub(crate) steps: Cell<u32>,
+}
+
+/// Timing settings the steps need.
+pub(crate) struct Timings {
+    pub store_latency: LatencyRange,
+    pub external_latency: LatencyRange,
+}
+
+/// The state a handler can reach through `Cx`: stores, provider, ledger, clock, trace.
+pub struct Shared {
+    pub(crate) kernel: Kernel<Ev>,
+    pub(crate) fates: Fates,
+    pub(crate) plan: FaultPlan,
+    /// Which crash-at-step atoms of the plan have fired (each fires once).
+    pub(crate) fired: Vec<bool>,
+    pub(crate) timings: Timings,
+    pub(crate) trace: Trace,
+    pub(crate) durable: BTreeMap<String, Value>,
+    pub(crate) volatile: Vec<BTreeMap<String, Value>>,
+    pub(crate) ledger: Vec<LedgerEntry>,
+    /// Applications so far per (op, effect kind): the oracle's running count.
+    pub(crate) applied: BTreeMap<(u32, EffectKind), u32>,
+    pub(crate) orders_created: u64,
+    pub(crate) charges_made: u64,
+    /// Set by a step that hit a crash point; the executor crashes the server after the poll.
+    pub(crate) crash_requested: Option<(u16, CrashCause)>,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> SimTime {
+        self.kernel.now()
+    }
+
+    /// Appends an event to the trace at the current time.
+    pub(crate) fn log(
+        &mut self,
+        node: Node,
+        kind: EventKind,
+        req: Option<&Request>,
+        detail: Detail,
+    ) {
+        let (op, attempt, copy, key) = match req {
+            Some(r) => (r.op, r.attempt as u16, r.copy as u8, r.key),
+            None => (NO_OP, 0, 0, None),
+        };
+        self.log_op(node, kind, op, attempt, copy, key, detail);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn log_op(
+        &mut self,
+        node: Node,
+        kind: EventKind,
+        op: u32,
+        attempt: u16,
+        copy: u8,
+        key: Option<crate::handlers::api::IdemKey>,
+        detail: Detail,
+    ) {
+        let time_us = self.kernel.now().0;
+        self.trace.events.push(TraceEvent {
+            time_us,
+            op,
+            attempt,
+            copy,
+            kind,
+            node,
+            key,
+            detail,
+        });
+    }
+
+    pub(crate) fn store(&self, durable: bool, server: u16) -> &BTreeMap<String, Value> {
+        if durable {
+            &self.durable
+        } else {
+            &self.volatile[usize::from(server)]
+        }
+    }
+
+    pub(crate) fn store_mut(&mut self, durable: bool, server: u16) -> &mut BTreeMap<String, Value> {
+        if durable {
+            &mut self.durable
+        } else {
+            &mut self.volatile[usize::from(server)]
+        }
+    }
+
+    pub(crate) fn next_order_id(&self) -> u64 {
+        self.orders_created + 1
+    }
+
+    /// Records an effect in the ledger and the trace.
+    pub(crate) fn record_effect(&mut self, task: &TaskInfo, kind: EffectKind, amount: u64) {
+        let op = task.req.op;
+        let nth = {
+            let n = self.applied.entry((op, kind)).or_insert(0);
+            *n += 1;
+            *n
+        };
+        self.ledger.push(LedgerEntry {
+            time_us: self.now().0,
+            op,
+            kind,
+            amount,
+        });
+        let node = if kind == EffectKind::Charge {
+            Node::Provider
+        } else {
+            Node::Store
+        };
+        self.log(
+            node,
+            EventKind::Effect,
+            Some(&task.req),
+            Detail::Effect { kind, amount, nth },
+        );
+    }
+
+    pub(crate) fn create_order(&mut self, task: &TaskInfo, amount: u64) -> u64 {
+        self.orders_created += 1;
+        let id = self.orders_created;
+        self.durable.insert(
+            format!("order:{id}"),
+            Value::Int {
+                value: amount as i64,
+            },
+        );
+        self.record_effect(task, EffectKind::Order, amount);
+        id
+    }
+
+    pub(crate) fn charge(&mut self, task: &TaskInfo, amount: u64) -> u64 {
+        self.charges_made += 1;
+        self.record_effect(task, EffectKind::Charge, amount);
+        self.charges_made
+    }
+
+    pub(crate) fn step_latency(&self, kind: StepKind, identity: Identity) -> SimDuration {
+        let range = if kind == StepKind::Charge {
+            self.timings.external_latency
+        } else {
+            self.timings.store_latency
+        };
+        SimDuration(
+            self.fates
+                .between(latency_decision(kind), identity, range.min.0, range.max.0),
+        )
+    }
+
+    pub(crate) fn schedule_wake(&mut self, task: &TaskInfo, after: SimDuration) {
+        self.kernel.schedule_in(
+            after,
+            Ev::Wake {
+                slot: task.slot,
+                generation: task.generation,
+            },
+        );
+    }
+
+    pub(crate) fn trace_step(&mut self, task: &TaskInfo, kind: StepKind) {
+        self.log(
+            Node::Server(task.server),
+            EventKind::Step,
+            Some(&task.req),
+            Detail::Step(kind),
+        );
+    }
+
+    /// True (and a crash requested) if the plan crashes this task's server at this point.
+    pub(crate) fn crash_point(&mut self, task: &TaskInfo, kind: StepKind, after: bool) -> bool {
+        let want = if after { When::After } else { When::Before };
+        let hit = self.plan.atoms.iter().enumerate().position(|(i, atom)| {
+            !self.fired[i]
+                && matches!(*atom, FaultAtom::CrashAtStep { op, attempt, when, step }
+                    if op == task.req.op
+                        && attempt.is_none_or(|a| a == task.req.attempt)
+                        && when == want
+                        && step == kind)
+        });
+        let Some(i) = hit else {
+            return false;
+        };
+        self.fired[i] = true;
+        let cause = if after {
+            CrashCause::After(kind)
+        } else {
+            CrashCause::Before(kind)
+        };
+        self.crash_requested = Some((task.server, cause));
+        true
+    }
+}
+
+/// Runs `design` through `scenario` with `seed`, the scenario's own fault plan plus `extra`.
+///
+/// Never panics on a valid scenario; a run that exhausts a budget returns with
+/// [`Run::stopped`] set and the trace up to that point.
+pub fn run(scenario: &Scenario, design: &dyn Design, seed: u64, extra: &FaultPlan) -> Run {
+    let mut plan = scenario.faults.clone();
+    plan.atoms.extend(extra.atoms.iter().copied());
+    let mut world = World::new(scenario, design, seed, plan);
+    world.run()
+}
+
+/// The world outside the handlers' reach: clients, servers' liveness, tasks.
+pub(crate) struct World<'a> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) design: &'a dyn Design,
+    pub(crate) shared: Rc<RefCell<Shared>>,
+    pub(crate) ops: Vec<client::OpState>,
+    pub(crate) servers: Vec<server::ServerState>,
+    pub(crate) tasks: server::Tasks,
+    pub(crate) delivered: u64,
+    seed: u64,
+}
+
+impl<'a> World<'a> {
+    fn new(scenario: &'a Scenario, design: &'a dyn Design, seed: u64, plan: FaultPlan) -> Self {
+        let server_count = usize::from(scenario.server.count);
+        let fired = vec![false; plan.atoms.len()];
+        let crash_times: Vec<(u16, SimTime)> = plan
+            .atoms
+            .iter()
+            .filter_map(|a| match *a {
+                FaultAtom::CrashAt { server, at } => Some((server, at)),
+                _ => None,
+            })
+            .collect();
+        let mut kernel = Kernel::new(scenario.limits);
+        for (server, at) in crash_times {
+            kernel.schedule_at(at, Ev::CrashAt { server });
+        }
+        let shared = Shared {
+            kernel,
+            fates: Fates::new(seed),
+            plan,
+            fired,
+            timings: Timings {
+                store_latency: scenario.server.store_latency,
+                external_latency: scenario.external.latency,
+            },
+            trace: Trace::default(),
+            durable: BTreeMap::new(),
+            volatile: vec![BTreeMap::new(); server_count],
+            ledger: Vec::new(),
+            applied: BTreeMap::new(),
+            orders_created: 0,
+            charges_made: 0,
+            crash_requested: None,
+        };
+        World {
+            scenario,
+            design,
+            shared: Rc::new(RefCell::new(shared)),
+            ops: client::OpState::plan(scenario),
+            servers: vec![server::ServerState::default(); server_count],
+            tasks: server::Tasks::default(),
+            delivered: 0,
+            seed,
+        }
+    }
+
+    fn run(&mut self) -> Run {
+        self.start_clients();
+        let stopped = loop {
+            let next = self.shared.borrow_mut().kernel.next();
+            match next {
+                Next::Event(ev) => self.handle(ev),
+                Next::Idle => break None,
+                Next::LimitHit(hit) => {
+                    self.shared
+                        .borrow_mut()
+                        .log(Node::Sim, EventKind::Limit, None, Detail::None);
+                    break Some(hit);
+                }
+            }
+        };
+        // Drop in-flight handler futures before taking the shared state apart.
+        self.tasks.clear();
+        self.finish(stopped)
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::OpStart { op } => self.op_start(op),
+            Ev::Send { op } => self.send_attempt(op),
+            Ev::RequestArrives { req, server } => self.request_arrives(req, server),
+            Ev::ResponseArrives { req, response } => self.response_arrives(req, response),
+            Ev::Timeout { op, attempt } => self.timeout(op, attempt),
+            Ev::Start { slot, generation } | Ev::Wake { slot, generation } => {
+                self.poll_task(slot, generation)
+            }
+            Ev::CrashAt { server } => self.crash(server, CrashCause::At, None),
+            Ev::Restart { server } => self.restart(server),
+        }
+    }
+
+    fn finish(&mut self, stopped: Option<LimitHit>) -> Run {
+        let mut shared = self.shared.borrow_mut();
+        let end_us = shared.now().0;
+        let events = shared.kernel.processed();
+        let ops = self.ops.iter().map(|o| o.record()).collect();
+        Run {
+            design: self.design.name().to_string(),
+            seed: self.seed,
+            trace: std::mem::take(&mut shared.trace),
+            ledger: std::mem::take(&mut shared.ledger),
+            ops,
+            delivered: self.delivered,
+            durable: std::mem::take(&mut shared.durable),
+            stopped,
+            end_us,
+            events,
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The network: every message's fate (lost, late, duplicated) is decided by the fates keyed by
+//! the message's identity, then by the fault plan, then by partitions.
+//!
+//! Copies: a request may be duplicated once (copy 1). The response to copy `c` of a request is
+//! response copy `c`; the network may duplicate the response to the original (copy 2). Copies are
+//! never duplicated again, which keeps every run finite.
+
+use crate::fate::{Decision, Identity};
+use crate::fault::{Direction, MessageRef};
+use crate::handlers::api::{Request, Response};
+use crate::time::SimDuration;
+use crate::trace::{Detail, EventKind, LossCause, Node};
+
+use super::{Ev, World};
+
+/// The copy number the network gives to a duplicated message.
+fn duplicate_copy(dir: Direction, copy: u32) -> Option<u32> {
+    match (dir, copy) {
+        (Direction::Request, 0) => Some(1),
+        (Direction::Response, 0) => Some(2),
+        _ => None,
+    }
+}
+
+impl World<'_> {
+    /// Puts a message on the wire: decides its fate and schedules its arrival, or logs its loss.
+    /// `req.copy` is this message's copy number; `response` is `None` for a request.
+    pub(crate) fn transmit(&mut self, req: Request, response: Option<Response>, server: u16) {
+        let dir = if response.is_some() {
+            Direction::Response
+        } else {
+            Direction::Request
+        };
+        let is_request = dir == Direction::Request;
+        let msg = MessageRef {
+            dir,
+            op: req.op,
+            attempt: req.attempt,
+            copy: req.copy,
+        };
+        let identity = Identity::message(is_request, req.op, req.attempt, req.copy);
+        let net = &self.scenario.network;
+        let loss = if is_request {
+            net.loss_request
+        } else {
+            net.loss_response
+        };
+        let mut shared = self.shared.borrow_mut();
+        let now = shared.now();
+        let cause = if shared.plan.partitioned(now) {
+            Some(LossCause::Partition)
+        } else if shared.plan.drops(msg) {
+            Some(LossCause::Plan)
+        } else if shared.fates.chance(Decision::Loss, identity, loss) {
+            Some(LossCause::Random)
+        } else {
+            None
+        };
+        if let Some(cause) = cause {
+            shared.log(
+                Node::Net,
+                EventKind::Lost,
+                Some(&req),
+                Detail::Lost {
+                    request: is_request,
+                    cause,
+                },
+            );
+        } else {
+            let latency = SimDuration(shared.fates.between(
+                Decision::Latency,
+                identity,
+                net.latency.min.0,
+                net.latency.max.0,
+            )) + shared.plan.delay(msg);
+            let ev = match response {
+                None => Ev::RequestArrives { req, server },
+                Some(response) => Ev::ResponseArrives { req, response },
+            };
+            shared.kernel.schedule_in(latency, ev);
+        }
+        let Some(dup_copy) = duplicate_copy(dir, req.copy) else {
+            return;
+        };
+        let duplicated = shared.plan.duplicates(msg)
+            || shared
+                .fates
+                .chance(Decision::Duplicate, identity, net.duplicate);
+        if !duplicated {
+            return;
+        }
+        shared.log(Node::Net, EventKind::Duplicate, Some(&req), Detail::None);
+        drop(shared);
+        let copy = Request {
+            copy: dup_copy,
+            ..req
+        };
+        self.transmit(copy, response, server);
+    }
+}

@@ -1,0 +1,208 @@
+//! Servers: each request that reaches a live server becomes a task (the design's handler
+//! future), polled by the world's own executor. A crash drops every task of that server, loses
+//! its volatile store and keeps the durable store and the outside world's effects; the server
+//! refuses requests until it restarts.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::fate::{Decision, Identity};
+use crate::handlers::api::{Cx, Request, Response};
+use crate::time::SimDuration;
+use crate::trace::{CrashCause, Detail, EventKind, Node};
+
+use super::{Ev, TaskInfo, World};
+
+/// A server process's liveness.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerState {
+    pub up: bool,
+}
+
+impl Default for ServerState {
+    fn default() -> Self {
+        ServerState { up: true }
+    }
+}
+
+/// A handler future and what it is serving.
+pub(crate) struct Task {
+    fut: Pin<Box<dyn Future<Output = Response>>>,
+    info: Rc<TaskInfo>,
+}
+
+/// The executor's task slab. Slots are reused; a generation number per slot makes wake-ups
+/// meant for a dropped task harmless.
+#[derive(Default)]
+pub(crate) struct Tasks {
+    slots: Vec<Option<Task>>,
+    generations: Vec<u32>,
+    free: Vec<u32>,
+}
+
+impl Tasks {
+    fn reserve(&mut self) -> (u32, u32) {
+        match self.free.pop() {
+            Some(slot) => {
+                let g = &mut self.generations[slot as usize];
+                *g = g.wrapping_add(1);
+                (slot, *g)
+            }
+            None => {
+                self.slots.push(None);
+                self.generations.push(0);
+                ((self.slots.len() - 1) as u32, 0)
+            }
+        }
+    }
+
+    fn take(&mut self, slot: u32, generation: u32) -> Option<Task> {
+        if self.generations.get(slot as usize) != Some(&generation) {
+            return None;
+        }
+        self.slots.get_mut(slot as usize)?.take()
+    }
+
+    fn put(&mut self, task: Task) {
+        let slot = task.info.slot as usize;
+        self.slots[slot] = Some(task);
+    }
+
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+    }
+
+    /// Removes every task of `server`, returning them so they are dropped outside any borrow.
+    fn remove_server(&mut self, server: u16) -> Vec<Task> {
+        let mut removed = Vec::new();
+        for (slot, entry) in self.slots.iter_mut().enumerate() {
+            if entry.as_ref().is_some_and(|t| t.info.server == server) {
+                if let Some(task) = entry.take() {
+                    removed.push(task);
+                }
+                self.free.push(slot as u32);
+            }
+        }
+        removed
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.generations.clear();
+        self.free.clear();
+    }
+}
+
+impl World<'_> {
+    pub(crate) fn request_arrives(&mut self, req: Request, server: u16) {
+        let mut shared = self.shared.borrow_mut();
+        if !self.servers[usize::from(server)].up {
+            shared.log(
+                Node::Server(server),
+                EventKind::Refused,
+                Some(&req),
+                Detail::None,
+            );
+            return;
+        }
+        self.delivered += 1;
+        shared.log(
+            Node::Server(server),
+            EventKind::Deliver,
+            Some(&req),
+            Detail::None,
+        );
+        let (slot, generation) = self.tasks.reserve();
+        let info = Rc::new(TaskInfo {
+            slot,
+            generation,
+            server,
+            req,
+            steps: Cell::new(0),
+        });
+        let range = self.scenario.server.processing;
+        let processing = SimDuration(shared.fates.between(
+            Decision::Processing,
+            Identity::step(req.op, req.attempt, req.copy, u32::MAX),
+            range.min.0,
+            range.max.0,
+        ));
+        shared
+            .kernel
+            .schedule_in(processing, Ev::Start { slot, generation });
+        drop(shared);
+        let cx = Cx {
+            shared: Rc::clone(&self.shared),
+            task: Rc::clone(&info),
+        };
+        let fut = self.design.handle(cx, req);
+        self.tasks.put(Task { fut, info });
+    }
+
+    pub(crate) fn poll_task(&mut self, slot: u32, generation: u32) {
+        let Some(mut task) = self.tasks.take(slot, generation) else {
+            return; // The task was dropped by a crash; this wake-up is stale.
+        };
+        let mut context = Context::from_waker(Waker::noop());
+        let poll = task.fut.as_mut().poll(&mut context);
+        let crash = self.shared.borrow_mut().crash_requested.take();
+        if let Some((server, cause)) = crash {
+            let req = task.info.req;
+            self.tasks.release(slot);
+            drop(task);
+            self.crash(server, cause, Some(req));
+            return;
+        }
+        match poll {
+            Poll::Pending => self.tasks.put(task),
+            Poll::Ready(response) => {
+                let info = Rc::clone(&task.info);
+                self.tasks.release(slot);
+                drop(task);
+                self.shared.borrow_mut().log(
+                    Node::Server(info.server),
+                    EventKind::Respond,
+                    Some(&info.req),
+                    Detail::Response(response),
+                );
+                self.transmit(info.req, Some(response), info.server);
+            }
+        }
+    }
+
+    /// Crashes `server`: drops its tasks, loses its volatile store, schedules its restart.
+    pub(crate) fn crash(&mut self, server: u16, cause: CrashCause, req: Option<Request>) {
+        let Some(state) = self.servers.get_mut(usize::from(server)) else {
+            return;
+        };
+        if !state.up {
+            return;
+        }
+        state.up = false;
+        let dropped = self.tasks.remove_server(server);
+        {
+            let mut shared = self.shared.borrow_mut();
+            shared.log(
+                Node::Server(server),
+                EventKind::Crash,
+                req.as_ref(),
+                Detail::Crash(cause),
+            );
+            shared.volatile[usize::from(server)].clear();
+            shared
+                .kernel
+                .schedule_in(self.scenario.server.restart_delay, Ev::Restart { server });
+        }
+        drop(dropped);
+    }
+
+    pub(crate) fn restart(&mut self, server: u16) {
+        self.servers[usize::from(server)].up = true;
+        self.shared
+            .borrow_mut()
+            .log(Node::Server(server), EventKind::Restart, None, Detail::None);
+    }
+}
