@@ -180,12 +180,12 @@ impl FaultPlan {
 
     /// True if the plan drops `msg`.
     pub fn drops(&self, msg: MessageRef) -> bool {
-        self.atoms.iter().any(|a| *a == FaultAtom::Drop(msg))
+        self.atoms.contains(&FaultAtom::Drop(msg))
     }
 
     /// True if the plan duplicates `msg`.
     pub fn duplicates(&self, msg: MessageRef) -> bool {
-        self.atoms.iter().any(|a| *a == FaultAtom::Duplicate(msg))
+        self.atoms.contains(&FaultAtom::Duplicate(msg))
     }
 
     /// The total extra delay the plan puts on `msg`.

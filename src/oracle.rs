@@ -164,12 +164,12 @@ fn is_final(r: &Response) -> bool {
 pub fn measure(run: &Run) -> Metrics {
     let n = run.ops.len();
     // Applications per op and kind, with the time each op first reached two applications.
-    let mut counts: Vec<BTreeMap<EffectKind, u32>> = vec![BTreeMap::new(); n];
+    let mut counts: Vec<[u32; EffectKind::COUNT]> = vec![[0; EffectKind::COUNT]; n];
     let mut duplicate_at: Vec<Option<u64>> = vec![None; n];
     let mut charged = 0u64;
     for e in &run.ledger {
         let i = e.op as usize - 1;
-        let c = counts[i].entry(e.kind).or_insert(0);
+        let c = &mut counts[i][e.kind as usize];
         *c += 1;
         if *c == 2 && duplicate_at[i].is_none() {
             duplicate_at[i] = Some(e.time_us);
@@ -193,9 +193,8 @@ pub fn measure(run: &Run) -> Metrics {
         unfinished: 0,
         timeouts: run
             .trace
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::Timeout)
+            .kinds()
+            .filter(|k| *k == EventKind::Timeout)
             .count() as u64,
         charged,
         statuses: BTreeMap::new(),
@@ -207,7 +206,7 @@ pub fn measure(run: &Run) -> Metrics {
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);
     for (i, op) in run.ops.iter().enumerate() {
-        let applied = u64::from(counts[i].values().copied().max().unwrap_or(0));
+        let applied = u64::from(counts[i].iter().copied().max().unwrap_or(0));
         m.attempts += u64::from(op.attempts);
         m.effects += applied;
         m.duplicates += applied.saturating_sub(1);

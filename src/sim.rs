@@ -2,12 +2,12 @@
 //!
 //! [`Kernel`] is generic over the event type so that it can be tested on its own (the kernel
 //! property tests push arbitrary events through it). The world (`crate::world`) drives it:
-//! [`Kernel::schedule`] puts an event in the future, [`Kernel::next`] takes the earliest one and
+//! [`Kernel::schedule`] puts an event in the future, [`Kernel::step`] takes the earliest one and
 //! advances the clock. Two events at the same instant fire in the order they were scheduled, so
 //! a run never depends on how a heap breaks ties.
 //!
 //! Every run has two budgets ([`Budget`]): a number of events and a span of simulated time.
-//! When either is exhausted, [`Kernel::next`] returns [`Next::LimitHit`] naming the limit, and
+//! When either is exhausted, [`Kernel::step`] returns [`Next::LimitHit`] naming the limit, and
 //! the run ends with that reason instead of looping for ever.
 //!
 //! ```
@@ -16,7 +16,7 @@
 //! let mut k = Kernel::new(Budget::default());
 //! k.schedule_in(SimDuration::from_millis(5), "b");
 //! k.schedule_in(SimDuration::from_millis(1), "a");
-//! assert_eq!(k.next(), Next::Event("a"));
+//! assert_eq!(k.step(), Next::Event("a"));
 //! assert_eq!(k.now(), SimTime(1_000));
 //! ```
 
@@ -81,7 +81,7 @@ impl fmt::Display for LimitHit {
     }
 }
 
-/// What [`Kernel::next`] found.
+/// What [`Kernel::step`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next<E> {
     /// The earliest event; the clock now stands at its time.
@@ -170,7 +170,7 @@ impl<E> Kernel<E> {
     }
 
     /// Takes the earliest event and moves the clock to it, unless a budget forbids it.
-    pub fn next(&mut self) -> Next<E> {
+    pub fn step(&mut self) -> Next<E> {
         let Some(top) = self.queue.peek() else {
             return Next::Idle;
         };
@@ -203,7 +203,7 @@ mod tests {
     fn drain(kernel: &mut Kernel<u32>) -> (Vec<(SimTime, u32)>, Option<LimitHit>) {
         let mut fired = Vec::new();
         loop {
-            match kernel.next() {
+            match kernel.step() {
                 Next::Event(e) => fired.push((kernel.now(), e)),
                 Next::Idle => return (fired, None),
                 Next::LimitHit(hit) => return (fired, Some(hit)),
@@ -242,7 +242,7 @@ mod tests {
             kernel.schedule_in(SimDuration(0), 0u32);
             let mut last = SimTime::ZERO;
             let mut i = 0;
-            while let Next::Event(_) = kernel.next() {
+            while let Next::Event(_) = kernel.step() {
                 prop_assert!(kernel.now() >= last);
                 last = kernel.now();
                 if let Some((back, fwd)) = steps.get(i) {

@@ -99,6 +99,7 @@ impl Request {
 /// Why a request failed, carried in an error response's body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[repr(u8)]
 pub enum ErrorCode {
     /// 400: the design requires an `Idempotency-Key` and none was sent.
     KeyMissing,
@@ -142,6 +143,19 @@ impl fmt::Display for Body {
             Body::Error(code) => write!(f, "{}", error_name(*code)),
         }
     }
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::KeyMissing,
+        ErrorCode::KeyInUse,
+        ErrorCode::KeyMismatch,
+        ErrorCode::PreconditionFailed,
+        ErrorCode::NotFound,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
 }
 
 fn error_name(code: ErrorCode) -> &'static str {
@@ -291,7 +305,7 @@ impl fmt::Display for Value {
 #[derive(Clone)]
 pub struct Cx {
     pub(crate) shared: Rc<RefCell<Shared>>,
-    pub(crate) task: Rc<TaskInfo>,
+    pub(crate) task: TaskInfo,
 }
 
 impl Cx {
@@ -358,8 +372,7 @@ impl Db<'_> {
         let durable = self.durable;
         self.cx
             .step(StepKind::Put, move |w, t| {
-                w.store_mut(durable, t.server)
-                    .insert(key.to_string(), value);
+                w.upsert(durable, t.server, key, value)
             })
             .await
     }
@@ -419,9 +432,9 @@ impl Db<'_> {
         let durable = self.durable;
         self.cx
             .step(StepKind::Incr, move |w, t| {
-                let store = w.store_mut(durable, t.server);
-                let next = store.get(key).and_then(Value::as_int).unwrap_or(0) + by;
-                store.insert(key.to_string(), Value::Int { value: next });
+                let current = w.store(durable, t.server).get(key).and_then(Value::as_int);
+                let next = current.unwrap_or(0) + by;
+                w.upsert(durable, t.server, key, Value::Int { value: next });
                 w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
                 next
             })
@@ -554,6 +567,7 @@ impl Payments<'_> {
 /// The kinds of effect the ledger records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[repr(u8)]
 pub enum EffectKind {
     /// An order row was created.
     Order,
@@ -564,6 +578,12 @@ pub enum EffectKind {
 }
 
 impl EffectKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 3;
+
+    /// Every kind, in declaration order.
+    pub const ALL: [EffectKind; 3] = [EffectKind::Order, EffectKind::Charge, EffectKind::Increment];
+
     /// The kebab-case name used in traces and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -596,12 +616,11 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
 
     fn poll(mut self: Pin<&mut Self>, _ctx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
-        let task = &*this.cx.task;
+        let task = &this.cx.task;
         let mut world = this.cx.shared.borrow_mut();
         match this.state {
             StepState::Init => {
-                let index = task.steps.get();
-                task.steps.set(index + 1);
+                let index = world.next_step_index(task);
                 if world.crash_point(task, this.kind, false) {
                     this.state = StepState::Halted;
                     return Poll::Pending;

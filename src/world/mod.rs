@@ -14,7 +14,7 @@ pub mod client;
 pub mod net;
 pub mod server;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
@@ -31,6 +31,7 @@ use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, Outcome, Trace, T
 /// The named steps of a handler: every `Cx` operation is one, and a crash can be scripted just
 /// before or just after each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
 pub enum StepKind {
     /// `db.get`
     Get,
@@ -185,13 +186,15 @@ pub(crate) enum Ev {
     Restart { server: u16 },
 }
 
-/// What the running handler knows about itself; shared by its `Cx` clones.
+/// What the running handler knows about itself. A plain copyable value, so that a `Cx` costs
+/// no allocation; the task's step counter lives in [`Shared`], indexed by slot, so that every
+/// clone of a `Cx` numbers steps the same way.
+#[derive(Clone, Copy, Debug)]
 pub struct TaskInfo {
     pub(crate) slot: u32,
     pub(crate) generation: u32,
     pub(crate) server: u16,
     pub(crate) req: Request,
-    pub(crate) steps: Cell<u32>,
 }
 
 /// Timing settings the steps need.
@@ -212,10 +215,13 @@ pub struct Shared {
     pub(crate) durable: BTreeMap<String, Value>,
     pub(crate) volatile: Vec<BTreeMap<String, Value>>,
     pub(crate) ledger: Vec<LedgerEntry>,
-    /// Applications so far per (op, effect kind): the oracle's running count.
-    pub(crate) applied: BTreeMap<(u32, EffectKind), u32>,
+    /// Applications so far per operation and effect kind (indexed by `op - 1`, then by
+    /// `EffectKind as usize`): the running count the trace shows.
+    pub(crate) applied: Vec<[u32; EffectKind::COUNT]>,
     pub(crate) orders_created: u64,
     pub(crate) charges_made: u64,
+    /// The next step index of the task in each executor slot.
+    pub(crate) task_steps: Vec<u32>,
     /// Set by a step that hit a crash point; the executor crashes the server after the poll.
     pub(crate) crash_requested: Option<(u16, CrashCause)>,
 }
@@ -252,7 +258,7 @@ impl Shared {
         detail: Detail,
     ) {
         let time_us = self.kernel.now().0;
-        self.trace.events.push(TraceEvent {
+        self.trace.push(TraceEvent {
             time_us,
             op,
             attempt,
@@ -280,6 +286,17 @@ impl Shared {
         }
     }
 
+    /// Writes `key` without allocating a new key string when it already exists.
+    pub(crate) fn upsert(&mut self, durable: bool, server: u16, key: &str, value: Value) {
+        let store = self.store_mut(durable, server);
+        match store.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                store.insert(key.to_string(), value);
+            }
+        }
+    }
+
     pub(crate) fn next_order_id(&self) -> u64 {
         self.orders_created + 1
     }
@@ -287,10 +304,12 @@ impl Shared {
     /// Records an effect in the ledger and the trace.
     pub(crate) fn record_effect(&mut self, task: &TaskInfo, kind: EffectKind, amount: u64) {
         let op = task.req.op;
-        let nth = {
-            let n = self.applied.entry((op, kind)).or_insert(0);
-            *n += 1;
-            *n
+        let nth = match self.applied.get_mut(op as usize - 1) {
+            Some(counts) => {
+                counts[kind as usize] += 1;
+                counts[kind as usize]
+            }
+            None => 1,
         };
         self.ledger.push(LedgerEntry {
             time_us: self.now().0,
@@ -340,6 +359,17 @@ impl Shared {
             self.fates
                 .between(latency_decision(kind), identity, range.min.0, range.max.0),
         )
+    }
+
+    /// The index of the task's next step, counting from 0 for each new task in the slot.
+    pub(crate) fn next_step_index(&mut self, task: &TaskInfo) -> u32 {
+        let slot = task.slot as usize;
+        if self.task_steps.len() <= slot {
+            self.task_steps.resize(slot + 1, 0);
+        }
+        let index = self.task_steps[slot];
+        self.task_steps[slot] += 1;
+        index
     }
 
     pub(crate) fn schedule_wake(&mut self, task: &TaskInfo, after: SimDuration) {
@@ -434,13 +464,16 @@ impl<'a> World<'a> {
                 store_latency: scenario.server.store_latency,
                 external_latency: scenario.external.latency,
             },
-            trace: Trace::default(),
+            // Eight events per operation when nothing goes wrong, about ten under faults:
+            // reserving them up front avoids copying a large trace when the vector doubles.
+            trace: Trace::with_capacity((scenario.workload.ops as usize).saturating_mul(10)),
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
             ledger: Vec::new(),
-            applied: BTreeMap::new(),
+            applied: vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize],
             orders_created: 0,
             charges_made: 0,
+            task_steps: Vec::new(),
             crash_requested: None,
         };
         World {
@@ -458,7 +491,7 @@ impl<'a> World<'a> {
     fn run(&mut self) -> Run {
         self.start_clients();
         let stopped = loop {
-            let next = self.shared.borrow_mut().kernel.next();
+            let next = self.shared.borrow_mut().kernel.step();
             match next {
                 Next::Event(ev) => self.handle(ev),
                 Next::Idle => break None,
@@ -494,7 +527,7 @@ impl<'a> World<'a> {
         let mut shared = self.shared.borrow_mut();
         let end_us = shared.now().0;
         let events = shared.kernel.processed();
-        let ops = self.ops.iter().map(|o| o.record()).collect();
+        let ops = self.ops.iter_mut().map(|o| o.record()).collect();
         Run {
             design: self.design.name().to_string(),
             seed: self.seed,

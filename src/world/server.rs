@@ -3,7 +3,6 @@
 //! its volatile store and keeps the durable store and the outside world's effects; the server
 //! refuses requests until it restarts.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -31,7 +30,7 @@ impl Default for ServerState {
 /// A handler future and what it is serving.
 pub(crate) struct Task {
     fut: Pin<Box<dyn Future<Output = Response>>>,
-    info: Rc<TaskInfo>,
+    info: TaskInfo,
 }
 
 /// The executor's task slab. Slots are reused; a generation number per slot makes wake-ups
@@ -116,13 +115,15 @@ impl World<'_> {
             Detail::None,
         );
         let (slot, generation) = self.tasks.reserve();
-        let info = Rc::new(TaskInfo {
+        let info = TaskInfo {
             slot,
             generation,
             server,
             req,
-            steps: Cell::new(0),
-        });
+        };
+        if let Some(steps) = shared.task_steps.get_mut(slot as usize) {
+            *steps = 0;
+        }
         let range = self.scenario.server.processing;
         let processing = SimDuration(shared.fates.between(
             Decision::Processing,
@@ -130,16 +131,23 @@ impl World<'_> {
             range.min.0,
             range.max.0,
         ));
-        shared
-            .kernel
-            .schedule_in(processing, Ev::Start { slot, generation });
+        // With no processing delay the handler starts at once, saving an event per request.
+        let start_now = processing == SimDuration::ZERO;
+        if !start_now {
+            shared
+                .kernel
+                .schedule_in(processing, Ev::Start { slot, generation });
+        }
         drop(shared);
         let cx = Cx {
             shared: Rc::clone(&self.shared),
-            task: Rc::clone(&info),
+            task: info,
         };
         let fut = self.design.handle(cx, req);
         self.tasks.put(Task { fut, info });
+        if start_now {
+            self.poll_task(slot, generation);
+        }
     }
 
     pub(crate) fn poll_task(&mut self, slot: u32, generation: u32) {
@@ -159,7 +167,7 @@ impl World<'_> {
         match poll {
             Poll::Pending => self.tasks.put(task),
             Poll::Ready(response) => {
-                let info = Rc::clone(&task.info);
+                let info = task.info;
                 self.tasks.release(slot);
                 drop(task);
                 self.shared.borrow_mut().log(
