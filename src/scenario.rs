@@ -294,7 +294,7 @@ pub struct Scenario {
 
 /// A scenario that could not be read, located in its file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}:{line}:{column}: {message}{}", snippet_text(.snippet, *.column, *.width))]
+#[error("{origin}:{line}:{column}: {message}{}", snippet_text(.snippet, *.line, *.column, *.width))]
 pub struct ScenarioError {
     /// The file (or other origin) the text came from.
     pub origin: String,
@@ -310,15 +310,29 @@ pub struct ScenarioError {
     pub width: usize,
 }
 
-fn snippet_text(snippet: &Option<String>, column: usize, width: usize) -> String {
+/// The quoted line under an error, rustc-style, with its number in the gutter.
+fn snippet_text(snippet: &Option<String>, line: usize, column: usize, width: usize) -> String {
     match snippet {
-        Some(line) if !line.trim().is_empty() => format!(
-            "\n  |\n  | {line}\n  | {}{}",
-            " ".repeat(column.saturating_sub(1)),
-            "^".repeat(width.max(1))
-        ),
+        Some(text) if !text.trim().is_empty() => {
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            format!(
+                "\n{pad} |\n{number} | {text}\n{pad} | {}{}",
+                " ".repeat(column.saturating_sub(1)),
+                "^".repeat(width.max(1))
+            )
+        }
         _ => String::new(),
     }
+}
+
+/// Serde names Rust types in its messages; a scenario's author thinks in TOML's.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected i64", "expected an integer")
+        .replace("expected u64", "expected a non-negative integer")
+        .replace("expected f64", "expected a number")
+        .replace("expected a boolean", "expected true or false")
 }
 
 /// Locates byte offsets in a text.
@@ -329,6 +343,7 @@ struct Source<'a> {
 
 impl Source<'_> {
     fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ScenarioError {
+        let located = span.is_some();
         let span = span.unwrap_or(0..0);
         let start = floor_char_boundary(self.text, span.start.min(self.text.len()));
         let end = floor_char_boundary(self.text, span.end.min(self.text.len())).max(start);
@@ -339,12 +354,14 @@ impl Source<'_> {
         let line_text = self.text[line_start..].lines().next().unwrap_or("");
         let in_line = (line_start + line_text.len()).min(end).max(start);
         let width = self.text[start..in_line].chars().count();
+        // A line with control characters (a binary file) is not worth echoing to a terminal.
+        let printable = !line_text.chars().any(|c| c.is_control() && c != '\t');
         ScenarioError {
             origin: self.origin.to_string(),
             line,
             column,
             message: message.into(),
-            snippet: Some(line_text.to_string()),
+            snippet: (located && printable).then(|| line_text.to_string()),
             width,
         }
     }
@@ -520,7 +537,7 @@ pub const DEFAULT_DESIGNS: [&str; 3] = ["naive", "check-then-act", "atomic-key"]
 pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
     let src = Source { text, origin };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let message = e.message().trim_end().to_string();
+        let message = plain_types(e.message().trim_end());
         src.error(e.span(), message)
     })?;
     validate(&src, raw)
@@ -538,9 +555,12 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Scenario, ScenarioError
                 text: &text,
                 origin,
             };
+            let bad = bytes[e.valid_up_to()];
             Err(src.error(
                 Some(text.len()..text.len()),
-                "this is not a UTF-8 text file: expected a TOML scenario",
+                format!(
+                    "byte 0x{bad:02x} is not UTF-8: this is not a text file; expected a TOML scenario"
+                ),
             ))
         }
     }
@@ -550,10 +570,14 @@ fn duration(src: &Source<'_>, v: &Spanned<String>) -> Result<SimDuration, Scenar
     parse_duration(v.get_ref()).map_err(|e| src.at(v, e.to_string()))
 }
 
-fn positive_duration(src: &Source<'_>, v: &Spanned<String>) -> Result<SimDuration, ScenarioError> {
+fn positive_duration(
+    src: &Source<'_>,
+    v: &Spanned<String>,
+    what: &str,
+) -> Result<SimDuration, ScenarioError> {
     let d = duration(src, v)?;
     if d == SimDuration::ZERO {
-        return Err(src.at(v, "must be longer than zero, e.g. \"20ms\""));
+        return Err(src.at(v, format!("{what} must be longer than zero, e.g. \"20ms\"")));
     }
     Ok(d)
 }
@@ -599,7 +623,12 @@ fn int_in(
 ) -> Result<i64, ScenarioError> {
     let n = *v.get_ref();
     if n < lo || n > hi {
-        return Err(src.at(v, format!("{what} must be between {lo} and {hi}, got {n}")));
+        let range = if hi == i64::MAX {
+            format!("at least {lo}")
+        } else {
+            format!("between {lo} and {hi}")
+        };
+        return Err(src.at(v, format!("{what} must be {range}, got {n}")));
     }
     Ok(n)
 }
@@ -694,7 +723,7 @@ fn validate_retry(src: &Source<'_>, r: RawRetry) -> Result<RetryPolicy, Scenario
         timeout: r
             .timeout
             .as_ref()
-            .map(|v| positive_duration(src, v))
+            .map(|v| positive_duration(src, v, "timeout"))
             .transpose()?
             .unwrap_or(SimDuration::from_millis(100)),
         attempts_max: match &r.attempts_max {
@@ -794,7 +823,7 @@ fn validate_limits(src: &Source<'_>, l: RawLimits) -> Result<Budget, ScenarioErr
         max_time: l
             .max_time
             .as_ref()
-            .map(|v| positive_duration(src, v))
+            .map(|v| positive_duration(src, v, "limits.max_time"))
             .transpose()?
             .unwrap_or(default.max_time),
     })

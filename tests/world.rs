@@ -1,0 +1,265 @@
+//! The world's semantics, one fault at a time: what a crash keeps and loses, what a crash at a
+//! step means, duplicated and partitioned messages, retry timing, key policies, budgets.
+
+use idemlab::fault::{FaultAtom, FaultPlan, MessageRef, When};
+use idemlab::handlers::api::{Body, Cx, Request, Response};
+use idemlab::handlers::{self, design_fn};
+use idemlab::oracle::measure;
+use idemlab::scenario::{self, Scenario};
+use idemlab::sim::LimitHit;
+use idemlab::time::SimTime;
+use idemlab::trace::{Detail, EventKind};
+use idemlab::world::{Run, StepKind, run};
+
+fn scenario(text: &str) -> Scenario {
+    scenario::parse(text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_named(s: &Scenario, design: &str, plan: &FaultPlan) -> Run {
+    run(s, handlers::lookup(design).unwrap().as_ref(), 1, plan)
+}
+
+const CALM: &str = r#"
+[workload]
+ops = 3
+[client.retry]
+timeout = "30ms"
+attempts_max = 4
+backoff = "constant"
+backoff_base = "10ms"
+jitter = "none"
+[network]
+latency = "2ms"
+[provider]
+latency = "5ms"
+[server]
+restart_delay = "20ms"
+"#;
+
+/// A design that remembers in process memory whether it has served before, and counts in the
+/// database: a crash must wipe the first and keep the second.
+async fn remembers(cx: Cx, _req: Request) -> Response {
+    let seen = cx.cache().get("seen").await.is_some();
+    cx.cache().put("seen", 1.into()).await;
+    let n = cx.db().incr("n", 1).await;
+    Response::ok(Body::Count(if seen { n } else { -n }))
+}
+
+#[test]
+fn a_crash_loses_volatile_state_and_keeps_durable_state() {
+    let s = scenario(CALM);
+    let design = design_fn("remembers", "test", remembers);
+    let calm = run(&s, &design, 1, &FaultPlan::default());
+    // Without a crash, the second and third operations find the cache warm.
+    let bodies = |r: &Run| -> Vec<Body> {
+        r.ops
+            .iter()
+            .map(|o| o.received.last().unwrap().response.body)
+            .collect()
+    };
+    assert_eq!(
+        bodies(&calm),
+        vec![Body::Count(-1), Body::Count(2), Body::Count(3)]
+    );
+    // Operation 1 ends at 2+1+1+1+2 = 7ms; crash at 8ms, restart at 28ms. Operation 2 is sent
+    // at 7ms, refused, and retried after its timeout (37ms) and the 10ms backoff.
+    let crashed = run(
+        &s,
+        &design,
+        1,
+        &FaultPlan::new(vec![FaultAtom::CrashAt {
+            server: 0,
+            at: SimTime(8_000),
+        }]),
+    );
+    assert_eq!(
+        bodies(&crashed),
+        vec![Body::Count(-1), Body::Count(-2), Body::Count(3)]
+    );
+    assert_eq!(crashed.durable.get("n").and_then(|v| v.as_int()), Some(3));
+    let kinds: Vec<EventKind> = crashed.trace.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventKind::Crash));
+    assert!(kinds.contains(&EventKind::Restart));
+    assert!(kinds.contains(&EventKind::Refused));
+}
+
+#[test]
+fn a_crash_before_a_step_prevents_it_and_after_a_step_keeps_it() {
+    let s = scenario(CALM);
+    let before = FaultPlan::new(vec![FaultAtom::CrashAtStep {
+        op: 1,
+        attempt: Some(1),
+        when: When::Before,
+        step: StepKind::Charge,
+    }]);
+    let m = measure(&run_named(&s, "check-then-act", &before));
+    assert_eq!((m.duplicates, m.charged, m.succeeded), (0, 300, 3));
+    let after = FaultPlan::new(vec![FaultAtom::CrashAtStep {
+        op: 1,
+        attempt: Some(1),
+        when: When::After,
+        step: StepKind::Charge,
+    }]);
+    let m = measure(&run_named(&s, "check-then-act", &after));
+    assert_eq!((m.duplicates, m.charged, m.succeeded), (1, 400, 3));
+}
+
+#[test]
+fn an_atomic_claim_left_by_a_crash_stays_in_progress_and_the_client_ends_in_doubt() {
+    let s = scenario(CALM);
+    let plan = FaultPlan::new(vec![FaultAtom::CrashAtStep {
+        op: 1,
+        attempt: None,
+        when: When::After,
+        step: StepKind::InsertIfAbsent,
+    }]);
+    let r = run_named(&s, "atomic-key", &plan);
+    let m = measure(&r);
+    assert_eq!((m.duplicates, m.in_doubt, m.charged), (0, 1, 200));
+    assert_eq!(m.statuses.get("409"), Some(&3));
+    assert!(matches!(
+        r.durable.get("idem:k1"),
+        Some(idemlab::handlers::api::Value::InProgress { .. })
+    ));
+}
+
+#[test]
+fn a_duplicated_request_charges_twice_without_a_key_and_once_with_one() {
+    let s = scenario(CALM);
+    let plan = FaultPlan::new(vec![FaultAtom::Duplicate(MessageRef::request(2, 1))]);
+    let naive = measure(&run_named(&s, "naive", &plan));
+    assert_eq!((naive.duplicates, naive.delivered), (1, 4));
+    // The copy reaches the server just after the original and is answered 409 (in progress);
+    // that answer reaches the client first, so the client retries and gets the stored 201.
+    let keyed = measure(&run_named(&s, "atomic-key", &plan));
+    assert_eq!(
+        (keyed.duplicates, keyed.inconsistent, keyed.succeeded),
+        (0, 0, 3)
+    );
+    assert_eq!((keyed.delivered, keyed.statuses.get("409")), (5, Some(&1)));
+}
+
+#[test]
+fn a_partition_loses_every_message_sent_inside_it() {
+    let s = scenario(CALM);
+    let plan = FaultPlan::new(vec![FaultAtom::Partition {
+        from: SimTime(0),
+        until: SimTime(35_000),
+    }]);
+    let r = run_named(&s, "naive", &plan);
+    let lost: Vec<_> = r
+        .trace
+        .iter()
+        .filter(|e| e.kind == EventKind::Lost)
+        .map(|e| (e.op, e.attempt, e.time_us))
+        .collect();
+    // Attempt 1 at 0ms is lost; attempt 2 at 40ms (30ms timeout + 10ms backoff) gets through.
+    assert_eq!(lost, vec![(1, 1, 0)]);
+    assert_eq!(measure(&r).succeeded, 3);
+}
+
+fn retry_delays(text: &str) -> Vec<u64> {
+    let s = scenario(text);
+    let r = run_named(&s, "naive", &FaultPlan::default());
+    r.trace
+        .iter()
+        .filter_map(|e| match e.detail {
+            Detail::Backoff { delay_us } if e.op == 1 => Some(delay_us / 1_000),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn exponential_backoff_doubles_up_to_its_cap_and_jitter_stays_under_it() {
+    let base = r#"
+[workload]
+ops = 1
+[network]
+loss = { request = 1.0 }
+[client.retry]
+timeout = "5ms"
+attempts_max = 6
+backoff = "exponential"
+backoff_base = "10ms"
+backoff_cap = "50ms"
+"#;
+    assert_eq!(
+        retry_delays(&format!("{base}jitter = \"none\"\n")),
+        vec![10, 20, 40, 50, 50]
+    );
+    let full = retry_delays(&format!("{base}jitter = \"full\"\n"));
+    assert_eq!(full.len(), 5);
+    for (d, ceiling) in full.iter().zip([10, 20, 40, 50, 50]) {
+        assert!(*d <= ceiling, "{full:?}");
+    }
+    let equal = retry_delays(&format!("{base}jitter = \"equal\"\n"));
+    for (d, ceiling) in equal.iter().zip([10, 20, 40, 50, 50]) {
+        assert!(*d >= ceiling / 2 && *d <= ceiling, "{equal:?}");
+    }
+    let decorrelated = retry_delays(&format!("{base}jitter = \"decorrelated\"\n"));
+    assert!(
+        decorrelated.iter().all(|d| (10..=50).contains(d)),
+        "{decorrelated:?}"
+    );
+}
+
+#[test]
+fn a_client_that_mints_a_key_per_attempt_defeats_the_keyed_design() {
+    let text = format!("{CALM}\n[[faults]]\nkind = \"drop\"\nmessage = \"response\"\nop = 2\n");
+    let per_op = scenario(&text);
+    let m = measure(&run_named(&per_op, "atomic-key", &FaultPlan::default()));
+    assert_eq!(m.duplicates, 0);
+    let per_attempt = scenario(&text.replace(
+        "jitter = \"none\"",
+        "jitter = \"none\"\nkey = \"per-attempt\"",
+    ));
+    let m = measure(&run_named(
+        &per_attempt,
+        "atomic-key",
+        &FaultPlan::default(),
+    ));
+    assert_eq!(m.duplicates, 1);
+}
+
+#[test]
+fn a_late_response_is_recorded_but_not_accepted() {
+    // The provider is slower than the client's timeout: attempt 1's answer arrives late.
+    let s = scenario(&CALM.replace("latency = \"5ms\"", "latency = \"40ms\""));
+    let r = run_named(&s, "atomic-key", &FaultPlan::default());
+    let late = r.trace.iter().filter(|e| e.kind == EventKind::Late).count();
+    assert!(late > 0);
+    let op1 = &r.ops[0];
+    assert!(op1.received.iter().any(|x| !x.accepted && x.attempt == 1));
+}
+
+#[test]
+fn a_run_past_its_event_budget_stops_with_the_budget_error() {
+    let s = scenario(&format!("{CALM}\n[limits]\nmax_events = 5\n"));
+    let r = run_named(&s, "naive", &FaultPlan::default());
+    assert!(matches!(
+        r.stopped,
+        Some(LimitHit::Events { max_events: 5, .. })
+    ));
+    assert_eq!(r.events, 5);
+    assert_eq!(
+        r.trace.iter().last().map(|e| e.kind),
+        Some(EventKind::Limit)
+    );
+    let m = measure(&r);
+    assert!(m.unfinished > 0);
+    assert!(m.stopped.unwrap().contains("event budget"));
+}
+
+#[test]
+fn a_run_past_its_time_limit_stops_with_the_time_error() {
+    let s = scenario(&format!("{CALM}\n[limits]\nmax_time = \"10ms\"\n"));
+    let r = run_named(&s, "naive", &FaultPlan::default());
+    assert_eq!(
+        r.stopped,
+        Some(LimitHit::Time {
+            max_time_us: 10_000
+        })
+    );
+    assert!(r.trace.iter().all(|e| e.time_us <= 10_000));
+}
