@@ -25,7 +25,7 @@ fn every_bundled_scenario_gives_identical_traces_for_100_seeds() {
                     path.display(),
                     a.trace.first_difference(&b.trace)
                 );
-                assert!(a.trace.len() > 0);
+                assert!(!a.trace.is_empty());
                 let times: Vec<u64> = a.trace.iter().map(|e| e.time_us).collect();
                 assert!(
                     times.windows(2).all(|w| w[0] <= w[1]),
