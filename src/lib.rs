@@ -40,3 +40,8 @@ pub mod suggest;
 pub mod time;
 pub mod trace;
 pub mod world;
+
+/// The README's Rust listings, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
