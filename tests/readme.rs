@@ -17,7 +17,12 @@ fn every_quoted_output_in_the_readme_is_current() {
         let quoted = block.split_once("```").unwrap().0;
         let (code, out, err) = common::idemlab(&root, &args);
         assert_eq!(code, 0, "idemlab {args:?}: {err}");
-        assert_eq!(quoted, out, "README quotes stale output of `idemlab {}`", args.join(" "));
+        assert_eq!(
+            quoted,
+            out,
+            "README quotes stale output of `idemlab {}`",
+            args.join(" ")
+        );
         checked += 1;
         rest = &after[end..];
     }
