@@ -30,7 +30,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn lost(&mut self) -> bool {
-        self.next() % 10 == 0
+        self.next().is_multiple_of(10)
     }
     fn latency_us(&mut self) -> u64 {
         1_000 + self.next() % 4_001
