@@ -6,7 +6,7 @@
 //! interrupted export never leaves a half-written file where a good one was.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -27,7 +27,8 @@ use crate::world;
 #[derive(Parser, Debug)]
 #[command(name = "idemlab", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do; with none, compare the designs of the built-in default scenario.
+    /// What to do; with none, open the TUI on the built-in default scenario when stdout is a
+    /// terminal, and print its comparison otherwise.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -85,6 +86,17 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
         format: CompareFormat,
+    },
+    /// Play a scenario in the terminal UI: designs side by side, step by step.
+    Tui {
+        /// A scenario file, or the name of a bundled scenario (default: the built-in default).
+        scenario: Option<String>,
+        /// The seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Comma-separated design names (default: the scenario's).
+        #[arg(long, value_delimiter = ',')]
+        designs: Option<Vec<String>>,
     },
     /// List the handler designs and the bundled scenarios.
     List,
@@ -163,7 +175,13 @@ fn write_stdout(text: &str) -> io::Result<()> {
 /// Runs one command, appending its output to `out`.
 pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliError> {
     match command {
+        None if io::stdout().is_terminal() => cmd_tui(None, None, None),
         None => cmd_compare(None, None, None, CompareFormat::Text, out),
+        Some(Command::Tui {
+            scenario,
+            seed,
+            designs,
+        }) => cmd_tui(scenario.as_deref(), seed, designs),
         Some(Command::Run {
             scenario,
             design,
@@ -276,7 +294,7 @@ fn cmd_run(
                 scenario.name, metrics.design
             );
             for e in run.trace.iter() {
-                let _ = writeln!(out, "{}", format_event(&e));
+                let _ = writeln!(out, "{}", e.line());
             }
             out.push('\n');
             let ideal = oracle::ideal(&scenario);
@@ -309,35 +327,6 @@ fn cmd_run(
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))
-}
-
-/// One trace event as a line of the text log.
-pub fn format_event(e: &trace::TraceEvent) -> String {
-    let who = match (e.op, e.attempt) {
-        (trace::NO_OP, _) => String::new(),
-        (op, 0) => format!("op {op}"),
-        (op, a) if e.copy > 0 => format!("op {op}.{a} copy {}", e.copy),
-        (op, a) => format!("op {op}.{a}"),
-    };
-    let key = e.key.map(|k| format!("key={k}")).unwrap_or_default();
-    let mark = match e.kind {
-        EventKind::Lost | EventKind::Crash | EventKind::Limit => "!",
-        EventKind::Effect if matches!(e.detail, trace::Detail::Effect { nth, .. } if nth > 1) => {
-            "!"
-        }
-        _ => " ",
-    };
-    format!(
-        "{mark}{:>10}  {:<9} {:<9} {:<13} {:<7} {}",
-        crate::time::SimTime(e.time_us).to_string(),
-        e.node.to_string(),
-        e.kind.name(),
-        who,
-        key,
-        e.detail_text()
-    )
-    .trim_end()
-    .to_string()
 }
 
 fn cmd_compare(
@@ -505,6 +494,26 @@ fn render_csv(out: &mut String, result: &Comparison) -> Result<(), CliError> {
         .map_err(|e| CliError::Io(format!("cannot encode CSV: {e}")))?;
     out.push_str(&String::from_utf8_lossy(&bytes));
     Ok(())
+}
+
+fn cmd_tui(
+    scenario_name: Option<&str>,
+    seed: Option<u64>,
+    designs: Option<Vec<String>>,
+) -> Result<(), CliError> {
+    let scenario = match scenario_name {
+        Some(name) => load_scenario(name)?,
+        None => scenario::default_scenario(),
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    let app = crate::tui::app::App::new(scenario, seed, designs)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    if !io::stdout().is_terminal() {
+        return Err(CliError::Input(
+            "the TUI needs a terminal; use `idemlab compare` for a report".to_string(),
+        ));
+    }
+    crate::tui::run(app).map_err(|e| CliError::Io(format!("terminal: {e}")))
 }
 
 fn cmd_list(out: &mut String) {

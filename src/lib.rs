@@ -22,8 +22,8 @@
 //!
 //! Layers, each using only the ones listed before it: [`time`], [`sim`] (kernel), [`fate`],
 //! [`fault`], [`world`] (network, clients, servers, stores), [`handlers`], [`oracle`],
-//! [`scenario`], [`compare`], [`trace`] export, and the [`cli`]. Nothing below the CLI does I/O,
-//! reads a clock or spawns a thread.
+//! [`scenario`], [`compare`], [`trace`] export, and at the top the [`cli`] and the [`tui`].
+//! Nothing below those two does I/O, reads a clock or spawns a thread.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -39,6 +39,7 @@ pub mod sim;
 pub mod suggest;
 pub mod time;
 pub mod trace;
+pub mod tui;
 pub mod world;
 
 /// The README's Rust listings, compiled and run as doctests so that they stay true.

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::handlers::api::{EffectKind, Response};
 use crate::scenario::Scenario;
-use crate::trace::{EventKind, Outcome};
+use crate::trace::{Detail, EventKind, Outcome};
 use crate::world::Run;
 
 /// The metric names an `[expect]` table may use.
@@ -281,6 +281,107 @@ pub fn check_expectations(scenario: &Scenario, metrics: &Metrics) -> Vec<Violati
             })
         })
         .collect()
+}
+
+/// The oracle's counters after some prefix of a run's trace: how far the run had diverged from
+/// the exactly-once ideal *by then*. [`progress`] gives one per event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Operations the clients had started (what the ideal would have applied by now).
+    pub started: u32,
+    /// Operations that had ended with a success.
+    pub succeeded: u32,
+    /// Applications so far.
+    pub effects: u32,
+    /// Applications beyond the first, so far.
+    pub duplicates: u32,
+    /// Operations told success with nothing applied, so far.
+    pub lost: u32,
+    /// Operations given up, so far.
+    pub in_doubt: u32,
+    /// Operations that had received two different final answers, so far.
+    pub inconsistent: u32,
+    /// Attempts timed out so far.
+    pub timeouts: u32,
+    /// Amount charged so far.
+    pub charged: u64,
+}
+
+impl Progress {
+    /// The divergence from exactly-once: duplicates + lost + in doubt + inconsistent.
+    pub fn divergence(&self) -> u32 {
+        self.duplicates + self.lost + self.in_doubt + self.inconsistent
+    }
+}
+
+/// The oracle's counters after each event of `run`'s trace: entry `i` counts events `0..=i`.
+/// The last entry agrees with [`measure`].
+pub fn progress(run: &Run) -> Vec<Progress> {
+    #[derive(Clone, Copy, Default)]
+    struct OpSoFar {
+        applied: u32,
+        told_success: bool,
+        counted_lost: bool,
+        first_answer: Option<Response>,
+        inconsistent: bool,
+    }
+    let mut ops = vec![OpSoFar::default(); run.ops.len()];
+    let mut p = Progress::default();
+    let mut out = Vec::with_capacity(run.trace.len());
+    for e in run.trace.iter() {
+        let op = (e.op as usize).wrapping_sub(1);
+        match (e.kind, e.detail) {
+            (EventKind::OpStart, _) => p.started += 1,
+            (EventKind::Timeout, _) => p.timeouts += 1,
+            (EventKind::Effect, Detail::Effect { kind, amount, nth }) => {
+                if kind == EffectKind::Charge {
+                    p.charged += amount;
+                }
+                if let Some(o) = ops.get_mut(op)
+                    && nth > o.applied
+                {
+                    o.applied = nth;
+                    p.effects += 1;
+                    if nth > 1 {
+                        p.duplicates += 1;
+                    }
+                    if o.counted_lost {
+                        o.counted_lost = false;
+                        p.lost -= 1;
+                    }
+                }
+            }
+            (EventKind::Receive | EventKind::Late, Detail::Response(r)) if is_final(&r) => {
+                if let Some(o) = ops.get_mut(op) {
+                    match o.first_answer {
+                        None => o.first_answer = Some(r),
+                        Some(a) if a != r && !o.inconsistent => {
+                            o.inconsistent = true;
+                            p.inconsistent += 1;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            (EventKind::Done, Detail::Outcome(outcome)) => match outcome {
+                Outcome::Succeeded => {
+                    p.succeeded += 1;
+                    if let Some(o) = ops.get_mut(op) {
+                        o.told_success = true;
+                        if o.applied == 0 {
+                            o.counted_lost = true;
+                            p.lost += 1;
+                        }
+                    }
+                }
+                Outcome::InDoubt => p.in_doubt += 1,
+                Outcome::Failed | Outcome::Unfinished => {}
+            },
+            _ => {}
+        }
+        out.push(p);
+    }
+    out
 }
 
 #[cfg(test)]

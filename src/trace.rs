@@ -264,6 +264,40 @@ pub struct TraceEvent {
 }
 
 impl TraceEvent {
+    /// The event as one line of the text log: a mark (`!` for faults and duplicate effects),
+    /// the time, where, what, which operation and attempt, the key, and the detail.
+    pub fn line(&self) -> String {
+        let who = match (self.op, self.attempt) {
+            (NO_OP, _) => String::new(),
+            (op, 0) => format!("op {op}"),
+            (op, a) if self.copy > 0 => format!("op {op}.{a} copy {}", self.copy),
+            (op, a) => format!("op {op}.{a}"),
+        };
+        let key = self.key.map(|k| format!("key={k}")).unwrap_or_default();
+        let mark = if self.is_alarm() { "!" } else { " " };
+        format!(
+            "{mark}{:>10}  {:<9} {:<9} {:<13} {:<7} {}",
+            crate::time::SimTime(self.time_us).to_string(),
+            self.node.to_string(),
+            self.kind.name(),
+            who,
+            key,
+            self.detail_text()
+        )
+        .trim_end()
+        .to_string()
+    }
+
+    /// True for what a reader should notice: a lost message, a crash, a budget hit, a
+    /// duplicate effect.
+    pub fn is_alarm(&self) -> bool {
+        match self.kind {
+            EventKind::Lost | EventKind::Crash | EventKind::Limit => true,
+            EventKind::Effect => matches!(self.detail, Detail::Effect { nth, .. } if nth > 1),
+            _ => false,
+        }
+    }
+
     /// The human-readable detail column.
     pub fn detail_text(&self) -> String {
         match self.detail {

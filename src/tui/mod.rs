@@ -1,0 +1,82 @@
+//! The terminal UI: plays finished runs side by side as a sequence diagram, state panels per
+//! design, a divergence chart and an event log, with what-if faults added by pointing at the
+//! trace.
+//!
+//! The Elm architecture: [`app::App`] is the state, [`app::Msg`] every change of it,
+//! [`app::App::update`] the one place state changes, [`view::view`] a pure function from state to
+//! screen. This module is the runner: the only code here that touches the terminal. It restores
+//! the terminal on quit, on Ctrl-C (a key in raw mode) and on panic (ratatui's hook, after our
+//! own that releases the mouse), and prints a panic's message after restoring.
+
+pub mod app;
+pub mod view;
+
+use std::io::{self, stdout};
+use std::time::{Duration, Instant};
+
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind,
+};
+use ratatui::crossterm::execute;
+
+use app::{App, Effect, Msg};
+
+/// How often playback advances while no key is pressed.
+const TICK: Duration = Duration::from_millis(40);
+
+/// Takes over the terminal, runs `app` until the user quits, and gives the terminal back.
+pub fn run(app: App) -> io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    // Installed after ratatui's hook, so it runs first: release the mouse, then ratatui restores
+    // the screen and the default hook prints the message on a usable terminal.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+    let _ = execute!(stdout(), EnableMouseCapture);
+    let result = event_loop(&mut terminal, app);
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(terminal: &mut DefaultTerminal, mut app: App) -> io::Result<()> {
+    let mut last = Instant::now();
+    while !app.quit {
+        terminal.draw(|frame| view::view(&app, frame))?;
+        if event::poll(TICK)? {
+            let msg = match event::read()? {
+                Event::Key(key) if key.kind != KeyEventKind::Release => app::msg_for_key(&app, key),
+                Event::Mouse(mouse) => app::msg_for_mouse(mouse),
+                _ => None,
+            };
+            if let Some(msg) = msg {
+                dispatch(&mut app, msg);
+            }
+        }
+        let now = Instant::now();
+        dispatch(&mut app, Msg::Tick(now - last));
+        last = now;
+    }
+    Ok(())
+}
+
+/// Applies a message and carries out the work it asks for.
+fn dispatch(app: &mut App, msg: Msg) {
+    let Some(effect) = app.update(msg) else {
+        return;
+    };
+    match effect {
+        Effect::ExportCsv(path) => {
+            let trace = &app.focused().run.trace;
+            let result = crate::cli::write_atomically(&path, |w| {
+                crate::trace::write_csv(trace, w).map_err(|e| io::Error::other(e.to_string()))
+            })
+            .map(|()| path)
+            .map_err(|e| e.to_string());
+            app.update(Msg::Exported(result));
+        }
+    }
+}
