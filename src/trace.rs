@@ -603,6 +603,11 @@ impl Trace {
             .map(|p| EventKind::ALL[usize::from(p.kind).min(EventKind::ALL.len() - 1)])
     }
 
+    /// The operation of every event, in order, without decoding the rest.
+    pub fn ops(&self) -> impl Iterator<Item = u32> + '_ {
+        self.events.iter().map(|p| p.op)
+    }
+
     /// Bytes of memory per stored event.
     pub const BYTES_PER_EVENT: usize = std::mem::size_of::<Packed>();
 

@@ -31,6 +31,8 @@ pub struct DesignView {
     pub metrics: oracle::Metrics,
     /// Divergence over simulated time, as (milliseconds, count) points of a step line.
     pub series: Vec<(f64, f64)>,
+    /// `by_op[op - 1]`: the indices of the events of each operation, for the log's filter.
+    pub by_op: Vec<Vec<u32>>,
 }
 
 impl DesignView {
@@ -49,11 +51,18 @@ impl DesignView {
             }
         }
         series.push((run.end_us as f64 / 1_000.0, f64::from(last)));
+        let mut by_op = vec![Vec::new(); run.ops.len()];
+        for (i, op) in run.trace.ops().enumerate() {
+            if let Some(list) = (op as usize).checked_sub(1).and_then(|o| by_op.get_mut(o)) {
+                list.push(i as u32);
+            }
+        }
         DesignView {
             run,
             progress,
             metrics,
             series,
+            by_op,
         }
     }
 
@@ -203,8 +212,8 @@ pub struct App {
     pub crash_op: u32,
     /// One view per shown design.
     pub views: Vec<DesignView>,
-    /// The views before the last what-if, to compare against.
-    pub baseline: Option<Vec<oracle::Metrics>>,
+    /// The views before the last what-if, to compare against at the same simulated time.
+    pub baseline: Option<Vec<DesignView>>,
     /// Where the focused trace first differs from the one before the last what-if.
     pub first_difference: Option<usize>,
     /// Which design the diagram and the log show.
@@ -291,7 +300,10 @@ impl App {
 
     /// Runs every shown design again with the current settings, keeping the cursor's time.
     fn rerun(&mut self) {
-        let time = self.now_us();
+        self.rerun_keeping_time(self.now_us());
+    }
+
+    fn rerun_keeping_time(&mut self, time: u64) {
         // Names were checked when the app was made and come from the catalog afterwards.
         let designs: Vec<Box<dyn handlers::Design>> = self
             .designs
@@ -601,11 +613,18 @@ impl App {
             self.status = format!("already in the plan: {atom}");
             return;
         }
-        let before: Vec<oracle::Metrics> = self.views.iter().map(|v| v.metrics.clone()).collect();
-        let old_trace = self.focused().run.trace.clone();
         self.what_if = self.what_if.with(atom);
-        self.rerun();
-        self.first_difference = self.focused().run.trace.first_difference(&old_trace);
+        let before = std::mem::take(&mut self.views);
+        self.rerun_keeping_time(
+            before
+                .get(self.focus)
+                .map_or(0, |v| v.run.trace.get(self.cursor).map_or(0, |e| e.time_us)),
+        );
+        self.first_difference = self
+            .focused()
+            .run
+            .trace
+            .first_difference(&before[self.focus].run.trace);
         self.baseline = Some(before);
         self.status = match self
             .first_difference
@@ -619,8 +638,8 @@ impl App {
         };
     }
 
-    /// The baseline metrics of design `i`, when a what-if changed them.
-    pub fn before(&self, i: usize) -> Option<&oracle::Metrics> {
+    /// Design `i` as it was before the last what-if.
+    pub fn before(&self, i: usize) -> Option<&DesignView> {
         self.baseline.as_ref().and_then(|b| b.get(i))
     }
 }

@@ -44,8 +44,14 @@ pub fn run(app: App) -> io::Result<()> {
 
 fn event_loop(terminal: &mut DefaultTerminal, mut app: App) -> io::Result<()> {
     let mut last = Instant::now();
+    // A test seam in debug builds only: the end-to-end test checks that a panic restores the
+    // terminal and prints its message.
+    let panic_for_test = cfg!(debug_assertions) && std::env::var_os("IDEMLAB_TEST_PANIC").is_some();
     while !app.quit {
         terminal.draw(|frame| view::view(&app, frame))?;
+        if panic_for_test {
+            panic!("test panic requested by IDEMLAB_TEST_PANIC");
+        }
         if event::poll(TICK)? {
             let msg = match event::read()? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => app::msg_for_key(&app, key),

@@ -513,10 +513,11 @@ fn render_panels(app: &App, frame: &mut Frame, area: Rect) {
         counts.extend(count("incons", p.inconsistent));
         lines.push(Line::from(counts));
         if let Some(before) = app.before(i) {
+            let b = before.progress_at(now);
             lines.push(Line::from(Span::styled(
                 format!(
-                    "was: dup {} lost {} doubt {}",
-                    before.duplicates, before.lost, before.in_doubt
+                    "was: dup {} lost {} doubt {} incons {}",
+                    b.duplicates, b.lost, b.in_doubt, b.inconsistent
                 ),
                 Style::new().fg(Color::Magenta),
             )));

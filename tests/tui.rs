@@ -1,0 +1,279 @@
+//! The TUI, tested without a terminal: every view rendered into `TestBackend` at 100×30 and
+//! 80×24 and snapshotted, and the app driven by key sequences as a person would.
+
+use std::time::Duration;
+
+use idemlab::fault::{Direction, FaultAtom};
+use idemlab::scenario::default_scenario;
+use idemlab::trace::EventKind;
+use idemlab::tui::app::{App, Msg, Overlay, msg_for_key};
+use idemlab::tui::view::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn app() -> App {
+    App::new(default_scenario(), 1, None).unwrap()
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Presses keys as a person would, through the same key map the runner uses.
+fn press(app: &mut App, keys: &[KeyCode]) {
+    for code in keys {
+        let key = KeyEvent::new(*code, KeyModifiers::NONE);
+        if let Some(msg) = msg_for_key(app, key) {
+            app.update(msg);
+        }
+    }
+}
+
+/// The app 40 events into the default scenario: a duplicate order has just been made.
+fn app_at_40() -> App {
+    let mut a = app();
+    a.update(Msg::Step(40 - a.cursor as i64));
+    a
+}
+
+#[test]
+fn main_screen() {
+    let a = app_at_40();
+    insta::assert_snapshot!("main_100x30", render(&a, 100, 30));
+    insta::assert_snapshot!("main_80x24", render(&a, 80, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = app_at_40();
+    press(&mut a, &[KeyCode::Char('?')]);
+    assert_eq!(a.overlay, Some(Overlay::Help));
+    insta::assert_snapshot!("help_100x30", render(&a, 100, 30));
+    insta::assert_snapshot!("help_80x24", render(&a, 80, 24));
+    press(&mut a, &[KeyCode::Esc]);
+    assert_eq!(a.overlay, None);
+}
+
+#[test]
+fn fault_panel_changes_a_setting_and_reruns_at_once() {
+    let mut a = app_at_40();
+    let time = a.now_us();
+    let before = a.views[0].run.trace.hash();
+    press(&mut a, &[KeyCode::Char('f'), KeyCode::Right]);
+    assert_eq!(a.scenario.network.loss_request, 0.15);
+    assert_eq!(a.scenario.network.loss_response, 0.15);
+    assert_ne!(
+        a.views[0].run.trace.hash(),
+        before,
+        "the runs were not redone"
+    );
+    assert!(a.now_us() <= time, "the cursor keeps its time");
+    insta::assert_snapshot!("faults_100x30", render(&a, 100, 30));
+    insta::assert_snapshot!("faults_80x24", render(&a, 80, 24));
+    // Attempts down to 1: no retries at all, so no duplicates for any design.
+    press(
+        &mut a,
+        &[
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Left,
+            KeyCode::Left,
+            KeyCode::Left,
+        ],
+    );
+    assert_eq!(a.scenario.retry.attempts_max, 1);
+    assert!(a.views.iter().all(|v| v.metrics.duplicates <= 1));
+    press(&mut a, &[KeyCode::Esc]);
+    assert_eq!(a.overlay, None);
+}
+
+#[test]
+fn designs_chooser_switches_the_designs_shown() {
+    let mut a = app_at_40();
+    press(&mut a, &[KeyCode::Char('d')]);
+    insta::assert_snapshot!("designs_100x30", render(&a, 100, 30));
+    insta::assert_snapshot!("designs_80x24", render(&a, 80, 24));
+    // Untick naive (row 0), tick counter (row 1), apply.
+    press(
+        &mut a,
+        &[
+            KeyCode::Char(' '),
+            KeyCode::Down,
+            KeyCode::Char(' '),
+            KeyCode::Enter,
+        ],
+    );
+    let shown: Vec<&str> = a.views.iter().map(|v| v.run.design.as_str()).collect();
+    assert_eq!(shown, ["counter", "check-then-act", "atomic-key"]);
+    insta::assert_snapshot!("designs_switched_80x24", render(&a, 80, 24));
+}
+
+#[test]
+fn too_small_a_terminal_gets_a_message_not_garbage() {
+    let a = app();
+    let text = render(&a, 50, 15);
+    assert!(text.contains("terminal too small"));
+    assert!(text.contains("50×15"));
+    insta::assert_snapshot!("too_small_50x15", text);
+}
+
+#[test]
+fn play_advances_by_the_speed_and_step_back_undoes_a_step() {
+    let mut a = app();
+    let start = a.cursor;
+    press(&mut a, &[KeyCode::Char(' ')]);
+    assert!(a.playing);
+    a.update(Msg::Tick(Duration::from_secs(1)));
+    assert_eq!(a.cursor, start + 20, "20 events per second by default");
+    press(&mut a, &[KeyCode::Char('+')]);
+    a.update(Msg::Tick(Duration::from_millis(500)));
+    assert_eq!(a.cursor, start + 45, "50 events per second after +");
+    press(&mut a, &[KeyCode::Char(' '), KeyCode::Left, KeyCode::Left]);
+    assert!(!a.playing);
+    assert_eq!(a.cursor, start + 43);
+    press(&mut a, &[KeyCode::Right]);
+    assert_eq!(a.cursor, start + 44);
+    press(&mut a, &[KeyCode::End]);
+    assert_eq!(a.cursor, a.views[0].run.trace.len() - 1);
+    insta::assert_snapshot!("end_100x30", render(&a, 100, 30));
+    press(&mut a, &[KeyCode::Home]);
+    assert_eq!(a.cursor, 0);
+}
+
+#[test]
+fn playback_stops_at_the_end_of_the_trace() {
+    let mut a = app();
+    press(&mut a, &[KeyCode::Char(' ')]);
+    a.update(Msg::Tick(Duration::from_secs(3_600)));
+    assert!(!a.playing);
+    assert_eq!(a.cursor, a.views[0].run.trace.len() - 1);
+}
+
+#[test]
+fn tab_moves_focus_and_keeps_the_time() {
+    let mut a = app_at_40();
+    let t = a.now_us();
+    press(&mut a, &[KeyCode::Tab]);
+    assert_eq!(a.focus, 1);
+    assert_eq!(a.focused().run.design, "check-then-act");
+    assert!(a.now_us() <= t);
+    press(&mut a, &[KeyCode::Tab, KeyCode::Tab]);
+    assert_eq!(a.focus, 0);
+}
+
+#[test]
+fn a_new_seed_reruns_every_design() {
+    let mut a = app();
+    let before: Vec<String> = a.views.iter().map(|v| v.run.trace.hash()).collect();
+    press(&mut a, &[KeyCode::Char('n')]);
+    assert_eq!(a.seed, 2);
+    let after: Vec<String> = a.views.iter().map(|v| v.run.trace.hash()).collect();
+    assert!(before.iter().zip(&after).all(|(b, a)| b != a));
+}
+
+#[test]
+fn the_log_filters_by_operation() {
+    let mut a = app_at_40();
+    press(
+        &mut a,
+        &[
+            KeyCode::Char('o'),
+            KeyCode::Char('1'),
+            KeyCode::Char('2'),
+            KeyCode::Enter,
+        ],
+    );
+    assert_eq!(a.filter, Some(12));
+    let text = render(&a, 100, 30);
+    assert!(text.contains("log · op 12 only"));
+    press(&mut a, &[KeyCode::Char('o'), KeyCode::Enter]);
+    assert_eq!(a.filter, None);
+}
+
+#[test]
+fn quit_keys() {
+    let a = app();
+    for key in [
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    ] {
+        assert_eq!(msg_for_key(&a, key), Some(Msg::Quit));
+    }
+}
+
+/// What if a response had been lost? Dropping one that reached the client makes the naive
+/// design charge again, and leaves the keyed design at zero duplicates.
+#[test]
+fn what_if_a_response_were_lost() {
+    let mut a = app();
+    let naive_before = a.views[0].metrics.duplicates;
+    // The first response the naive client received that it would otherwise have kept.
+    let receive = a.views[0]
+        .run
+        .trace
+        .iter()
+        .position(|e| e.kind == EventKind::Receive)
+        .unwrap();
+    let e = a.views[0].run.trace.get(receive).unwrap();
+    a.update(Msg::Step(receive as i64 - a.cursor as i64));
+    press(&mut a, &[KeyCode::Char('x')]);
+    let atom = a.what_if.atoms[0];
+    match atom {
+        FaultAtom::Drop(m) => {
+            assert_eq!(
+                (m.dir, m.op, m.attempt),
+                (Direction::Response, e.op, u32::from(e.attempt))
+            );
+        }
+        other => panic!("unexpected atom {other:?}"),
+    }
+    assert!(
+        a.views[0].metrics.duplicates > naive_before,
+        "naive did not charge again"
+    );
+    assert_eq!(a.views[2].run.design, "atomic-key");
+    assert_eq!(a.views[2].metrics.duplicates, 0);
+    assert!(a.first_difference.is_some());
+    assert!(a.status.contains("first difference at"), "{}", a.status);
+    insta::assert_snapshot!("what_if_100x30", render(&a, 100, 30));
+    // X takes it back.
+    press(&mut a, &[KeyCode::Char('X')]);
+    assert!(a.what_if.atoms.is_empty());
+    assert_eq!(a.views[0].metrics.duplicates, naive_before);
+}
+
+#[test]
+fn a_crash_what_if_needs_a_step_under_the_cursor() {
+    let mut a = app();
+    press(&mut a, &[KeyCode::Home, KeyCode::Char('c')]);
+    assert!(a.what_if.atoms.is_empty());
+    assert!(a.status.contains("handler step"));
+    let step = a.views[0]
+        .run
+        .trace
+        .iter()
+        .position(|e| e.kind == EventKind::Step)
+        .unwrap();
+    a.update(Msg::Step(step as i64));
+    press(&mut a, &[KeyCode::Char('c')]);
+    assert!(matches!(a.what_if.atoms[0], FaultAtom::CrashAtStep { .. }));
+}
+
+#[test]
+fn export_asks_the_runner_to_write_the_focused_trace() {
+    let mut a = app();
+    let effect = a.update(Msg::Export);
+    assert_eq!(
+        effect,
+        Some(idemlab::tui::app::Effect::ExportCsv(
+            "idemlab-default-naive-seed1.csv".into()
+        ))
+    );
+    a.update(Msg::Exported(Ok("x.csv".into())));
+    assert_eq!(a.status, "trace written to x.csv");
+}
