@@ -98,6 +98,49 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         designs: Option<Vec<String>>,
     },
+    /// Property-test a design: run generated fault plans, shrink a failure to the fewest
+    /// faults and operations, and tell its story. Exit 1 on a violation.
+    Check {
+        /// A scenario file, or the name of a bundled scenario; its [[faults]] are replaced by
+        /// the generated plans.
+        scenario: String,
+        /// The design to check.
+        #[arg(long)]
+        design: String,
+        /// How many generated plans to try.
+        #[arg(long, default_value_t = 256)]
+        cases: u32,
+        /// The most faults in one generated plan.
+        #[arg(long, default_value_t = 3)]
+        max_faults: usize,
+        /// The seed of the plan generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only these kinds of fault: drop, duplicate, delay, crash (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        faults: Option<Vec<String>>,
+        /// Write the counterexample as a scenario file that replays it.
+        #[arg(long, value_name = "FILE.toml")]
+        out: Option<PathBuf>,
+    },
+    /// Try every plan of at most K faults over the fault points of the fault-free run.
+    /// Exit 1 on a violation.
+    Explore {
+        /// A scenario file, or the name of a bundled scenario; its [[faults]] are ignored.
+        scenario: String,
+        /// The design to explore.
+        #[arg(long)]
+        design: String,
+        /// The most faults in one plan.
+        #[arg(long)]
+        max_faults: usize,
+        /// Only these kinds of fault: drop, duplicate, delay, crash (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        faults: Option<Vec<String>>,
+        /// Write the minimal counterexample as a scenario file that replays it.
+        #[arg(long, value_name = "FILE.toml")]
+        out: Option<PathBuf>,
+    },
     /// List the handler designs and the bundled scenarios.
     List,
     /// Run workload W (one client, sequential operations, lossy network, a counter handler)
@@ -195,6 +238,30 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             seed,
             format,
         }) => cmd_compare(scenario.as_deref(), designs, seed, format, out),
+        Some(Command::Check {
+            scenario,
+            design,
+            cases,
+            max_faults,
+            seed,
+            faults,
+            out: path,
+        }) => {
+            let kinds = fault_kinds(faults)?;
+            cmd_check(
+                &scenario, &design, cases, max_faults, seed, &kinds, path, out,
+            )
+        }
+        Some(Command::Explore {
+            scenario,
+            design,
+            max_faults,
+            faults,
+            out: path,
+        }) => {
+            let kinds = fault_kinds(faults)?;
+            cmd_explore(&scenario, &design, max_faults, &kinds, path, out)
+        }
         Some(Command::List) => {
             cmd_list(out);
             Ok(())
@@ -218,12 +285,8 @@ pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
         return scenario::parse_bytes(&bytes, name).map_err(|e| CliError::Input(e.to_string()));
     }
     let wanted = name.trim_end_matches(".toml");
-    if let Some((file, text)) = scenario::BUNDLED
-        .iter()
-        .find(|(file, _)| file.trim_end_matches(".toml") == wanted)
-    {
-        return scenario::parse(text, &format!("scenarios/{file}"))
-            .map_err(|e| CliError::Input(e.to_string()));
+    if let Some(parsed) = scenario::bundled(name) {
+        return parsed.map_err(|e| CliError::Input(e.to_string()));
     }
     let names: Vec<&str> = scenario::BUNDLED
         .iter()
@@ -514,6 +577,181 @@ fn cmd_tui(
         ));
     }
     crate::tui::run(app).map_err(|e| CliError::Io(format!("terminal: {e}")))
+}
+
+/// Set by Ctrl-C during a search, which then stops and reports what it found.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn watch_ctrl_c() {
+    // A second handler cannot be installed; the first one serves every search of the process.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed));
+}
+
+/// Prints `\rchecked N plans` on stderr when it is a terminal.
+fn progress_line(what: &'static str, total: Option<u64>) -> impl Fn(u64) {
+    let tty = io::stderr().is_terminal();
+    move |n| {
+        if tty {
+            match total {
+                Some(t) => eprint!("\r{what} {n}/{t} plans"),
+                None => eprint!("\r{what} {n} plans"),
+            }
+        }
+    }
+}
+
+fn clear_progress() {
+    if io::stderr().is_terminal() {
+        eprint!("\r\x1b[K");
+    }
+}
+
+fn write_counterexample(
+    found: &crate::check::Counterexample,
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    out.push_str(&found.report());
+    if let Some(path) = path {
+        let text = found.to_toml();
+        write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+        let _ = writeln!(
+            out,
+            "\nreplay: idemlab run {} --design {}",
+            path.display(),
+            found.design
+        );
+    }
+    Ok(())
+}
+
+fn fault_kinds(names: Option<Vec<String>>) -> Result<Vec<crate::check::FaultKind>, CliError> {
+    use crate::check::FaultKind;
+    let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+    names
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            FaultKind::ALL
+                .into_iter()
+                .find(|k| k.name() == n.trim())
+                .ok_or_else(|| {
+                    CliError::Input(format!(
+                        "unknown fault kind `{n}` in --faults; known kinds: {}",
+                        known.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_check(
+    scenario_name: &str,
+    design_name: &str,
+    cases: u32,
+    max_faults: usize,
+    seed: u64,
+    kinds: &[crate::check::FaultKind],
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let scenario = load_scenario(scenario_name)?;
+    let design = lookup(design_name)?;
+    if max_faults > 16 {
+        return Err(CliError::Input(format!(
+            "--max-faults must be at most 16, got {max_faults}"
+        )));
+    }
+    watch_ctrl_c();
+    let progress = progress_line("checked", None);
+    let report = crate::check::Checker::new(&scenario, design.as_ref())
+        .cases(cases)
+        .max_faults(max_faults)
+        .seed(seed)
+        .fault_kinds(kinds)
+        .stop_when(&INTERRUPTED)
+        .on_progress(&progress)
+        .check();
+    clear_progress();
+    match &report.counterexample {
+        Some(found) => {
+            let _ = writeln!(out, "violation found after {} runs\n", report.plans);
+            write_counterexample(found, path, out)?;
+            Err(CliError::Expectation(format!(
+                "`{design_name}` breaks \"{}\"",
+                found.violation.invariant
+            )))
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults, seed {seed}){}",
+                report.plans,
+                scenario.name,
+                cases,
+                if report.complete {
+                    ""
+                } else {
+                    "; stopped early by Ctrl-C"
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+fn cmd_explore(
+    scenario_name: &str,
+    design_name: &str,
+    max_faults: usize,
+    kinds: &[crate::check::FaultKind],
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let scenario = load_scenario(scenario_name)?;
+    let design = lookup(design_name)?;
+    watch_ctrl_c();
+    let checker = crate::check::Checker::new(&scenario, design.as_ref()).fault_kinds(kinds);
+    let points = checker.fault_points().len();
+    let progress = progress_line("explored", None);
+    let checker = checker.stop_when(&INTERRUPTED).on_progress(&progress);
+    let report = checker
+        .explore(max_faults)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    clear_progress();
+    let _ = writeln!(
+        out,
+        "explored {} of {} plans with at most {max_faults} fault(s) over {points} fault points of {}{}: {} violated an invariant",
+        report.plans,
+        report.total,
+        scenario.name,
+        if report.complete {
+            ""
+        } else {
+            " (stopped early by Ctrl-C)"
+        },
+        report.violations
+    );
+    match &report.minimal {
+        Some(found) => {
+            out.push('\n');
+            write_counterexample(found, path, out)?;
+            Err(CliError::Expectation(format!(
+                "`{design_name}` breaks \"{}\"",
+                found.violation.invariant
+            )))
+        }
+        None if report.complete => {
+            let _ = writeln!(
+                out,
+                "no violation in all {} plans with ≤ {max_faults} fault(s)",
+                report.plans
+            );
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 fn cmd_list(out: &mut String) {

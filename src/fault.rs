@@ -83,6 +83,16 @@ pub enum When {
     After,
 }
 
+impl When {
+    /// `before` or `after`, as written in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            When::Before => "before",
+            When::After => "after",
+        }
+    }
+}
+
 /// One scripted fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FaultAtom {
@@ -138,10 +148,7 @@ impl fmt::Display for FaultAtom {
                 when,
                 step,
             } => {
-                let when = match when {
-                    When::Before => "before",
-                    When::After => "after",
-                };
+                let when = when.name();
                 write!(f, "crash the server of op {op}")?;
                 if let Some(a) = attempt {
                     write!(f, " attempt {a}")?;

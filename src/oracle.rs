@@ -23,7 +23,7 @@ use crate::trace::{Detail, EventKind, Outcome};
 use crate::world::Run;
 
 /// The metric names an `[expect]` table may use.
-pub const METRIC_NAMES: [&str; 15] = [
+pub const METRIC_NAMES: [&str; 16] = [
     "ops",
     "attempts",
     "delivered",
@@ -37,6 +37,7 @@ pub const METRIC_NAMES: [&str; 15] = [
     "unfinished",
     "timeouts",
     "charged",
+    "stuck",
     "latency_p50_us",
     "latency_p99_us",
 ];
@@ -72,6 +73,8 @@ pub struct Metrics {
     pub timeouts: u64,
     /// Total amount the payment provider charged.
     pub charged: u64,
+    /// Idempotency records still in progress when the run ended (no one will finish them).
+    pub stuck: u64,
     /// Status codes of the responses clients accepted, by code.
     pub statuses: BTreeMap<String, u64>,
     /// Median latency of finished operations, in simulated microseconds.
@@ -101,6 +104,7 @@ impl Metrics {
             "unfinished" => self.unfinished,
             "timeouts" => self.timeouts,
             "charged" => self.charged,
+            "stuck" => self.stuck,
             "latency_p50_us" => self.latency_p50_us,
             "latency_p99_us" => self.latency_p99_us,
             _ => return None,
@@ -197,6 +201,11 @@ pub fn measure(run: &Run) -> Metrics {
             .filter(|k| *k == EventKind::Timeout)
             .count() as u64,
         charged,
+        stuck: run
+            .durable
+            .values()
+            .filter(|v| matches!(v, crate::handlers::api::Value::InProgress { .. }))
+            .count() as u64,
         statuses: BTreeMap::new(),
         latency_p50_us: 0,
         latency_p99_us: 0,

@@ -1106,6 +1106,16 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The bundled scenario called `name` (`lost-response` or `lost-response.toml`), if there is
+/// one.
+pub fn bundled(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+    let wanted = name.trim_end_matches(".toml");
+    BUNDLED
+        .iter()
+        .find(|(file, _)| file.trim_end_matches(".toml") == wanted)
+        .map(|(file, text)| parse(text, &format!("scenarios/{file}")))
+}
+
 /// The built-in default scenario (embedded in the binary).
 pub fn default_scenario() -> Scenario {
     match parse(BUNDLED[0].1, "scenarios/default.toml") {
@@ -1123,4 +1133,147 @@ pub fn headline(text: &str) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("")
         .to_string()
+}
+
+/// Writes `scenario` as a scenario file that [`parse`] reads back to an equal scenario
+/// (`header` becomes its leading comment, one `# ` line per line).
+pub fn to_toml(scenario: &Scenario, header: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for line in header.lines() {
+        let _ = writeln!(out, "# {line}");
+    }
+    if !header.is_empty() {
+        out.push('\n');
+    }
+    let quoted = |s: &str| toml_string(s);
+    let s = scenario;
+    let _ = writeln!(out, "name = {}", quoted(&s.name));
+    let _ = writeln!(out, "description = {}", quoted(&s.description));
+    let _ = writeln!(out, "seed = {}", s.seed);
+    let designs: Vec<String> = s.designs.iter().map(|d| quoted(d)).collect();
+    let _ = writeln!(out, "designs = [{}]", designs.join(", "));
+    let w = &s.workload;
+    let _ = writeln!(
+        out,
+        "\n[workload]\nops = {}\nclients = {}\ninterval = \"{}\"\namount = {}",
+        w.ops, w.clients, w.interval, w.amount
+    );
+    let r = &s.retry;
+    let backoff = match r.backoff {
+        Backoff::Constant => "constant",
+        Backoff::Exponential => "exponential",
+    };
+    let jitter = match r.jitter {
+        Jitter::None => "none",
+        Jitter::Full => "full",
+        Jitter::Equal => "equal",
+        Jitter::Decorrelated => "decorrelated",
+    };
+    let key = match r.key {
+        KeyPolicy::PerOperation => "per-operation",
+        KeyPolicy::PerAttempt => "per-attempt",
+        KeyPolicy::None => "none",
+    };
+    let _ = writeln!(
+        out,
+        "\n[client.retry]\ntimeout = \"{}\"\nattempts_max = {}\nbackoff = \"{backoff}\"\nbackoff_base = \"{}\"\nbackoff_cap = \"{}\"\njitter = \"{jitter}\"\nkey = \"{key}\"",
+        r.timeout, r.attempts_max, r.backoff_base, r.backoff_cap
+    );
+    let n = &s.network;
+    let _ = writeln!(
+        out,
+        "\n[network]\nlatency = \"{}\"\nloss = {{ request = {:?}, response = {:?} }}\nduplicate = {:?}",
+        n.latency, n.loss_request, n.loss_response, n.duplicate
+    );
+    let v = &s.server;
+    let _ = writeln!(
+        out,
+        "\n[server]\ncount = {}\nprocessing = \"{}\"\nstore_latency = \"{}\"\nrestart_delay = \"{}\"",
+        v.count, v.processing, v.store_latency, v.restart_delay
+    );
+    let _ = writeln!(out, "\n[provider]\nlatency = \"{}\"", s.external.latency);
+    let _ = writeln!(
+        out,
+        "\n[limits]\nmax_events = {}\nmax_time = \"{}\"",
+        s.limits.max_events, s.limits.max_time
+    );
+    for atom in &s.faults.atoms {
+        out.push_str("\n[[faults]]\n");
+        out.push_str(&fault_toml(atom));
+    }
+    for (design, list) in &s.expect {
+        let _ = writeln!(out, "\n[expect.{}]", quoted(design));
+        for e in list {
+            let value = match e.comparison {
+                Comparison::Eq(n) => n.to_string(),
+                Comparison::Gt(n) => format!("\">{n}\""),
+                Comparison::Ge(n) => format!("\">={n}\""),
+                Comparison::Lt(n) => format!("\"<{n}\""),
+                Comparison::Le(n) => format!("\"<={n}\""),
+                Comparison::Between(lo, hi) => format!("\"{lo}..{hi}\""),
+            };
+            let _ = writeln!(out, "{} = {value}", e.metric);
+        }
+    }
+    out
+}
+
+/// A TOML basic string with the characters TOML requires escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The body of one `[[faults]]` entry.
+fn fault_toml(atom: &FaultAtom) -> String {
+    let message = |m: &MessageRef| {
+        let dir = match m.dir {
+            Direction::Request => "request",
+            Direction::Response => "response",
+        };
+        format!(
+            "message = \"{dir}\"\nop = {}\nattempt = {}\ncopy = {}\n",
+            m.op, m.attempt, m.copy
+        )
+    };
+    match atom {
+        FaultAtom::Drop(m) => format!("kind = \"drop\"\n{}", message(m)),
+        FaultAtom::Duplicate(m) => format!("kind = \"duplicate\"\n{}", message(m)),
+        FaultAtom::Delay { msg, by } => {
+            format!("kind = \"delay\"\n{}by = \"{by}\"\n", message(msg))
+        }
+        FaultAtom::CrashAt { server, at } => {
+            format!("kind = \"crash\"\nserver = {server}\nat = \"{at}\"\n")
+        }
+        FaultAtom::CrashAtStep {
+            op,
+            attempt,
+            when,
+            step,
+        } => {
+            let when = when.name();
+            let attempt = attempt
+                .map(|a| format!("attempt = {a}\n"))
+                .unwrap_or_default();
+            format!(
+                "kind = \"crash\"\nop = {op}\n{attempt}{when} = \"{}\"\n",
+                step.name()
+            )
+        }
+        FaultAtom::Partition { from, until } => {
+            format!("kind = \"partition\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n")
+        }
+    }
 }

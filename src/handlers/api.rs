@@ -562,6 +562,17 @@ impl Payments<'_> {
             .step(StepKind::Charge, move |w, t| w.charge(t, amount))
             .await
     }
+
+    /// Charges `amount` with the provider's own idempotency key (as Stripe's API takes one):
+    /// the first call with `key` charges; every later call with the same key answers the same
+    /// receipt and charges nothing. This is how a foreign call joins an idempotent design.
+    pub async fn charge_with_key(&self, key: &str, amount: u64) -> u64 {
+        self.cx
+            .step(StepKind::Charge, move |w, t| {
+                w.charge_with_key(t, key, amount)
+            })
+            .await
+    }
 }
 
 /// The kinds of effect the ledger records.

@@ -81,3 +81,116 @@ pub async fn atomic_key(cx: Cx, req: Request) -> Response {
         .await;
     response
 }
+
+/// One line for `idemlab list`.
+pub const KEY_IN_TRANSACTION: &str =
+    "key, order and stored response committed in one transaction; 422 on a different payload";
+
+/// Catalog row 8: the key, the effect and the response are written in **one transaction**, so
+/// there is no moment where one exists without the others. Two attempts in flight serialize on
+/// the transaction: the second finds the key and replays the stored response. A crash before
+/// the commit leaves nothing; after it, everything.
+///
+/// The effect here is local (an order row). **Breaks under:** nothing the kernel injects; a key
+/// that expires before the client's last retry would (keys never expire in this design), and
+/// an effect in the outside world cannot join the transaction (see `claim-with-lease`).
+pub async fn key_in_transaction(cx: Cx, req: Request) -> Response {
+    let Some(key) = req.idempotency_key() else {
+        return Response::key_missing();
+    };
+    let key = format!("idem:{key}");
+    let fingerprint = req.fingerprint();
+    let amount = req.amount();
+    cx.db()
+        .transaction(|txn| {
+            if let Some(existing) = txn.get(&key) {
+                return Ok(match existing {
+                    Value::Completed { fingerprint: f, .. } if f != fingerprint => {
+                        Response::key_mismatch()
+                    }
+                    Value::Completed { response, .. } => response,
+                    _ => Response::key_in_use(),
+                });
+            }
+            let order = txn.create_order(amount);
+            let response = Response::created(Body::Order(order));
+            txn.put(
+                &key,
+                Value::Completed {
+                    fingerprint,
+                    response,
+                },
+            );
+            Ok::<Response, ()>(response)
+        })
+        .await
+        .unwrap_or_else(|()| Response::error(500, super::api::ErrorCode::Internal))
+}
+
+/// One line for `idemlab list`.
+pub const CLAIM_WITH_LEASE: &str = "claims the key with a lease, charges with a provider key derived from it, takes over an expired claim";
+
+/// How long a claim holds before another attempt may take it over, in microseconds.
+pub const LEASE_US: u64 = 50_000;
+
+/// Claim the key with a **lease**, make the foreign call with a **provider idempotency key
+/// derived from ours**, then record the result. If the server crashes after the charge, the
+/// claim stays in progress only until its lease runs out: the next retry takes it over
+/// (compare-and-set on the old claim) and charges again with the same provider key, which the
+/// provider answers with the same receipt and no second charge.
+///
+/// **Breaks under:** a lease shorter than the slowest legitimate attempt (two holders at once;
+/// harmless here only because the provider deduplicates), and a provider without idempotency
+/// keys. The lease is 50ms.
+pub async fn claim_with_lease(cx: Cx, req: Request) -> Response {
+    let Some(key) = req.idempotency_key() else {
+        return Response::key_missing();
+    };
+    let idem = format!("idem:{key}");
+    let fingerprint = req.fingerprint();
+    let claim = Value::InProgress {
+        fingerprint,
+        since_us: cx.now().0,
+    };
+    if let Err(existing) = cx.db().insert_if_absent(&idem, claim.clone()).await {
+        match existing {
+            Value::InProgress { fingerprint: f, .. } | Value::Completed { fingerprint: f, .. }
+                if f != fingerprint =>
+            {
+                return Response::key_mismatch();
+            }
+            Value::Completed { response, .. } => return response,
+            Value::InProgress { since_us, .. } if cx.now().0 >= since_us + LEASE_US => {
+                // The holder's lease ran out (it crashed, or is very slow): take the claim over.
+                let fresh = Value::InProgress {
+                    fingerprint,
+                    since_us: cx.now().0,
+                };
+                if cx
+                    .db()
+                    .compare_and_set(&idem, Some(&existing), fresh)
+                    .await
+                    .is_err()
+                {
+                    return Response::key_in_use();
+                }
+            }
+            _ => return Response::key_in_use(),
+        }
+    }
+    let receipt = cx
+        .payments()
+        .charge_with_key(&format!("charge:{key}"), req.amount())
+        .await;
+    let response = Response::created(Body::Receipt(receipt));
+    cx.db()
+        .put(
+            &idem,
+            Value::Completed {
+                fingerprint,
+                response,
+            },
+        )
+        .await;
+    response
+}

@@ -86,6 +86,16 @@ pub fn catalog() -> Vec<Box<dyn Design>> {
             keys::check_then_act,
         )),
         Box::new(design_fn("atomic-key", keys::ATOMIC_KEY, keys::atomic_key)),
+        Box::new(design_fn(
+            "key-in-transaction",
+            keys::KEY_IN_TRANSACTION,
+            keys::key_in_transaction,
+        )),
+        Box::new(design_fn(
+            "claim-with-lease",
+            keys::CLAIM_WITH_LEASE,
+            keys::claim_with_lease,
+        )),
     ]
 }
 

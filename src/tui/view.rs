@@ -792,7 +792,9 @@ fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
 }
 
 fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = handlers::catalog()
+    let catalog = handlers::catalog();
+    let width = catalog.iter().map(|d| d.name().len()).max().unwrap_or(0);
+    let mut lines: Vec<Line> = catalog
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -802,7 +804,7 @@ fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, area: Rect) 
                 "[ ]"
             };
             let summary: String = d.summary().chars().take(44).collect();
-            let text = format!(" {mark} {:<15} {summary}", d.name());
+            let text = format!(" {mark} {:<width$}  {summary}", d.name());
             if i == row {
                 Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
             } else {

@@ -220,6 +220,8 @@ pub struct Shared {
     pub(crate) applied: Vec<[u32; EffectKind::COUNT]>,
     pub(crate) orders_created: u64,
     pub(crate) charges_made: u64,
+    /// The payment provider's own idempotency keys: key to the receipt it answered with.
+    pub(crate) provider_keys: BTreeMap<String, u64>,
     /// The next step index of the task in each executor slot.
     pub(crate) task_steps: Vec<u32>,
     /// Set by a step that hit a crash point; the executor crashes the server after the poll.
@@ -349,6 +351,17 @@ impl Shared {
         self.charges_made
     }
 
+    /// A charge with the provider's own idempotency key: the first call with a key charges,
+    /// later calls with the same key answer the same receipt and charge nothing.
+    pub(crate) fn charge_with_key(&mut self, task: &TaskInfo, key: &str, amount: u64) -> u64 {
+        if let Some(receipt) = self.provider_keys.get(key) {
+            return *receipt;
+        }
+        let receipt = self.charge(task, amount);
+        self.provider_keys.insert(key.to_string(), receipt);
+        receipt
+    }
+
     pub(crate) fn step_latency(&self, kind: StepKind, identity: Identity) -> SimDuration {
         let range = if kind == StepKind::Charge {
             self.timings.external_latency
@@ -473,6 +486,7 @@ impl<'a> World<'a> {
             applied: vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize],
             orders_created: 0,
             charges_made: 0,
+            provider_keys: BTreeMap::new(),
             task_steps: Vec::new(),
             crash_requested: None,
         };

@@ -1,0 +1,85 @@
+//! `cargo bench --bench check`: how fast the property-testing harness works on the
+//! `slow-server-race` scenario.
+//!
+//! - plans per second: `key-in-transaction` breaks nothing, so the checker runs every one of
+//!   its generated plans; and `explore` over every plan of at most 2 faults;
+//! - time to the first violation: `check-then-act`, including shrinking it to the minimal story
+//!   (the race needs no fault at all there), and on `lost-response` with network duplicates
+//!   only, where the race needs a search.
+
+use std::time::Instant;
+
+use idemlab::check::{Checker, FaultKind};
+use idemlab::handlers::lookup;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let race = idemlab::scenario::bundled("slow-server-race")
+        .unwrap()
+        .unwrap();
+    let lost = idemlab::scenario::bundled("lost-response")
+        .unwrap()
+        .unwrap();
+    let correct = lookup("key-in-transaction").unwrap();
+    let broken = lookup("check-then-act").unwrap();
+
+    let mut rates = Vec::new();
+    for seed in 1..=5 {
+        let started = Instant::now();
+        let report = Checker::new(&race, correct.as_ref())
+            .cases(2_000)
+            .seed(seed)
+            .check();
+        assert!(report.counterexample.is_none());
+        rates.push(report.plans as f64 / started.elapsed().as_secs_f64());
+    }
+    println!(
+        "check, slow-server-race, key-in-transaction: {:.0} plans/s (median of 5 x 2000)",
+        median(rates)
+    );
+
+    let started = Instant::now();
+    let explored = Checker::new(&race, correct.as_ref()).explore(2).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "explore, slow-server-race, key-in-transaction, <= 2 faults: {} plans in {:.3}s = {:.0} plans/s",
+        explored.plans,
+        secs,
+        explored.plans as f64 / secs
+    );
+
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let found = Checker::new(&race, broken.as_ref())
+            .check()
+            .counterexample
+            .unwrap();
+        first.push(started.elapsed().as_secs_f64() * 1e3);
+        assert!(found.plan.atoms.is_empty());
+    }
+    println!(
+        "first violation, slow-server-race, check-then-act (shrunk): {:.2} ms (median of 5)",
+        median(first)
+    );
+
+    let mut searched = Vec::new();
+    let mut runs = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let report = Checker::new(&lost, broken.as_ref())
+            .fault_kinds(&[FaultKind::Duplicate])
+            .check();
+        searched.push(started.elapsed().as_secs_f64() * 1e3);
+        runs = report.plans;
+        assert!(report.counterexample.is_some());
+    }
+    println!(
+        "first violation, lost-response, check-then-act, duplicates only (searched, shrunk): {:.2} ms, {runs} runs (median of 5)",
+        median(searched)
+    );
+}
