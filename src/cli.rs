@@ -141,6 +141,36 @@ pub enum Command {
         #[arg(long, value_name = "FILE.toml")]
         out: Option<PathBuf>,
     },
+    /// Run a grid of parameter values × seeds × designs in parallel; one CSV row per run.
+    Sweep {
+        /// A scenario file, or the name of a bundled scenario.
+        scenario: String,
+        /// A parameter and its values: PATH=FROM:TO:STEP or PATH=a,b,c (repeatable), e.g.
+        /// network.loss.response=0:0.3:0.05 or client.retry.timeout=10ms:100ms:10ms.
+        #[arg(long = "param", value_name = "PATH=VALUES", required = true)]
+        params: Vec<String>,
+        /// How many seeds per grid point (seeds 1..=N).
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Comma-separated design names (default: the scenario's).
+        #[arg(long, value_delimiter = ',')]
+        designs: Option<Vec<String>>,
+        /// Where to write the results (rows are kept in OUT.partial until the sweep ends).
+        #[arg(long, value_name = "FILE.csv")]
+        out: PathBuf,
+        /// Also draw duplicate rate, in-doubt rate and p99 latency against the first parameter.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Run only slice I of N (I from 0): tasks whose number is I modulo N.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Skip the rows already in OUT.partial (or OUT) and finish the sweep.
+        #[arg(long)]
+        resume: bool,
+    },
     /// List the handler designs and the bundled scenarios.
     List,
     /// Run workload W (one client, sequential operations, lossy network, a counter handler)
@@ -262,6 +292,27 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             let kinds = fault_kinds(faults)?;
             cmd_explore(&scenario, &design, max_faults, &kinds, path, out)
         }
+        Some(Command::Sweep {
+            scenario,
+            params,
+            seeds,
+            designs,
+            out: path,
+            plot,
+            jobs,
+            shard,
+            resume,
+        }) => cmd_sweep(SweepArgs {
+            scenario,
+            params,
+            seeds,
+            designs,
+            path,
+            plot,
+            jobs,
+            shard,
+            resume,
+        }),
         Some(Command::List) => {
             cmd_list(out);
             Ok(())
@@ -752,6 +803,207 @@ fn cmd_explore(
         }
         None => Ok(()),
     }
+}
+
+struct SweepArgs {
+    scenario: String,
+    params: Vec<String>,
+    seeds: u64,
+    designs: Option<Vec<String>>,
+    path: PathBuf,
+    plot: Option<PathBuf>,
+    jobs: usize,
+    shard: Option<String>,
+    resume: bool,
+}
+
+/// `OUT.partial`: where a sweep's rows go as they finish.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// A sweep row's key (its parameters, seed and design) and the whole row.
+type KeyedRow = (Vec<String>, Vec<String>);
+
+/// The rows of a sweep CSV that match `header`, by key (parameters, seed, design).
+fn read_rows(path: &Path, header: &[String], keys: usize) -> Result<Vec<KeyedRow>, CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+    let found: Vec<String> = reader
+        .headers()
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if found != header {
+        return Err(CliError::Input(format!(
+            "cannot resume from {}: its columns are not this sweep's (different parameters?)",
+            path.display()
+        )));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        // A row cut short by a kill is not a row: it will be run again.
+        let Ok(record) = record else { continue };
+        if record.len() != header.len() {
+            continue;
+        }
+        let row: Vec<String> = record.iter().map(str::to_string).collect();
+        rows.push((row[..keys].to_vec(), row));
+    }
+    Ok(rows)
+}
+
+fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
+    use std::collections::BTreeMap;
+    use std::io::Write as _;
+
+    let scenario = load_scenario(&args.scenario)?;
+    let params = args
+        .params
+        .iter()
+        .map(|p| crate::sweep::Param::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    if args.seeds == 0 {
+        return Err(CliError::Input("--seeds must be at least 1".into()));
+    }
+    let designs = args.designs.unwrap_or_else(|| scenario.designs.clone());
+    let plan = crate::sweep::SweepPlan::new(&scenario, params, args.seeds, designs)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::sweep::Shard::parse)
+        .transpose()
+        .map_err(CliError::Input)?;
+    let header = plan.header();
+    let keys = plan.params.len() + 2;
+    let partial = partial_path(&args.path);
+
+    // Rows already done: kept, and their tasks skipped.
+    let mut done: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    if args.resume {
+        // A finished file of this very sweep counts; an older file of another is left alone
+        // (and replaced only when this sweep completes).
+        if args.path.exists()
+            && let Ok(rows) = read_rows(&args.path, &header, keys)
+        {
+            done.extend(rows);
+        }
+        if partial.exists() {
+            done.extend(read_rows(&partial, &header, keys)?);
+        }
+    } else if partial.exists() {
+        return Err(CliError::Input(format!(
+            "{} holds an unfinished sweep: add --resume to finish it, or delete it to start over",
+            partial.display()
+        )));
+    }
+    let tasks: Vec<u64> = (0..plan.len())
+        .filter(|i| shard.is_none_or(|s| s.owns(*i)))
+        .filter(|i| !done.contains_key(&plan.key(&plan.task(*i))))
+        .collect();
+
+    // The partial file: rewritten with what is kept, then appended to as rows finish.
+    let io_err = |e: io::Error| CliError::Io(format!("cannot write {}: {e}", partial.display()));
+    let csv_err = |e: csv::Error| CliError::Io(format!("cannot write {}: {e}", partial.display()));
+    let mut writer = csv::Writer::from_writer(std::fs::File::create(&partial).map_err(io_err)?);
+    writer.write_record(&header).map_err(csv_err)?;
+    for row in done.values() {
+        writer.write_record(row).map_err(csv_err)?;
+    }
+    writer.flush().map_err(io_err)?;
+
+    watch_ctrl_c();
+    let bar = indicatif::ProgressBar::new(tasks.len() as u64);
+    if io::stdout().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs · {per_sec} · eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut failure: Option<CliError> = None;
+    let mut fresh: Vec<(u64, Vec<String>)> = Vec::with_capacity(tasks.len());
+    crate::sweep::run(&plan, &tasks, args.jobs, &INTERRUPTED, |index, row| {
+        if failure.is_none() {
+            // One flush per row: a kill loses at most the row being written.
+            if let Err(e) = writer.write_record(&row).and_then(|()| Ok(writer.flush()?)) {
+                failure = Some(csv_err(e));
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        fresh.push((index, row));
+        bar.inc(1);
+    })
+    .map_err(CliError::Io)?;
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    drop(writer);
+    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "interrupted: {} of {} runs are in {}; run the same command with --resume to finish",
+            done.len() + fresh.len(),
+            done.len() + tasks.len(),
+            partial.display()
+        );
+        return Ok(());
+    }
+
+    // Every row, in task order: the same file whatever order the threads finished in.
+    let index_of: BTreeMap<Vec<String>, u64> = (0..plan.len())
+        .map(|i| (plan.key(&plan.task(i)), i))
+        .collect();
+    let mut rows: Vec<(u64, Vec<String>)> = done
+        .into_values()
+        .filter_map(|row| index_of.get(&row[..keys]).map(|i| (*i, row)))
+        .chain(fresh)
+        .collect();
+    rows.sort_by_key(|(i, _)| *i);
+    write_atomically(&args.path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(&header).map_err(io::Error::other)?;
+        for (_, row) in &rows {
+            out.write_record(row).map_err(io::Error::other)?;
+        }
+        out.flush()
+    })?;
+    let _ = std::fs::remove_file(&partial);
+    if let Some(svg_path) = &args.plot {
+        let (ticks, panels) = crate::sweep::panels(&plan, &rows);
+        let title = format!(
+            "{} · {} seeds per point · {}",
+            scenario.name,
+            plan.seeds,
+            plan.params.first().map_or("", |p| p.path.as_str())
+        );
+        let x_label = plan
+            .params
+            .first()
+            .map_or(String::new(), |p| p.path.clone());
+        let text = crate::plot::svg(&title, &x_label, &ticks, &panels);
+        write_atomically(svg_path, |w| w.write_all(text.as_bytes()))?;
+    }
+    eprintln!(
+        "{} rows written to {}{}",
+        rows.len(),
+        args.path.display(),
+        args.plot
+            .as_ref()
+            .map(|p| format!(", chart to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
 
 fn cmd_list(out: &mut String) {

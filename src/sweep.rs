@@ -1,0 +1,638 @@
+//! Sweeps: a grid of parameter values × seeds × designs, run in parallel, one CSV row each.
+//!
+//! A [`SweepPlan`] is built from `--param PATH=FROM:TO:STEP` (or `PATH=a,b,c`) settings
+//! ([`Param::parse`]), a number of seeds and the designs. Its tasks are numbered in a fixed
+//! order (grid point, then seed, then design), so that `--shard I/N` takes a disjoint slice
+//! (`index % N == I`), `--resume` recognises finished rows by their key, and the final file is
+//! sorted the same way whatever order the threads finished in. [`run`] spreads the tasks over a
+//! rayon pool: parallelism is *across* runs, never inside one, so every row is as deterministic
+//! as a single `idemlab run`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::fault::FaultPlan;
+use crate::handlers;
+use crate::oracle::{self, METRIC_NAMES, Metrics};
+use crate::scenario::{Backoff, Jitter, KeyPolicy, LatencyRange, Scenario};
+use crate::suggest::closest;
+use crate::time::{SimDuration, parse_duration};
+
+/// The parameter paths a sweep can set.
+pub const PARAM_PATHS: [&str; 17] = [
+    "network.loss",
+    "network.loss.request",
+    "network.loss.response",
+    "network.duplicate",
+    "network.latency",
+    "client.retry.timeout",
+    "client.retry.attempts_max",
+    "client.retry.backoff",
+    "client.retry.backoff_base",
+    "client.retry.backoff_cap",
+    "client.retry.jitter",
+    "client.retry.key",
+    "workload.ops",
+    "workload.clients",
+    "server.processing",
+    "server.restart_delay",
+    "provider.latency",
+];
+
+/// The most runs one sweep may have.
+pub const MAX_TASKS: u64 = 10_000_000;
+
+/// One swept parameter and its values, as text (`"0.1"`, `"20ms"`, `"full"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The scenario path, e.g. `network.loss.response`.
+    pub path: String,
+    /// Its values, in order.
+    pub values: Vec<String>,
+}
+
+/// A `--param` that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("--param {given}: {message}")]
+pub struct ParamError {
+    /// The `--param` as given.
+    pub given: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn is_duration_path(path: &str) -> bool {
+    matches!(
+        path,
+        "network.latency"
+            | "client.retry.timeout"
+            | "client.retry.backoff_base"
+            | "client.retry.backoff_cap"
+            | "server.processing"
+            | "server.restart_delay"
+            | "provider.latency"
+    )
+}
+
+impl Param {
+    /// Parses `PATH=FROM:TO:STEP` (numbers, or durations with units) or `PATH=a,b,c`.
+    pub fn parse(given: &str) -> Result<Param, ParamError> {
+        let err = |message: String| ParamError {
+            given: given.to_string(),
+            message,
+        };
+        let (path, spec) = given
+            .split_once('=')
+            .ok_or_else(|| err("expected PATH=FROM:TO:STEP or PATH=a,b,c".to_string()))?;
+        let path = path.trim();
+        if !PARAM_PATHS.contains(&path) {
+            let hint = closest(path, PARAM_PATHS)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(err(format!(
+                "unknown parameter `{path}`{hint}; known: {}",
+                PARAM_PATHS.join(", ")
+            )));
+        }
+        let values = if spec.contains(':') {
+            range_values(path, spec).map_err(err)?
+        } else {
+            spec.split(',').map(|v| v.trim().to_string()).collect()
+        };
+        if values.is_empty() || values.iter().any(String::is_empty) {
+            return Err(err("no values".to_string()));
+        }
+        let param = Param {
+            path: path.to_string(),
+            values,
+        };
+        // Every value must apply to a scenario; find out now, not in the middle of a sweep.
+        let mut probe = crate::scenario::default_scenario();
+        for v in &param.values {
+            apply(&mut probe, &param.path, v).map_err(|m| err(format!("value `{v}`: {m}")))?;
+        }
+        Ok(param)
+    }
+}
+
+/// The values of `FROM:TO:STEP`, both ends included, as text in the unit they were given in.
+fn range_values(path: &str, spec: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<&str> = spec.split(':').map(str::trim).collect();
+    let [from, to, step] = parts[..] else {
+        return Err("a range is FROM:TO:STEP".to_string());
+    };
+    let mut out = Vec::new();
+    if is_duration_path(path) {
+        let parse = |s: &str| parse_duration(s).map_err(|e| e.to_string());
+        let (from, to, step) = (parse(from)?, parse(to)?, parse(step)?);
+        if step == SimDuration::ZERO || to < from {
+            return Err("a range needs FROM <= TO and a STEP above zero".to_string());
+        }
+        let mut v = from.0;
+        while v <= to.0 {
+            out.push(SimDuration(v).to_string());
+            v += step.0;
+            if out.len() > 100_000 {
+                return Err("more than 100000 values".to_string());
+            }
+        }
+    } else {
+        let parse = |s: &str| {
+            s.parse::<f64>()
+                .map_err(|_| format!("`{s}` is not a number"))
+        };
+        let (from, to, step) = (parse(from)?, parse(to)?, parse(step)?);
+        if step.is_nan() || step <= 0.0 || to < from || !from.is_finite() || !to.is_finite() {
+            return Err("a range needs FROM <= TO and a STEP above zero".to_string());
+        }
+        // Count steps in integers so that 0:1:0.1 gives eleven values, not ten or twelve.
+        let n = ((to - from) / step + 1e-9).floor() as u64;
+        if n > 100_000 {
+            return Err("more than 100000 values".to_string());
+        }
+        let decimals = [from, step]
+            .iter()
+            .map(|x| {
+                let s = format!("{x}");
+                s.split_once('.').map_or(0, |(_, f)| f.len())
+            })
+            .max()
+            .unwrap_or(0);
+        for i in 0..=n {
+            out.push(format!("{:.*}", decimals, from + step * i as f64));
+        }
+    }
+    Ok(out)
+}
+
+/// Sets `path` to `value` in `scenario`, with the same checks a scenario file gets.
+pub fn apply(scenario: &mut Scenario, path: &str, value: &str) -> Result<(), String> {
+    let prob = || -> Result<f64, String> {
+        let p: f64 = value
+            .parse()
+            .map_err(|_| "expected a probability".to_string())?;
+        if (0.0..=1.0).contains(&p) {
+            Ok(p)
+        } else {
+            Err(format!("a probability must be between 0 and 1, got {p}"))
+        }
+    };
+    let dur = || parse_duration(value).map_err(|e| e.to_string());
+    let int = |lo: u64, hi: u64| -> Result<u64, String> {
+        let n: u64 = value
+            .parse()
+            .map_err(|_| "expected a whole number".to_string())?;
+        if (lo..=hi).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("must be between {lo} and {hi}, got {n}"))
+        }
+    };
+    let s = scenario;
+    match path {
+        "network.loss" => {
+            let p = prob()?;
+            s.network.loss_request = p;
+            s.network.loss_response = p;
+        }
+        "network.loss.request" => s.network.loss_request = prob()?,
+        "network.loss.response" => s.network.loss_response = prob()?,
+        "network.duplicate" => s.network.duplicate = prob()?,
+        "network.latency" => s.network.latency = LatencyRange::fixed(dur()?),
+        "client.retry.timeout" => {
+            let d = dur()?;
+            if d == SimDuration::ZERO {
+                return Err("the timeout must be longer than zero".to_string());
+            }
+            s.retry.timeout = d;
+        }
+        "client.retry.attempts_max" => {
+            s.retry.attempts_max = int(1, u64::from(crate::scenario::MAX_ATTEMPTS))? as u32
+        }
+        "client.retry.backoff" => {
+            s.retry.backoff = match value {
+                "constant" => Backoff::Constant,
+                "exponential" => Backoff::Exponential,
+                _ => return Err("expected constant or exponential".to_string()),
+            }
+        }
+        "client.retry.backoff_base" => s.retry.backoff_base = dur()?,
+        "client.retry.backoff_cap" => s.retry.backoff_cap = dur()?,
+        "client.retry.jitter" => {
+            s.retry.jitter = match value {
+                "none" => Jitter::None,
+                "full" => Jitter::Full,
+                "equal" => Jitter::Equal,
+                "decorrelated" => Jitter::Decorrelated,
+                _ => return Err("expected none, full, equal or decorrelated".to_string()),
+            }
+        }
+        "client.retry.key" => {
+            s.retry.key = match value {
+                "per-operation" => KeyPolicy::PerOperation,
+                "per-attempt" => KeyPolicy::PerAttempt,
+                "none" => KeyPolicy::None,
+                _ => return Err("expected per-operation, per-attempt or none".to_string()),
+            }
+        }
+        "workload.ops" => s.workload.ops = int(1, u64::from(crate::scenario::MAX_OPS))? as u32,
+        "workload.clients" => {
+            s.workload.clients = int(1, u64::from(crate::scenario::MAX_CLIENTS))? as u16
+        }
+        "server.processing" => s.server.processing = LatencyRange::fixed(dur()?),
+        "server.restart_delay" => s.server.restart_delay = dur()?,
+        "provider.latency" => s.external.latency = LatencyRange::fixed(dur()?),
+        other => return Err(format!("unknown parameter `{other}`")),
+    }
+    if s.retry.backoff_cap < s.retry.backoff_base {
+        return Err("backoff_cap must be at least backoff_base".to_string());
+    }
+    // A sweep of ops must not leave scripted faults pointing past the workload.
+    s.workload.clients = s.workload.clients.min(s.workload.ops as u16).max(1);
+    Ok(())
+}
+
+/// One run of the grid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    /// Its place in the fixed order.
+    pub index: u64,
+    /// Which grid point.
+    pub point: usize,
+    /// The seed.
+    pub seed: u64,
+    /// The design's name.
+    pub design: String,
+}
+
+/// A sweep: the scenario at every grid point, the seeds, the designs.
+#[derive(Clone, Debug)]
+pub struct SweepPlan {
+    /// The swept parameters.
+    pub params: Vec<Param>,
+    /// One scenario per grid point (the cartesian product of the values, the first parameter
+    /// varying slowest).
+    pub points: Vec<(Vec<String>, Scenario)>,
+    /// Seeds `1..=seeds`.
+    pub seeds: u64,
+    /// The designs.
+    pub designs: Vec<String>,
+}
+
+/// A sweep that cannot be planned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Too many runs.
+    #[error(
+        "the sweep has {tasks} runs, more than the limit of {MAX_TASKS}; sweep fewer values, seeds or designs, or split it with --shard"
+    )]
+    TooBig {
+        /// How many.
+        tasks: u128,
+    },
+    /// A parameter value does not fit the scenario.
+    #[error("{0}")]
+    Value(String),
+    /// A design is unknown.
+    #[error("{0}")]
+    Design(String),
+}
+
+impl SweepPlan {
+    /// Plans the grid of `params` over `base`, with `seeds` seeds and `designs`.
+    pub fn new(
+        base: &Scenario,
+        params: Vec<Param>,
+        seeds: u64,
+        designs: Vec<String>,
+    ) -> Result<SweepPlan, PlanError> {
+        for d in &designs {
+            handlers::lookup(d).map_err(|e| PlanError::Design(e.to_string()))?;
+        }
+        let points_n: u128 = params.iter().map(|p| p.values.len() as u128).product();
+        let tasks = points_n * u128::from(seeds) * designs.len() as u128;
+        if tasks > u128::from(MAX_TASKS) {
+            return Err(PlanError::TooBig { tasks });
+        }
+        let mut points = vec![(Vec::new(), base.clone())];
+        for p in &params {
+            let mut next = Vec::with_capacity(points.len() * p.values.len());
+            for (values, scenario) in &points {
+                for v in &p.values {
+                    let mut s = scenario.clone();
+                    apply(&mut s, &p.path, v)
+                        .map_err(|m| PlanError::Value(format!("{} = {v}: {m}", p.path)))?;
+                    let mut vs = values.clone();
+                    vs.push(v.clone());
+                    next.push((vs, s));
+                }
+            }
+            points = next;
+        }
+        Ok(SweepPlan {
+            params,
+            points,
+            seeds,
+            designs,
+        })
+    }
+
+    /// How many runs in all.
+    pub fn len(&self) -> u64 {
+        (self.points.len() as u64) * self.seeds * self.designs.len() as u64
+    }
+
+    /// True when there is nothing to run.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Task `index`, in the fixed order: grid point, then seed, then design.
+    pub fn task(&self, index: u64) -> Task {
+        let d = self.designs.len() as u64;
+        let per_point = self.seeds * d;
+        Task {
+            index,
+            point: (index / per_point) as usize,
+            seed: 1 + (index % per_point) / d,
+            design: self.designs[(index % d) as usize].clone(),
+        }
+    }
+
+    /// The key a row is recognised by on `--resume`: the parameter values, seed and design.
+    pub fn key(&self, task: &Task) -> Vec<String> {
+        let mut key = self.points[task.point].0.clone();
+        key.push(task.seed.to_string());
+        key.push(task.design.clone());
+        key
+    }
+
+    /// The CSV header: the parameters, `seed`, `design`, every metric, `first_divergence_us`,
+    /// `stopped`.
+    pub fn header(&self) -> Vec<String> {
+        let mut h: Vec<String> = self.params.iter().map(|p| p.path.clone()).collect();
+        h.push("seed".into());
+        h.push("design".into());
+        h.extend(METRIC_NAMES.iter().map(|m| m.to_string()));
+        h.push("first_divergence_us".into());
+        h.push("stopped".into());
+        h
+    }
+
+    /// Runs one task and returns its CSV row.
+    pub fn run_task(&self, task: &Task) -> Vec<String> {
+        let scenario = &self.points[task.point].1;
+        // The catalog's designs are looked up by name in each worker thread.
+        let row_metrics = match handlers::lookup(&task.design) {
+            Ok(design) => {
+                let run =
+                    crate::world::run(scenario, design.as_ref(), task.seed, &FaultPlan::default());
+                oracle::measure(&run)
+            }
+            Err(_) => unreachable_design(&task.design),
+        };
+        let mut row = self.key(task);
+        row.extend(
+            METRIC_NAMES
+                .iter()
+                .map(|m| row_metrics.get(m).unwrap_or(0).to_string()),
+        );
+        row.push(
+            row_metrics
+                .first_divergence_us
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(row_metrics.stopped.clone().unwrap_or_default());
+        row
+    }
+}
+
+/// Designs were checked when the plan was made; this keeps `run_task` total anyway.
+fn unreachable_design(name: &str) -> Metrics {
+    Metrics {
+        design: name.to_string(),
+        ops: 0,
+        attempts: 0,
+        delivered: 0,
+        effects: 0,
+        duplicates: 0,
+        lost: 0,
+        in_doubt: 0,
+        inconsistent: 0,
+        succeeded: 0,
+        failed: 0,
+        unfinished: 0,
+        timeouts: 0,
+        charged: 0,
+        stuck: 0,
+        statuses: Default::default(),
+        latency_p50_us: 0,
+        latency_p99_us: 0,
+        first_divergence_us: None,
+        stopped: Some(format!("unknown design `{name}`")),
+    }
+}
+
+/// A slice of a sweep: shard `index` of `count` runs the tasks whose number is `index` modulo
+/// `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 0.
+    pub index: u64,
+    /// How many slices.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parses `I/N` with `0 <= I < N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {text}: expected I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// True if task `index` belongs to this shard.
+    pub fn owns(&self, index: u64) -> bool {
+        index % self.count == self.index
+    }
+}
+
+/// Runs `tasks` of `plan` on `jobs` threads (all cores when 0), calling `on_row` on the calling
+/// thread with each finished row, in completion order. Stops early, leaving the rest undone,
+/// when `stop` becomes true. Returns how many rows were produced.
+pub fn run(
+    plan: &SweepPlan,
+    tasks: &[u64],
+    jobs: usize,
+    stop: &AtomicBool,
+    mut on_row: impl FnMut(u64, Vec<String>),
+) -> Result<u64, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))?;
+    let (sender, receiver) = std::sync::mpsc::channel::<(u64, Vec<String>)>();
+    let mut produced = 0;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            pool.install(|| {
+                tasks.par_iter().for_each_with(sender, |sender, &index| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let row = plan.run_task(&plan.task(index));
+                    // The receiver lives until every sender is gone.
+                    let _ = sender.send((index, row));
+                });
+            });
+        });
+        for (index, row) in receiver {
+            produced += 1;
+            on_row(index, row);
+        }
+    });
+    Ok(produced)
+}
+
+/// The x position of a parameter value: the number, a duration in milliseconds, or else its
+/// place in the list.
+fn x_of(value: &str, index: usize) -> f64 {
+    if let Ok(v) = value.parse::<f64>() {
+        return v;
+    }
+    if let Ok(d) = parse_duration(value) {
+        return d.as_millis_f64();
+    }
+    index as f64
+}
+
+/// The chart of a finished sweep against its first parameter: duplicate rate, in-doubt rate and
+/// p99 latency, one line per design (mean over seeds and any other parameters) with a band from
+/// the lowest to the highest. Returns the x ticks and the panels.
+pub fn panels(
+    plan: &SweepPlan,
+    rows: &[(u64, Vec<String>)],
+) -> (Vec<(f64, String)>, Vec<crate::plot::Panel>) {
+    let header = plan.header();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(ops), Some(dups), Some(doubt), Some(p99)) = (
+        col("ops"),
+        col("duplicates"),
+        col("in_doubt"),
+        col("latency_p99_us"),
+    ) else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(first) = plan.params.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    let ticks: Vec<(f64, String)> = first
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (x_of(v, i), v.clone()))
+        .collect();
+    let num = |row: &Vec<String>, c: usize| {
+        row.get(c)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let metric = |row: &Vec<String>, which: usize| match which {
+        0 => num(row, dups) / num(row, ops).max(1.0),
+        1 => num(row, doubt) / num(row, ops).max(1.0),
+        _ => num(row, p99) / 1_000.0,
+    };
+    let titles = [
+        "duplicate rate (duplicates / ops)",
+        "in-doubt rate (in doubt / ops)",
+        "p99 latency (ms)",
+    ];
+    let panels = titles
+        .iter()
+        .enumerate()
+        .map(|(which, title)| crate::plot::Panel {
+            title: title.to_string(),
+            series: plan
+                .designs
+                .iter()
+                .map(|design| crate::plot::Series {
+                    name: design.clone(),
+                    points: first
+                        .values
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, value)| {
+                            let ys: Vec<f64> = rows
+                                .iter()
+                                .filter(|(_, r)| {
+                                    r.first() == Some(value)
+                                        && r.get(plan.params.len() + 1) == Some(design)
+                                })
+                                .map(|(_, r)| metric(r, which))
+                                .collect();
+                            if ys.is_empty() {
+                                return None;
+                            }
+                            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+                            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+                            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                            Some((x_of(value, i), mean, lo, hi))
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    (ticks, panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_include_both_ends_and_keep_their_units() {
+        let p = Param::parse("network.loss=0:0.3:0.1").unwrap();
+        assert_eq!(p.values, ["0.0", "0.1", "0.2", "0.3"]);
+        let p = Param::parse("client.retry.timeout=10ms:30ms:10ms").unwrap();
+        assert_eq!(p.values, ["10ms", "20ms", "30ms"]);
+        let p = Param::parse("client.retry.jitter=none,full").unwrap();
+        assert_eq!(p.values, ["none", "full"]);
+    }
+
+    #[test]
+    fn bad_params_say_what_is_wrong() {
+        let e = Param::parse("network.los=0:1:0.1").unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean `network.loss`?"),
+            "{e}"
+        );
+        let e = Param::parse("network.loss=0:2:1").unwrap_err();
+        assert!(e.to_string().contains("between 0 and 1"), "{e}");
+        let e = Param::parse("client.retry.jitter=ful").unwrap_err();
+        assert!(e.to_string().contains("expected none, full"), "{e}");
+        assert!(Param::parse("network.loss").is_err());
+        assert!(Param::parse("network.loss=1:0:0.1").is_err());
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_cover_everything() {
+        let shards: Vec<Shard> = (0..3)
+            .map(|i| Shard::parse(&format!("{i}/3")).unwrap())
+            .collect();
+        for t in 0..100 {
+            assert_eq!(shards.iter().filter(|s| s.owns(t)).count(), 1);
+        }
+        assert!(Shard::parse("3/3").is_err());
+        assert!(Shard::parse("1/0").is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! Sweeps: the same file whatever the threads do, shards that add up to the whole, resume after
+//! an interruption (even SIGKILL), and a chart.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("idemlab-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn sweep(d: &Path, extra: &[&str]) -> (i32, String, String) {
+    let root = common::root();
+    let scenario = root.join("scenarios/default.toml");
+    let mut args = vec![
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--param",
+        "network.loss=0:0.2:0.1",
+        "--param",
+        "client.retry.timeout=20ms,40ms",
+        "--seeds",
+        "4",
+    ];
+    args.extend_from_slice(extra);
+    common::idemlab(d, &args)
+}
+
+#[test]
+fn a_sweep_writes_one_sorted_row_per_run_whatever_the_thread_count() {
+    let d = dir("threads");
+    let (code, _, err) = sweep(
+        &d,
+        &["--out", "one.csv", "--jobs", "1", "--plot", "one.svg"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sweep(&d, &["--out", "two.csv", "--jobs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let one = std::fs::read_to_string(d.join("one.csv")).unwrap();
+    let two = std::fs::read_to_string(d.join("two.csv")).unwrap();
+    assert_eq!(one, two, "thread count changed the results");
+    // 3 loss values × 2 timeouts × 4 seeds × 3 designs, plus the header.
+    assert_eq!(one.lines().count(), 1 + 3 * 2 * 4 * 3);
+    let header = one.lines().next().unwrap();
+    assert!(header.starts_with("network.loss,client.retry.timeout,seed,design,ops,attempts"));
+    assert!(!d.join("one.csv.partial").exists());
+    let svg = std::fs::read_to_string(d.join("one.svg")).unwrap();
+    assert!(svg.contains("duplicate rate") && svg.contains("naive"));
+    // Each row equals a single `idemlab run` of the same point, seed and design: spot-check one.
+    let row: Vec<&str> = one.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&row[..4], ["0.0", "20ms", "1", "naive"]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn shards_add_up_to_the_whole_sweep() {
+    let d = dir("shards");
+    sweep(&d, &["--out", "all.csv"]);
+    let mut rows: Vec<String> = Vec::new();
+    for i in 0..3 {
+        let out = format!("shard{i}.csv");
+        let shard = format!("{i}/3");
+        let (code, _, err) = sweep(&d, &["--out", &out, "--shard", &shard]);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(d.join(&out)).unwrap();
+        rows.extend(text.lines().skip(1).map(str::to_string));
+    }
+    let all = std::fs::read_to_string(d.join("all.csv")).unwrap();
+    let mut expected: Vec<String> = all.lines().skip(1).map(str::to_string).collect();
+    expected.sort();
+    rows.sort();
+    assert_eq!(rows, expected);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn resume_finishes_a_sweep_killed_with_sigkill() {
+    let d = dir("kill");
+    let root = common::root();
+    let scenario = root.join("scenarios/default.toml");
+    std::fs::write(d.join("big.csv"), "the old results\n").unwrap();
+    // A sweep long enough to kill in the middle: 200 points × 20 seeds × 3 designs.
+    let args = [
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--param",
+        "network.loss=0:0.199:0.001",
+        "--seeds",
+        "20",
+        "--out",
+        "big.csv",
+        "--jobs",
+        "1",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
+        .args(args)
+        .current_dir(&d)
+        .spawn()
+        .unwrap();
+    // Wait until some rows are on disk, then kill without warning.
+    let partial = d.join("big.csv.partial");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count()) < 50 {
+        assert!(std::time::Instant::now() < deadline, "no rows appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The old file is untouched: the new one is only ever renamed into place, complete.
+    let old = std::fs::read_to_string(d.join("big.csv")).unwrap();
+    let kept = std::fs::read_to_string(&partial).unwrap().lines().count();
+    assert!(
+        old == "the old results\n" || old.lines().count() == 1 + 12_000,
+        "a torn results file"
+    );
+    assert!(kept >= 50);
+    // Without --resume, the unfinished sweep is not overwritten.
+    let (code, _, err) = common::idemlab(&d, &args);
+    assert_eq!(code, 2);
+    assert!(err.contains("--resume"), "{err}");
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let (code, _, err) = common::idemlab(&d, &resume);
+    assert_eq!(code, 0, "{err}");
+    let done = std::fs::read_to_string(d.join("big.csv")).unwrap();
+    assert_eq!(done.lines().count(), 1 + 200 * 20 * 3);
+    assert!(!partial.exists());
+    // The same rows as a sweep that was never interrupted.
+    let mut fresh = args.to_vec();
+    let out = fresh.len() - 3;
+    fresh[out] = "fresh.csv";
+    let (code, _, _) = common::idemlab(&d, &fresh);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(d.join("fresh.csv")).unwrap(), done);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn bad_sweeps_are_input_errors() {
+    let d = dir("bad");
+    let root = common::root();
+    let s = root.join("scenarios/default.toml");
+    let s = s.to_str().unwrap();
+    for (args, message) in [
+        (
+            vec!["--param", "network.los=0:1:0.1"],
+            "did you mean `network.loss`?",
+        ),
+        (vec!["--param", "network.loss=0:2:1"], "between 0 and 1"),
+        (
+            vec!["--param", "network.loss=0.1", "--shard", "4/4"],
+            "expected I/N",
+        ),
+        (
+            vec!["--param", "network.loss=0.1", "--designs", "nope"],
+            "unknown design `nope`",
+        ),
+        (
+            vec![
+                "--param",
+                "network.loss=0:1:0.001",
+                "--param",
+                "workload.ops=1:2000:1",
+            ],
+            "more than the limit",
+        ),
+        (
+            vec!["--param", "workload.ops=1:1000000:1"],
+            "more than 100000 values",
+        ),
+    ] {
+        let mut full = vec!["sweep", s, "--out", "x.csv"];
+        full.extend(args);
+        let (code, _, err) = common::idemlab(&d, &full);
+        assert_eq!(code, 2, "{full:?}: {err}");
+        assert!(err.contains(message), "{full:?}: {err}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
