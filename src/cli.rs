@@ -885,18 +885,19 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     let keys = plan.params.len() + 2;
     let partial = partial_path(&args.path);
 
-    // Rows already done: kept, and their tasks skipped.
-    let mut done: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    // Rows already done: kept (as CSV lines), and their tasks skipped.
+    let mut done: BTreeMap<Vec<String>, String> = BTreeMap::new();
     if args.resume {
         // A finished file of this very sweep counts; an older file of another is left alone
         // (and replaced only when this sweep completes).
         if args.path.exists()
             && let Ok(rows) = read_rows(&args.path, &header, keys)
         {
-            done.extend(rows);
+            done.extend(rows.into_iter().map(|(k, r)| (k, crate::sweep::encode_row(&r))));
         }
         if partial.exists() {
-            done.extend(read_rows(&partial, &header, keys)?);
+            let rows = read_rows(&partial, &header, keys)?;
+            done.extend(rows.into_iter().map(|(k, r)| (k, crate::sweep::encode_row(&r))));
         }
     } else if partial.exists() {
         return Err(CliError::Input(format!(
@@ -911,11 +912,11 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
 
     // The partial file: rewritten with what is kept, then appended to as rows finish.
     let io_err = |e: io::Error| CliError::Io(format!("cannot write {}: {e}", partial.display()));
-    let csv_err = |e: csv::Error| CliError::Io(format!("cannot write {}: {e}", partial.display()));
-    let mut writer = csv::Writer::from_writer(std::fs::File::create(&partial).map_err(io_err)?);
-    writer.write_record(&header).map_err(csv_err)?;
-    for row in done.values() {
-        writer.write_record(row).map_err(csv_err)?;
+    let header_line = crate::sweep::encode_row(&header);
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io_err)?);
+    writer.write_all(header_line.as_bytes()).map_err(io_err)?;
+    for line in done.values() {
+        writer.write_all(line.as_bytes()).map_err(io_err)?;
     }
     writer.flush().map_err(io_err)?;
 
@@ -932,16 +933,19 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut failure: Option<CliError> = None;
-    let mut fresh: Vec<(u64, Vec<String>)> = Vec::with_capacity(tasks.len());
-    crate::sweep::run(&plan, &tasks, args.jobs, &INTERRUPTED, |index, row| {
+    let mut fresh: Vec<(u64, String)> = Vec::with_capacity(tasks.len());
+    crate::sweep::run(&plan, &tasks, args.jobs, &INTERRUPTED, |index, line| {
         if failure.is_none() {
             // One flush per row: a kill loses at most the row being written.
-            if let Err(e) = writer.write_record(&row).and_then(|()| Ok(writer.flush()?)) {
-                failure = Some(csv_err(e));
+            if let Err(e) = writer
+                .write_all(line.as_bytes())
+                .and_then(|()| writer.flush())
+            {
+                failure = Some(io_err(e));
                 INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        fresh.push((index, row));
+        fresh.push((index, line));
         bar.inc(1);
     })
     .map_err(CliError::Io)?;
@@ -964,23 +968,33 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     let index_of: BTreeMap<Vec<String>, u64> = (0..plan.len())
         .map(|i| (plan.key(&plan.task(i)), i))
         .collect();
-    let mut rows: Vec<(u64, Vec<String>)> = done
-        .into_values()
-        .filter_map(|row| index_of.get(&row[..keys]).map(|i| (*i, row)))
+    let mut rows: Vec<(u64, String)> = done
+        .into_iter()
+        .filter_map(|(key, line)| index_of.get(&key).map(|i| (*i, line)))
         .chain(fresh)
         .collect();
     rows.sort_by_key(|(i, _)| *i);
     write_atomically(&args.path, |w| {
-        let mut out = csv::Writer::from_writer(w);
-        out.write_record(&header).map_err(io::Error::other)?;
-        for (_, row) in &rows {
-            out.write_record(row).map_err(io::Error::other)?;
+        w.write_all(header_line.as_bytes())?;
+        for (_, line) in &rows {
+            w.write_all(line.as_bytes())?;
         }
-        out.flush()
+        Ok(())
     })?;
     let _ = std::fs::remove_file(&partial);
     if let Some(svg_path) = &args.plot {
-        let (ticks, panels) = crate::sweep::panels(&plan, &rows);
+        // Parsed back only for the chart.
+        let parsed: Vec<(u64, Vec<String>)> = rows
+            .iter()
+            .filter_map(|(i, line)| {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .from_reader(line.as_bytes());
+                let record = reader.records().next()?.ok()?;
+                Some((*i, record.iter().map(str::to_string).collect()))
+            })
+            .collect();
+        let (ticks, panels) = crate::sweep::panels(&plan, &parsed);
         let title = format!(
             "{} · {} seeds per point · {}",
             scenario.name,

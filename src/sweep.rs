@@ -380,6 +380,12 @@ impl SweepPlan {
         h
     }
 
+    /// Runs one task and returns its CSV row as one line (with its newline), encoded by the
+    /// worker so that finished rows cost one allocation each.
+    pub fn run_line(&self, task: &Task) -> String {
+        encode_row(&self.run_task(task))
+    }
+
     /// Runs one task and returns its CSV row.
     pub fn run_task(&self, task: &Task) -> Vec<String> {
         let scenario = &self.points[task.point].1;
@@ -407,6 +413,14 @@ impl SweepPlan {
         row.push(row_metrics.stopped.clone().unwrap_or_default());
         row
     }
+}
+
+/// One CSV record, quoted where CSV needs it, with its newline.
+pub fn encode_row(fields: &[String]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = writer.write_record(fields);
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Designs were checked when the plan was made; this keeps `run_task` total anyway.
@@ -467,20 +481,20 @@ impl Shard {
 }
 
 /// Runs `tasks` of `plan` on `jobs` threads (all cores when 0), calling `on_row` on the calling
-/// thread with each finished row, in completion order. Stops early, leaving the rest undone,
-/// when `stop` becomes true. Returns how many rows were produced.
+/// thread with each finished row as a CSV line, in completion order. Stops early, leaving the
+/// rest undone, when `stop` becomes true. Returns how many rows were produced.
 pub fn run(
     plan: &SweepPlan,
     tasks: &[u64],
     jobs: usize,
     stop: &AtomicBool,
-    mut on_row: impl FnMut(u64, Vec<String>),
+    mut on_row: impl FnMut(u64, String),
 ) -> Result<u64, String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))?;
-    let (sender, receiver) = std::sync::mpsc::channel::<(u64, Vec<String>)>();
+    let (sender, receiver) = std::sync::mpsc::channel::<(u64, String)>();
     let mut produced = 0;
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -489,7 +503,7 @@ pub fn run(
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let row = plan.run_task(&plan.task(index));
+                    let row = plan.run_line(&plan.task(index));
                     // The receiver lives until every sender is gone.
                     let _ = sender.send((index, row));
                 });
