@@ -72,6 +72,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = RunFormat::Text)]
         format: RunFormat,
+        /// Also run twice more, in this process and in a child process, and check that the
+        /// traces are identical.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Run several designs through one scenario with the same seed and fates, side by side.
     Compare {
@@ -86,6 +90,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
         format: CompareFormat,
+        /// Also run twice more, in this process and in a child process, and check that the
+        /// traces are identical.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Play a scenario in the terminal UI: designs side by side, step by step.
     Tui {
@@ -97,6 +105,9 @@ pub enum Command {
         /// Comma-separated design names (default: the scenario's).
         #[arg(long, value_delimiter = ',')]
         designs: Option<Vec<String>>,
+        /// Show the chart of a sweep's results (a CSV from `idemlab sweep`) instead.
+        #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["scenario", "seed", "designs"])]
+        sweep: Option<PathBuf>,
     },
     /// Property-test a design: run generated fault plans, shrink a failure to the fewest
     /// faults and operations, and tell its story. Exit 1 on a violation.
@@ -122,6 +133,10 @@ pub enum Command {
         /// Write the counterexample as a scenario file that replays it.
         #[arg(long, value_name = "FILE.toml")]
         out: Option<PathBuf>,
+        /// Also check again, in this process and in a child process, and check that the
+        /// result is identical.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Try every plan of at most K faults over the fault points of the fault-free run.
     /// Exit 1 on a violation.
@@ -173,6 +188,21 @@ pub enum Command {
     },
     /// List the handler designs and the bundled scenarios.
     List,
+    /// For --check-determinism: print `seed design hash` for every run of a seed range.
+    #[command(hide = true)]
+    InternalHashes {
+        /// The scenario.
+        scenario: String,
+        /// Comma-separated design names.
+        #[arg(long, value_delimiter = ',')]
+        designs: Vec<String>,
+        /// The first seed.
+        #[arg(long)]
+        from: u64,
+        /// One past the last seed.
+        #[arg(long)]
+        to: u64,
+    },
     /// Run workload W (one client, sequential operations, lossy network, a counter handler)
     /// and print one `key=value` line of figures.
     Bench {
@@ -251,9 +281,13 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
         None if io::stdout().is_terminal() => cmd_tui(None, None, None),
         None => cmd_compare(None, None, None, CompareFormat::Text, out),
         Some(Command::Tui {
+            sweep: Some(path), ..
+        }) => cmd_tui_sweep(&path),
+        Some(Command::Tui {
             scenario,
             seed,
             designs,
+            sweep: None,
         }) => cmd_tui(scenario.as_deref(), seed, designs),
         Some(Command::Run {
             scenario,
@@ -261,13 +295,30 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             seed,
             trace,
             format,
-        }) => cmd_run(&scenario, design, seed, trace, format, out),
+            check_determinism,
+        }) => {
+            if check_determinism {
+                let s = load_scenario(&scenario)?;
+                let d = design.clone().unwrap_or_else(|| s.designs[0].clone());
+                self_check(&scenario, &s, &[d], seed.unwrap_or(s.seed), out)?;
+            }
+            cmd_run(&scenario, design, seed, trace, format, out)
+        }
         Some(Command::Compare {
             scenario,
             designs,
             seed,
             format,
-        }) => cmd_compare(scenario.as_deref(), designs, seed, format, out),
+            check_determinism,
+        }) => {
+            if check_determinism {
+                let name = scenario.clone().unwrap_or_else(|| "default".to_string());
+                let s = load_scenario(&name)?;
+                let d = designs.clone().unwrap_or_else(|| s.designs.clone());
+                self_check(&name, &s, &d, seed.unwrap_or(s.seed), out)?;
+            }
+            cmd_compare(scenario.as_deref(), designs, seed, format, out)
+        }
         Some(Command::Check {
             scenario,
             design,
@@ -276,8 +327,12 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             seed,
             faults,
             out: path,
+            check_determinism,
         }) => {
             let kinds = fault_kinds(faults)?;
+            if check_determinism {
+                check_self_check(&scenario, &design, cases, max_faults, seed, &kinds)?;
+            }
             cmd_check(
                 &scenario, &design, cases, max_faults, seed, &kinds, path, out,
             )
@@ -313,6 +368,18 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             shard,
             resume,
         }),
+        Some(Command::InternalHashes {
+            scenario,
+            designs,
+            from,
+            to,
+        }) => {
+            let s = load_scenario(&scenario)?;
+            for line in crate::determinism::hashes(&s, &designs, from..to) {
+                let _ = writeln!(out, "{line}");
+            }
+            Ok(())
+        }
         Some(Command::List) => {
             cmd_list(out);
             Ok(())
@@ -881,6 +948,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
         .map(crate::sweep::Shard::parse)
         .transpose()
         .map_err(CliError::Input)?;
+    let mine = shard.map_or(plan.len(), |s| s.size(plan.len()));
+    if mine > crate::sweep::MAX_TASKS {
+        return Err(CliError::Input(format!(
+            "this sweep would do {mine} runs, more than the limit of {} for one invocation; split it with --shard I/N (N of at least {}), or sweep fewer values, seeds or designs",
+            crate::sweep::MAX_TASKS,
+            mine.div_ceil(crate::sweep::MAX_TASKS) * shard.map_or(1, |s| s.count)
+        )));
+    }
     let header = plan.header();
     let keys = plan.params.len() + 2;
     let partial = partial_path(&args.path);
@@ -893,11 +968,17 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
         if args.path.exists()
             && let Ok(rows) = read_rows(&args.path, &header, keys)
         {
-            done.extend(rows.into_iter().map(|(k, r)| (k, crate::sweep::encode_row(&r))));
+            done.extend(
+                rows.into_iter()
+                    .map(|(k, r)| (k, crate::sweep::encode_row(&r))),
+            );
         }
         if partial.exists() {
             let rows = read_rows(&partial, &header, keys)?;
-            done.extend(rows.into_iter().map(|(k, r)| (k, crate::sweep::encode_row(&r))));
+            done.extend(
+                rows.into_iter()
+                    .map(|(k, r)| (k, crate::sweep::encode_row(&r))),
+            );
         }
     } else if partial.exists() {
         return Err(CliError::Input(format!(
@@ -1020,6 +1101,156 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+fn cmd_tui_sweep(path: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+    let chart = crate::sweep::chart_from_csv(&text)
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+    if !io::stdout().is_terminal() {
+        return Err(CliError::Input(
+            "the TUI needs a terminal; use `idemlab sweep --plot` for an SVG chart".to_string(),
+        ));
+    }
+    let view = crate::tui::sweep_view::SweepView::new(&path.display().to_string(), chart);
+    crate::tui::run_sweep(view).map_err(|e| CliError::Io(format!("terminal: {e}")))
+}
+
+/// Runs `designs` through `scenario` twice here and once in a child process; any difference in
+/// the traces is an error that names the first differing event.
+fn self_check(
+    name: &str,
+    scenario: &Scenario,
+    designs: &[String],
+    seed: u64,
+    out: &mut String,
+) -> Result<(), CliError> {
+    for d in designs {
+        lookup(d)?;
+    }
+    let first = crate::determinism::hashes(scenario, designs, seed..seed + 1);
+    let second = crate::determinism::hashes(scenario, designs, seed..seed + 1);
+    if let Some(diff) = crate::determinism::compare_lines(&first, &second) {
+        let detail = designs
+            .iter()
+            .filter_map(|d| {
+                let design = handlers::lookup(d).ok()?;
+                let a = world::run(scenario, design.as_ref(), seed, &FaultPlan::default());
+                let b = world::run(scenario, design.as_ref(), seed, &FaultPlan::default());
+                crate::determinism::first_difference(&a.trace, &b.trace)
+                    .map(|t| format!("{d}: {t}"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(CliError::Expectation(format!(
+            "not deterministic within one process: {diff}\n{detail}"
+        )));
+    }
+    let child = child_output(&[
+        "internal-hashes",
+        name,
+        "--designs",
+        &designs.join(","),
+        "--from",
+        &seed.to_string(),
+        "--to",
+        &(seed + 1).to_string(),
+    ])?;
+    let got: Vec<String> = child.lines().map(str::to_string).collect();
+    if let Some(diff) = crate::determinism::compare_lines(&first, &got) {
+        return Err(CliError::Expectation(format!(
+            "not deterministic across processes: {diff}"
+        )));
+    }
+    let _ = writeln!(
+        out,
+        "determinism: {} run(s) gave identical traces twice in this process and once in another",
+        first.len()
+    );
+    Ok(())
+}
+
+/// Runs this executable with `args` and returns its stdout.
+fn child_output(args: &[&str]) -> Result<String, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::Io(format!("cannot find this executable to re-run it: {e}")))?;
+    let output = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .map_err(|e| CliError::Io(format!("cannot start the child process: {e}")))?;
+    if !output.status.success() {
+        return Err(CliError::Io(format!(
+            "the child process failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `check --check-determinism`: the same search twice here and once in a child gives the same
+/// report, byte for byte.
+fn check_self_check(
+    scenario_name: &str,
+    design: &str,
+    cases: u32,
+    max_faults: usize,
+    seed: u64,
+    kinds: &[crate::check::FaultKind],
+) -> Result<(), CliError> {
+    let once = || -> Result<String, CliError> {
+        let mut text = String::new();
+        let _ = cmd_check(
+            scenario_name,
+            design,
+            cases,
+            max_faults,
+            seed,
+            kinds,
+            None,
+            &mut text,
+        );
+        Ok(text)
+    };
+    let (first, second) = (once()?, once()?);
+    let mut args = vec![
+        "check".to_string(),
+        scenario_name.to_string(),
+        "--design".into(),
+        design.into(),
+        "--cases".into(),
+        cases.to_string(),
+        "--max-faults".into(),
+        max_faults.to_string(),
+        "--seed".into(),
+        seed.to_string(),
+    ];
+    if !kinds.is_empty() {
+        args.push("--faults".into());
+        args.push(kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::Io(format!("cannot find this executable to re-run it: {e}")))?;
+    let child = std::process::Command::new(exe)
+        .args(&args)
+        .output()
+        .map_err(|e| CliError::Io(format!("cannot start the child process: {e}")))?;
+    let third = String::from_utf8_lossy(&child.stdout).into_owned();
+    let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
+    for (what, other) in [
+        ("within one process", &second),
+        ("across processes", &third),
+    ] {
+        if let Some(diff) = crate::determinism::compare_lines(&lines(&first), &lines(other)) {
+            return Err(CliError::Expectation(format!(
+                "check is not deterministic {what}: {diff}"
+            )));
+        }
+    }
+    eprintln!(
+        "determinism: the search gave the same result twice in this process and once in another"
+    );
+    Ok(())
+}
+
 fn cmd_list(out: &mut String) {
     let _ = writeln!(out, "designs:");
     let catalog = handlers::catalog();
@@ -1083,6 +1314,7 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
     s.limits = Budget {
         max_events: u64::from(ops).saturating_mul(100).max(1_000),
         max_time: SimDuration::from_secs(1_000_000),
+        max_trace_events: u64::from(ops).saturating_mul(100).max(1_000),
     };
     s.faults = FaultPlan::default();
     s.expect.clear();

@@ -31,6 +31,7 @@
 pub mod check;
 pub mod cli;
 pub mod compare;
+pub mod determinism;
 pub mod fate;
 pub mod fault;
 pub mod handlers;

@@ -380,6 +380,39 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 
 // ----- stage one: the raw file -----
 
+/// A duration or latency as written: a string with a unit. A bare number is refused here, with
+/// the reason, because "100" could mean microseconds, milliseconds or seconds.
+struct DurText(String);
+
+impl<'de> Deserialize<'de> for DurText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration with a unit, such as \"20ms\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurText, E> {
+                Ok(DurText(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurText, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit: write \"{v}ms\" (or us, s, m, h) in quotes"
+                )))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DurText, E> {
+                self.visit_i64(v as i64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurText, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit: write \"{v}ms\" (or us, s, m, h) in quotes"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -404,7 +437,7 @@ struct RawScenario {
 struct RawWorkload {
     ops: Spanned<i64>,
     clients: Option<Spanned<i64>>,
-    interval: Option<Spanned<String>>,
+    interval: Option<Spanned<DurText>>,
     amount: Option<Spanned<i64>>,
 }
 
@@ -417,11 +450,11 @@ struct RawClient {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawRetry {
-    timeout: Option<Spanned<String>>,
+    timeout: Option<Spanned<DurText>>,
     attempts_max: Option<Spanned<i64>>,
     backoff: Option<Backoff>,
-    backoff_base: Option<Spanned<String>>,
-    backoff_cap: Option<Spanned<String>>,
+    backoff_base: Option<Spanned<DurText>>,
+    backoff_cap: Option<Spanned<DurText>>,
     jitter: Option<Jitter>,
     key: Option<KeyPolicy>,
 }
@@ -429,7 +462,7 @@ struct RawRetry {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
-    latency: Option<Spanned<String>>,
+    latency: Option<Spanned<DurText>>,
     loss: Option<Spanned<RawLoss>>,
     duplicate: Option<Spanned<f64>>,
     #[serde(default)]
@@ -482,30 +515,31 @@ impl<'de> Deserialize<'de> for RawLoss {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPartition {
-    from: Spanned<String>,
-    until: Spanned<String>,
+    from: Spanned<DurText>,
+    until: Spanned<DurText>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
     count: Option<Spanned<i64>>,
-    processing: Option<Spanned<String>>,
-    store_latency: Option<Spanned<String>>,
-    restart_delay: Option<Spanned<String>>,
+    processing: Option<Spanned<DurText>>,
+    store_latency: Option<Spanned<DurText>>,
+    restart_delay: Option<Spanned<DurText>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawProvider {
-    latency: Option<Spanned<String>>,
+    latency: Option<Spanned<DurText>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     max_events: Option<Spanned<i64>>,
-    max_time: Option<Spanned<String>>,
+    max_time: Option<Spanned<DurText>>,
+    max_trace_events: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -516,13 +550,13 @@ struct RawFault {
     op: Option<Spanned<i64>>,
     attempt: Option<Spanned<i64>>,
     copy: Option<Spanned<i64>>,
-    by: Option<Spanned<String>>,
-    at: Option<Spanned<String>>,
+    by: Option<Spanned<DurText>>,
+    at: Option<Spanned<DurText>>,
     server: Option<Spanned<i64>>,
     before: Option<Spanned<String>>,
     after: Option<Spanned<String>>,
-    from: Option<Spanned<String>>,
-    until: Option<Spanned<String>>,
+    from: Option<Spanned<DurText>>,
+    until: Option<Spanned<DurText>>,
 }
 
 // ----- stage two: validation -----
@@ -566,13 +600,13 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Scenario, ScenarioError
     }
 }
 
-fn duration(src: &Source<'_>, v: &Spanned<String>) -> Result<SimDuration, ScenarioError> {
-    parse_duration(v.get_ref()).map_err(|e| src.at(v, e.to_string()))
+fn duration(src: &Source<'_>, v: &Spanned<DurText>) -> Result<SimDuration, ScenarioError> {
+    parse_duration(&v.get_ref().0).map_err(|e| src.at(v, e.to_string()))
 }
 
 fn positive_duration(
     src: &Source<'_>,
-    v: &Spanned<String>,
+    v: &Spanned<DurText>,
     what: &str,
 ) -> Result<SimDuration, ScenarioError> {
     let d = duration(src, v)?;
@@ -582,8 +616,8 @@ fn positive_duration(
     Ok(d)
 }
 
-fn latency(src: &Source<'_>, v: &Spanned<String>) -> Result<LatencyRange, ScenarioError> {
-    let text = v.get_ref();
+fn latency(src: &Source<'_>, v: &Spanned<DurText>) -> Result<LatencyRange, ScenarioError> {
+    let text = &v.get_ref().0;
     let (min, max) = match text.split_once("..") {
         Some((lo, hi)) => (parse_duration(lo), parse_duration(hi)),
         None => (parse_duration(text), parse_duration(text)),
@@ -826,6 +860,10 @@ fn validate_limits(src: &Source<'_>, l: RawLimits) -> Result<Budget, ScenarioErr
             .map(|v| positive_duration(src, v, "limits.max_time"))
             .transpose()?
             .unwrap_or(default.max_time),
+        max_trace_events: match &l.max_trace_events {
+            Some(m) => int_in(src, m, 1, i64::MAX, "limits.max_trace_events")? as u64,
+            None => default.max_trace_events,
+        },
     })
 }
 
@@ -1045,6 +1083,15 @@ fn validate_crash(
             ));
         }
         let server_index = match &f.server {
+            Some(s) if server.count == 1 && *s.get_ref() != 0 => {
+                return Err(src.at(
+                    s,
+                    format!(
+                        "there is no server {}: the scenario has one server, server 0 (set `count` under [server] for more)",
+                        s.get_ref()
+                    ),
+                ));
+            }
             Some(s) => int_in(src, s, 0, i64::from(server.count) - 1, "server")? as u16,
             None => 0,
         };
@@ -1195,8 +1242,8 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     let _ = writeln!(out, "\n[provider]\nlatency = \"{}\"", s.external.latency);
     let _ = writeln!(
         out,
-        "\n[limits]\nmax_events = {}\nmax_time = \"{}\"",
-        s.limits.max_events, s.limits.max_time
+        "\n[limits]\nmax_events = {}\nmax_time = \"{}\"\nmax_trace_events = {}",
+        s.limits.max_events, s.limits.max_time, s.limits.max_trace_events
     );
     for atom in &s.faults.atoms {
         out.push_str("\n[[faults]]\n");

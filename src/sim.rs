@@ -33,6 +33,9 @@ pub struct Budget {
     pub max_events: u64,
     /// The latest simulated instant an event may fire at.
     pub max_time: SimDuration,
+    /// The most events a run's trace may hold (the kernel does not count these; the world
+    /// checks them after each event).
+    pub max_trace_events: u64,
 }
 
 impl Default for Budget {
@@ -40,6 +43,7 @@ impl Default for Budget {
         Budget {
             max_events: 2_000_000,
             max_time: SimDuration::from_secs(3_600),
+            max_trace_events: 5_000_000,
         }
     }
 }
@@ -60,6 +64,13 @@ pub enum LimitHit {
         /// The budget that was exhausted, in microseconds.
         max_time_us: u64,
     },
+    /// The trace reached `max_trace_events`.
+    Trace {
+        /// The limit that was reached.
+        max_trace_events: u64,
+        /// The simulated time when it happened, in microseconds.
+        at_us: u64,
+    },
 }
 
 impl fmt::Display for LimitHit {
@@ -76,6 +87,15 @@ impl fmt::Display for LimitHit {
                 "the run hit its simulated-time limit of {}; events were still due after it; \
                  raise `max_time` under [limits] in the scenario if the run really needs more",
                 SimDuration(max_time_us)
+            ),
+            LimitHit::Trace {
+                max_trace_events,
+                at_us,
+            } => write!(
+                f,
+                "the run's trace reached its limit of {max_trace_events} events by simulated time {}; \
+                 raise `max_trace_events` under [limits] in the scenario if the run really needs more",
+                SimTime(at_us)
             ),
         }
     }
@@ -257,7 +277,7 @@ mod tests {
         /// processed exactly the budget.
         #[test]
         fn exceeding_the_event_budget_ends_with_the_budget_error(max in 1u64..100, extra in 1u64..50) {
-            let mut kernel = Kernel::new(Budget { max_events: max, max_time: SimDuration::from_secs(10) });
+            let mut kernel = Kernel::new(Budget { max_events: max, max_time: SimDuration::from_secs(10), ..Budget::default() });
             for i in 0..(max + extra) {
                 kernel.schedule_in(SimDuration(i), i as u32);
             }
@@ -270,7 +290,7 @@ mod tests {
         /// An event due after the time limit ends the run with the time-limit error.
         #[test]
         fn exceeding_the_time_limit_ends_with_the_time_error(limit in 1u64..1_000, over in 1u64..1_000) {
-            let mut kernel = Kernel::new(Budget { max_events: 1_000, max_time: SimDuration(limit) });
+            let mut kernel = Kernel::new(Budget { max_events: 1_000, max_time: SimDuration(limit), ..Budget::default() });
             kernel.schedule_at(SimTime(limit), 1u32);
             kernel.schedule_at(SimTime(limit + over), 2u32);
             let (fired, hit) = drain(&mut kernel);

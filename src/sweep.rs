@@ -40,8 +40,11 @@ pub const PARAM_PATHS: [&str; 17] = [
     "provider.latency",
 ];
 
-/// The most runs one sweep may have.
+/// The most runs one invocation of a sweep may do (a shard counts only its own).
 pub const MAX_TASKS: u64 = 10_000_000;
+
+/// The most grid points one sweep may have (each holds a scenario in memory).
+pub const MAX_POINTS: u64 = 1_000_000;
 
 /// One swept parameter and its values, as text (`"0.1"`, `"20ms"`, `"full"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -283,13 +286,13 @@ pub struct SweepPlan {
 /// A sweep that cannot be planned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    /// Too many runs.
+    /// Too many grid points.
     #[error(
-        "the sweep has {tasks} runs, more than the limit of {MAX_TASKS}; sweep fewer values, seeds or designs, or split it with --shard"
+        "the sweep has {points} grid points, more than the limit of {MAX_POINTS}; sweep fewer parameter values (seeds and designs do not count here)"
     )]
     TooBig {
         /// How many.
-        tasks: u128,
+        points: u128,
     },
     /// A parameter value does not fit the scenario.
     #[error("{0}")]
@@ -311,9 +314,8 @@ impl SweepPlan {
             handlers::lookup(d).map_err(|e| PlanError::Design(e.to_string()))?;
         }
         let points_n: u128 = params.iter().map(|p| p.values.len() as u128).product();
-        let tasks = points_n * u128::from(seeds) * designs.len() as u128;
-        if tasks > u128::from(MAX_TASKS) {
-            return Err(PlanError::TooBig { tasks });
+        if points_n > u128::from(MAX_POINTS) {
+            return Err(PlanError::TooBig { points: points_n });
         }
         let mut points = vec![(Vec::new(), base.clone())];
         for p in &params {
@@ -340,7 +342,9 @@ impl SweepPlan {
 
     /// How many runs in all.
     pub fn len(&self) -> u64 {
-        (self.points.len() as u64) * self.seeds * self.designs.len() as u64
+        (self.points.len() as u64)
+            .saturating_mul(self.seeds)
+            .saturating_mul(self.designs.len() as u64)
     }
 
     /// True when there is nothing to run.
@@ -478,6 +482,11 @@ impl Shard {
     pub fn owns(&self, index: u64) -> bool {
         index % self.count == self.index
     }
+
+    /// How many of the tasks `0..total` belong to this shard.
+    pub fn size(&self, total: u64) -> u64 {
+        total / self.count + u64::from(total % self.count > self.index)
+    }
 }
 
 /// Runs `tasks` of `plan` on `jobs` threads (all cores when 0), calling `on_row` on the calling
@@ -536,7 +545,84 @@ pub fn panels(
     plan: &SweepPlan,
     rows: &[(u64, Vec<String>)],
 ) -> (Vec<(f64, String)>, Vec<crate::plot::Panel>) {
-    let header = plan.header();
+    chart(&plan.params, &plan.designs, &plan.header(), rows)
+}
+
+/// A sweep read back from its CSV file, ready to chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// The first parameter's path (the x axis).
+    pub parameter: String,
+    /// The x ticks: position and label.
+    pub ticks: Vec<(f64, String)>,
+    /// Duplicate rate, in-doubt rate, p99 latency.
+    pub panels: Vec<crate::plot::Panel>,
+    /// How many rows the file had.
+    pub rows: usize,
+}
+
+/// Reads a sweep's CSV (as `idemlab sweep` writes it) and charts it against its first parameter.
+pub fn chart_from_csv(text: &str) -> Result<Chart, String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("not a sweep CSV: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let seed_col = header
+        .iter()
+        .position(|h| h == "seed")
+        .filter(|&i| i > 0 && header.get(i + 1).map(String::as_str) == Some("design"))
+        .ok_or("not a sweep CSV: expected parameter columns, then `seed` and `design`")?;
+    let mut params: Vec<Param> = header[..seed_col]
+        .iter()
+        .map(|p| Param {
+            path: p.clone(),
+            values: Vec::new(),
+        })
+        .collect();
+    let mut designs: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("row {}: {e}", i + 2))?;
+        let row: Vec<String> = record.iter().map(str::to_string).collect();
+        if row.len() != header.len() {
+            return Err(format!(
+                "row {}: {} fields, expected {}",
+                i + 2,
+                row.len(),
+                header.len()
+            ));
+        }
+        for (p, value) in params.iter_mut().zip(&row) {
+            if !p.values.contains(value) {
+                p.values.push(value.clone());
+            }
+        }
+        if !designs.contains(&row[seed_col + 1]) {
+            designs.push(row[seed_col + 1].clone());
+        }
+        rows.push((i as u64, row));
+    }
+    if rows.is_empty() {
+        return Err("the sweep CSV has no rows".to_string());
+    }
+    let (ticks, panels) = chart(&params, &designs, &header, &rows);
+    Ok(Chart {
+        parameter: params[0].path.clone(),
+        ticks,
+        panels,
+        rows: rows.len(),
+    })
+}
+
+fn chart(
+    params: &[Param],
+    designs: &[String],
+    header: &[String],
+    rows: &[(u64, Vec<String>)],
+) -> (Vec<(f64, String)>, Vec<crate::plot::Panel>) {
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ops), Some(dups), Some(doubt), Some(p99)) = (
         col("ops"),
@@ -546,7 +632,7 @@ pub fn panels(
     ) else {
         return (Vec::new(), Vec::new());
     };
-    let Some(first) = plan.params.first() else {
+    let Some(first) = params.first() else {
         return (Vec::new(), Vec::new());
     };
     let ticks: Vec<(f64, String)> = first
@@ -575,8 +661,7 @@ pub fn panels(
         .enumerate()
         .map(|(which, title)| crate::plot::Panel {
             title: title.to_string(),
-            series: plan
-                .designs
+            series: designs
                 .iter()
                 .map(|design| crate::plot::Series {
                     name: design.clone(),
@@ -589,7 +674,7 @@ pub fn panels(
                                 .iter()
                                 .filter(|(_, r)| {
                                     r.first() == Some(value)
-                                        && r.get(plan.params.len() + 1) == Some(design)
+                                        && r.get(params.len() + 1) == Some(design)
                                 })
                                 .map(|(_, r)| metric(r, which))
                                 .collect();
@@ -645,6 +730,14 @@ mod tests {
             .collect();
         for t in 0..100 {
             assert_eq!(shards.iter().filter(|s| s.owns(t)).count(), 1);
+        }
+        for total in [0, 1, 2, 3, 100, 101] {
+            for s in &shards {
+                assert_eq!(
+                    s.size(total),
+                    (0..total).filter(|t| s.owns(*t)).count() as u64
+                );
+            }
         }
         assert!(Shard::parse("3/3").is_err());
         assert!(Shard::parse("1/0").is_err());

@@ -68,3 +68,75 @@ fn the_default_scenario_trace_hash_is_pinned() {
 }
 
 const PINNED_DEFAULT_NAIVE_SEED_1: &str = "9963482f7b82deec";
+
+/// The determinism self-check over every bundled scenario × 1,000 seeds: two passes in this
+/// process and one in a child process (`idemlab internal-hashes`) give the same hash for every
+/// run, and `--check-determinism` says so.
+#[test]
+fn self_check_over_every_bundled_scenario_and_1000_seeds() {
+    let root = common::root();
+    let mut runs = 0;
+    for (path, scenario) in common::bundled() {
+        let first = idemlab::determinism::hashes(&scenario, &scenario.designs, 0..1_000);
+        let second = idemlab::determinism::hashes(&scenario, &scenario.designs, 0..1_000);
+        assert_eq!(idemlab::determinism::compare_lines(&first, &second), None);
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let designs = scenario.designs.join(",");
+        let (code, out, err) = common::idemlab(
+            &root,
+            &[
+                "internal-hashes",
+                &rel,
+                "--designs",
+                &designs,
+                "--from",
+                "0",
+                "--to",
+                "1000",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let child: Vec<String> = out.lines().map(str::to_string).collect();
+        assert_eq!(
+            idemlab::determinism::compare_lines(&first, &child),
+            None,
+            "{rel}"
+        );
+        runs += first.len();
+    }
+    assert!(runs >= 12_000, "{runs}");
+    let (code, out, err) = common::idemlab(
+        &root,
+        &["compare", "crash-after-charge", "--check-determinism"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("determinism: 3 run(s) gave identical traces"),
+        "{out}"
+    );
+}
+
+/// When two traces differ, the report names the first event where they part.
+#[test]
+fn a_difference_is_reported_at_its_first_event() {
+    let scenario = idemlab::scenario::default_scenario();
+    let design = handlers::lookup("naive").unwrap();
+    let a = run(&scenario, design.as_ref(), 1, &FaultPlan::default());
+    let b = run(&scenario, design.as_ref(), 2, &FaultPlan::default());
+    let report = idemlab::determinism::first_difference(&a.trace, &b.trace).unwrap();
+    let i = a.trace.first_difference(&b.trace).unwrap();
+    assert!(
+        report.starts_with(&format!("first difference at event {i}:")),
+        "{report}"
+    );
+    assert!(report.contains(&a.trace.get(i).unwrap().line()));
+    assert_eq!(
+        idemlab::determinism::first_difference(&a.trace, &a.trace),
+        None
+    );
+}

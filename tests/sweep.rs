@@ -165,7 +165,11 @@ fn bad_sweeps_are_input_errors() {
                 "--param",
                 "workload.ops=1:2000:1",
             ],
-            "more than the limit",
+            "grid points, more than the limit",
+        ),
+        (
+            vec!["--param", "network.loss=0:1:0.0001", "--seeds", "400"],
+            "split it with --shard I/N (N of at least 2)",
         ),
         (
             vec!["--param", "workload.ops=1:1000000:1"],

@@ -277,3 +277,36 @@ fn export_asks_the_runner_to_write_the_focused_trace() {
     a.update(Msg::Exported(Ok("x.csv".into())));
     assert_eq!(a.status, "trace written to x.csv");
 }
+
+/// The sweep view charts a sweep's CSV; Tab moves to the next chart.
+#[test]
+fn sweep_view() {
+    use idemlab::sweep::{Param, SweepPlan, chart_from_csv, encode_row};
+    use idemlab::tui::sweep_view::{SweepView, view as sweep_view};
+    let plan = SweepPlan::new(
+        &default_scenario(),
+        vec![Param::parse("network.loss=0:0.2:0.1").unwrap()],
+        3,
+        vec!["naive".into(), "atomic-key".into()],
+    )
+    .unwrap();
+    let mut csv = encode_row(&plan.header());
+    for i in 0..plan.len() {
+        csv.push_str(&plan.run_line(&plan.task(i)));
+    }
+    let chart = chart_from_csv(&csv).unwrap();
+    assert_eq!(chart.rows, 18);
+    let mut v = SweepView::new("loss.csv", chart);
+    let draw = |v: &SweepView, w, h| {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|frame| sweep_view(v, frame)).unwrap();
+        terminal.backend().to_string()
+    };
+    insta::assert_snapshot!("sweep_100x30", draw(&v, 100, 30));
+    v.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(v.panel, 1);
+    insta::assert_snapshot!("sweep_in_doubt_80x24", draw(&v, 80, 24));
+    v.key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert!(v.quit);
+    assert!(chart_from_csv("a,b\n1,2\n").is_err());
+}

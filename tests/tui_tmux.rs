@@ -133,6 +133,27 @@ fn the_tui_opens_plays_shows_the_divergence_and_gives_the_terminal_back() {
     });
     tmux.assert_cooked("after Ctrl-C");
 
+    // SIGTERM (a `kill` from another shell, a closing session) ends it the same way.
+    tmux.keys(&[
+        "clear",
+        "Enter",
+        &format!("{binary} tui crash-after-charge"),
+        "Enter",
+    ]);
+    tmux.wait_for("the TUI for SIGTERM", |s| {
+        s.contains("crash-after-charge · seed 1")
+    });
+    let pid = find_process(&[binary, "tui", "crash-after-charge"]).expect("the TUI's process");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "could not signal the TUI");
+    tmux.wait_for("the prompt after SIGTERM", |s| {
+        !s.contains("divergence") && s.contains("READY$")
+    });
+    tmux.assert_cooked("after SIGTERM");
+
     // A panic restores the terminal first, then prints its message.
     tmux.keys(&[
         "clear",
@@ -168,4 +189,15 @@ impl Tmux {
             "the terminal is still raw {when}:\n{screen}"
         );
     }
+}
+
+/// The process whose command line is exactly `args`, found through /proc.
+fn find_process(args: &[&str]) -> Option<u32> {
+    let wanted: Vec<u8> = args.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let entry = entry.ok()?;
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        (cmdline == wanted).then_some(pid)
+    })
 }

@@ -263,3 +263,24 @@ fn a_run_past_its_time_limit_stops_with_the_time_error() {
     );
     assert!(r.trace.iter().all(|e| e.time_us <= 10_000));
 }
+
+#[test]
+fn a_run_past_its_trace_limit_stops_with_the_trace_error() {
+    let s = scenario(&format!("{CALM}\n[limits]\nmax_trace_events = 12\n"));
+    let r = run_named(&s, "naive", &FaultPlan::default());
+    assert!(matches!(
+        r.stopped,
+        Some(LimitHit::Trace {
+            max_trace_events: 12,
+            ..
+        })
+    ));
+    // The limit event itself is the one over.
+    assert_eq!(r.trace.len(), 13);
+    assert!(
+        measure(&r)
+            .stopped
+            .unwrap()
+            .contains("raise `max_trace_events`")
+    );
+}

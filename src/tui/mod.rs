@@ -5,10 +5,11 @@
 //! The Elm architecture: [`app::App`] is the state, [`app::Msg`] every change of it,
 //! [`app::App::update`] the one place state changes, [`view::view`] a pure function from state to
 //! screen. This module is the runner: the only code here that touches the terminal. It restores
-//! the terminal on quit, on Ctrl-C (a key in raw mode) and on panic (ratatui's hook, after our
-//! own that releases the mouse), and prints a panic's message after restoring.
+//! the terminal on quit, on Ctrl-C (a key in raw mode), on SIGTERM and on panic (ratatui's hook,
+//! after our own that releases the mouse), and prints a panic's message after restoring.
 
 pub mod app;
+pub mod sweep_view;
 pub mod view;
 
 use std::io::{self, stdout};
@@ -27,6 +28,34 @@ const TICK: Duration = Duration::from_millis(40);
 
 /// Takes over the terminal, runs `app` until the user quits, and gives the terminal back.
 pub fn run(app: App) -> io::Result<()> {
+    with_terminal(|terminal| event_loop(terminal, app))
+}
+
+/// Takes over the terminal, shows a sweep's chart until the user quits, gives it back.
+pub fn run_sweep(mut view: sweep_view::SweepView) -> io::Result<()> {
+    with_terminal(|terminal| {
+        while !view.quit && !TERMINATED.load(std::sync::atomic::Ordering::Relaxed) {
+            terminal.draw(|frame| sweep_view::view(&view, frame))?;
+            if event::poll(TICK)?
+                && let Event::Key(key) = event::read()?
+                && key.kind != KeyEventKind::Release
+            {
+                view.key(key);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Set by SIGTERM (or a SIGINT from outside; in raw mode Ctrl-C is a key): the loop ends and
+/// the terminal is restored as on `q`.
+static TERMINATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Raw mode, the alternate screen and mouse capture around `body`, restored on every way out:
+/// return, error, SIGTERM (a flag the loops watch) and panic (hooks).
+fn with_terminal(body: impl FnOnce(&mut DefaultTerminal) -> io::Result<()>) -> io::Result<()> {
+    // A second handler cannot be installed; one per process serves every TUI session.
+    let _ = ctrlc::set_handler(|| TERMINATED.store(true, std::sync::atomic::Ordering::Relaxed));
     let mut terminal = ratatui::try_init()?;
     // Installed after ratatui's hook, so it runs first: release the mouse, then ratatui restores
     // the screen and the default hook prints the message on a usable terminal.
@@ -36,7 +65,7 @@ pub fn run(app: App) -> io::Result<()> {
         previous(info);
     }));
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, app);
+    let result = body(&mut terminal);
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -47,7 +76,7 @@ fn event_loop(terminal: &mut DefaultTerminal, mut app: App) -> io::Result<()> {
     // A test seam in debug builds only: the end-to-end test checks that a panic restores the
     // terminal and prints its message.
     let panic_for_test = cfg!(debug_assertions) && std::env::var_os("IDEMLAB_TEST_PANIC").is_some();
-    while !app.quit {
+    while !app.quit && !TERMINATED.load(std::sync::atomic::Ordering::Relaxed) {
         terminal.draw(|frame| view::view(&app, frame))?;
         if panic_for_test {
             panic!("test panic requested by IDEMLAB_TEST_PANIC");

@@ -479,7 +479,11 @@ impl<'a> World<'a> {
             },
             // Eight events per operation when nothing goes wrong, about ten under faults:
             // reserving them up front avoids copying a large trace when the vector doubles.
-            trace: Trace::with_capacity((scenario.workload.ops as usize).saturating_mul(10)),
+            trace: Trace::with_capacity(
+                (scenario.workload.ops as usize)
+                    .saturating_mul(10)
+                    .min(scenario.limits.max_trace_events as usize),
+            ),
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
             ledger: Vec::new(),
@@ -504,10 +508,22 @@ impl<'a> World<'a> {
 
     fn run(&mut self) -> Run {
         self.start_clients();
+        let max_trace = self.scenario.limits.max_trace_events;
         let stopped = loop {
             let next = self.shared.borrow_mut().kernel.step();
             match next {
-                Next::Event(ev) => self.handle(ev),
+                Next::Event(ev) => {
+                    self.handle(ev);
+                    let mut shared = self.shared.borrow_mut();
+                    if shared.trace.len() as u64 >= max_trace {
+                        let at_us = shared.now().0;
+                        shared.log(Node::Sim, EventKind::Limit, None, Detail::None);
+                        break Some(LimitHit::Trace {
+                            max_trace_events: max_trace,
+                            at_us,
+                        });
+                    }
+                }
                 Next::Idle => break None,
                 Next::LimitHit(hit) => {
                     self.shared
