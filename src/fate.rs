@@ -135,7 +135,10 @@ impl Fates {
 
     /// True with probability `p` (0 never, 1 always).
     pub fn chance(&self, decision: Decision, identity: Identity, p: f64) -> bool {
-        p > 0.0 && (p >= 1.0 || self.unit(decision, identity) < p)
+        // The same test as `unit(..) < p`, in integers: the top 53 bits against p × 2^53.
+        p > 0.0
+            && (p >= 1.0
+                || (self.bits(decision, identity) >> 11) < (p * (1u64 << 53) as f64).ceil() as u64)
     }
 
     /// A number uniform in `lo..=hi` (returns `lo` when `hi <= lo`).

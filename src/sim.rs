@@ -137,12 +137,18 @@ impl<E> Ord for Entry<E> {
 }
 
 /// The virtual clock and the queue of future events.
+///
+/// Besides the heap there is a FIFO for events whose times arrive in order by construction
+/// (every client timeout is "now + the same timeout"): [`Kernel::schedule_in_order`] appends
+/// there, and [`Kernel::step`] takes whichever of the two fronts is earlier by `(time, seq)`.
+/// The order of events is exactly the heap-only order; the FIFO only saves heap work.
 pub struct Kernel<E> {
     now: SimTime,
     seq: u64,
     processed: u64,
     budget: Budget,
     queue: BinaryHeap<Entry<E>>,
+    fifo: std::collections::VecDeque<Entry<E>>,
 }
 
 impl<E> Kernel<E> {
@@ -154,6 +160,7 @@ impl<E> Kernel<E> {
             processed: 0,
             budget,
             queue: BinaryHeap::new(),
+            fifo: std::collections::VecDeque::new(),
         }
     }
 
@@ -169,7 +176,24 @@ impl<E> Kernel<E> {
 
     /// How many events are waiting.
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.fifo.len()
+    }
+
+    /// Schedules `event` after `delay`, like [`Kernel::schedule_in`], for a caller whose events
+    /// come in time order (a constant delay from a clock that never goes back). One that would
+    /// not keep the FIFO in order goes to the heap instead, so the order is always right.
+    pub fn schedule_in_order(&mut self, delay: SimDuration, event: E) {
+        let time = self.now + delay;
+        if self.fifo.back().is_some_and(|b| b.time > time) {
+            self.schedule_at(time, event);
+            return;
+        }
+        self.seq += 1;
+        self.fifo.push_back(Entry {
+            time,
+            seq: self.seq,
+            event,
+        });
     }
 
     /// Schedules `event` at the absolute time `at`. An instant in the past is clamped to now:
@@ -191,10 +215,21 @@ impl<E> Kernel<E> {
 
     /// Takes the earliest event and moves the clock to it, unless a budget forbids it.
     pub fn step(&mut self) -> Next<E> {
-        let Some(top) = self.queue.peek() else {
+        let from_fifo = match (self.queue.peek(), self.fifo.front()) {
+            (None, None) => return Next::Idle,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some(h), Some(f)) => (f.time, f.seq) < (h.time, h.seq),
+        };
+        let top_time = if from_fifo {
+            self.fifo.front().map(|e| e.time)
+        } else {
+            self.queue.peek().map(|e| e.time)
+        };
+        let Some(top_time) = top_time else {
             return Next::Idle;
         };
-        if top.time.0 > self.budget.max_time.0 {
+        if top_time.0 > self.budget.max_time.0 {
             return Next::LimitHit(LimitHit::Time {
                 max_time_us: self.budget.max_time.0,
             });
@@ -205,7 +240,12 @@ impl<E> Kernel<E> {
                 at_us: self.now.0,
             });
         }
-        let Some(entry) = self.queue.pop() else {
+        let entry = if from_fifo {
+            self.fifo.pop_front()
+        } else {
+            self.queue.pop()
+        };
+        let Some(entry) = entry else {
             return Next::Idle;
         };
         debug_assert!(entry.time >= self.now, "time went backwards");
@@ -271,6 +311,33 @@ mod tests {
                 }
                 i += 1;
             }
+        }
+
+        /// Events in the FIFO and the heap fire in exactly the order a heap alone would give.
+        #[test]
+        fn the_fifo_keeps_the_heap_order(steps in prop::collection::vec((0u64..30, any::<bool>()), 1..150)) {
+            let mut mixed = Kernel::new(Budget::default());
+            let mut plain = Kernel::new(Budget::default());
+            mixed.schedule_in(SimDuration(0), u32::MAX);
+            plain.schedule_in(SimDuration(0), u32::MAX);
+            let mut order = (Vec::new(), Vec::new());
+            for (i, (delay, in_order)) in steps.iter().enumerate() {
+                let Next::Event(a) = mixed.step() else { break };
+                let Next::Event(b) = plain.step() else { break };
+                order.0.push((mixed.now(), a));
+                order.1.push((plain.now(), b));
+                if *in_order {
+                    mixed.schedule_in_order(SimDuration(10), i as u32);
+                } else {
+                    mixed.schedule_in(SimDuration(*delay), i as u32);
+                }
+                plain.schedule_in(SimDuration(if *in_order { 10 } else { *delay }), i as u32);
+            }
+            while let (Next::Event(a), Next::Event(b)) = (mixed.step(), plain.step()) {
+                order.0.push((mixed.now(), a));
+                order.1.push((plain.now(), b));
+            }
+            prop_assert_eq!(order.0, order.1);
         }
 
         /// A run that would exceed its event budget ends with the event-budget error, having

@@ -135,9 +135,10 @@ impl World<'_> {
                 Some(&req),
                 Detail::None,
             );
+            // Every timeout is "now + the same timeout": in order by construction.
             shared
                 .kernel
-                .schedule_in(self.scenario.retry.timeout, Ev::Timeout { op, attempt });
+                .schedule_in_order(self.scenario.retry.timeout, Ev::Timeout { op, attempt });
         }
         self.transmit(req, None, server);
     }
