@@ -739,12 +739,14 @@ fn validate_retry(src: &Source<'_>, r: RawRetry) -> Result<RetryPolicy, Scenario
         .map(|v| duration(src, v))
         .transpose()?
         .unwrap_or(SimDuration::from_millis(10));
+    // The default cap is 1s, or the base when that is larger: a cap below the base would make
+    // every backoff shorter than its own starting value.
     let backoff_cap = r
         .backoff_cap
         .as_ref()
         .map(|v| duration(src, v))
         .transpose()?
-        .unwrap_or(SimDuration::from_secs(1));
+        .unwrap_or(SimDuration::from_secs(1).max(backoff_base));
     if let Some(cap) = &r.backoff_cap
         && backoff_cap < backoff_base
     {

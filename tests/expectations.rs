@@ -69,3 +69,15 @@ fn every_bundled_scenario_round_trips_through_to_toml() {
         assert_eq!(back, scenario, "{}:\n{text}", path.display());
     }
 }
+
+/// Found by the fuzzer: `backoff_base = "10s"` with no `backoff_cap` was accepted with the
+/// default cap of 1s below it, and the scenario then failed to read back after `to_toml`. The
+/// default cap now rises to the base.
+#[test]
+fn a_backoff_base_above_the_default_cap_raises_the_cap() {
+    let text = "[workload]\nops = 3\n\n[client.retry]\nbackoff_base = \"10s\"\n";
+    let s = idemlab::scenario::parse(text, "x.toml").unwrap();
+    assert_eq!(s.retry.backoff_cap, s.retry.backoff_base);
+    let back = idemlab::scenario::parse(&idemlab::scenario::to_toml(&s, ""), "y.toml").unwrap();
+    assert_eq!(back, s);
+}
