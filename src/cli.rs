@@ -1169,14 +1169,19 @@ fn self_check(
     Ok(())
 }
 
-/// Runs this executable with `args` and returns its stdout.
-fn child_output(args: &[&str]) -> Result<String, CliError> {
+/// Runs this executable with `args`; its output, whatever its exit code.
+fn run_child<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<std::process::Output, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Io(format!("cannot find this executable to re-run it: {e}")))?;
-    let output = std::process::Command::new(exe)
+    std::process::Command::new(exe)
         .args(args)
         .output()
-        .map_err(|e| CliError::Io(format!("cannot start the child process: {e}")))?;
+        .map_err(|e| CliError::Io(format!("cannot start the child process: {e}")))
+}
+
+/// Runs this executable with `args` and returns its stdout; a failure is an error.
+fn child_output(args: &[&str]) -> Result<String, CliError> {
+    let output = run_child(args)?;
     if !output.status.success() {
         return Err(CliError::Io(format!(
             "the child process failed: {}",
@@ -1227,12 +1232,8 @@ fn check_self_check(
         args.push("--faults".into());
         args.push(kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| CliError::Io(format!("cannot find this executable to re-run it: {e}")))?;
-    let child = std::process::Command::new(exe)
-        .args(&args)
-        .output()
-        .map_err(|e| CliError::Io(format!("cannot start the child process: {e}")))?;
+    // `check` exits 1 when it finds a violation: the output is what counts here.
+    let child = run_child(&args)?;
     let third = String::from_utf8_lossy(&child.stdout).into_owned();
     let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
     for (what, other) in [

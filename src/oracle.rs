@@ -43,7 +43,7 @@ pub const METRIC_NAMES: [&str; 16] = [
 ];
 
 /// One design's figures for one run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metrics {
     /// The design's name.
     pub design: String,

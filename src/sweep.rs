@@ -431,25 +431,8 @@ pub fn encode_row(fields: &[String]) -> String {
 fn unreachable_design(name: &str) -> Metrics {
     Metrics {
         design: name.to_string(),
-        ops: 0,
-        attempts: 0,
-        delivered: 0,
-        effects: 0,
-        duplicates: 0,
-        lost: 0,
-        in_doubt: 0,
-        inconsistent: 0,
-        succeeded: 0,
-        failed: 0,
-        unfinished: 0,
-        timeouts: 0,
-        charged: 0,
-        stuck: 0,
-        statuses: Default::default(),
-        latency_p50_us: 0,
-        latency_p99_us: 0,
-        first_divergence_us: None,
         stopped: Some(format!("unknown design `{name}`")),
+        ..Metrics::default()
     }
 }
 

@@ -5,22 +5,13 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
+use super::view::PALETTE;
 use crate::sweep::Chart as SweepChart;
-
-/// Colours per design, as in the scenario view.
-const PALETTE: [Color; 6] = [
-    Color::Red,
-    Color::Yellow,
-    Color::Green,
-    Color::Cyan,
-    Color::Magenta,
-    Color::Blue,
-];
 
 /// The sweep view's state.
 pub struct SweepView {

@@ -19,8 +19,8 @@ pub const MIN_WIDTH: u16 = 60;
 /// The smallest terminal height the TUI draws its screen in.
 pub const MIN_HEIGHT: u16 = 20;
 
-/// One colour per design, in the order shown.
-const PALETTE: [Color; 6] = [
+/// One colour per design, in the order shown (the sweep view uses the same).
+pub(crate) const PALETTE: [Color; 6] = [
     Color::Red,
     Color::Yellow,
     Color::Green,
@@ -769,13 +769,27 @@ fn render_help(frame: &mut Frame, area: Rect) {
     popup(frame, rect, " keys and symbols · Esc closes ", lines);
 }
 
-fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = FAULT_FIELDS
+/// A popup list with one row selected and a line of key hints under it.
+fn menu(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    rows: Vec<String>,
+    selected: usize,
+    hint: &str,
+) {
+    let width = rows
         .iter()
+        .chain([&hint.to_string()])
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0) as u16
+        + 4;
+    let mut lines: Vec<Line> = rows
+        .into_iter()
         .enumerate()
-        .map(|(i, name)| {
-            let text = format!(" {name:<26} ◀ {:>8} ▶", app.fault_value(i));
-            if i == field {
+        .map(|(i, text)| {
+            if i == selected {
                 Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
             } else {
                 Line::from(text)
@@ -784,41 +798,40 @@ fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::from(""));
     lines.push(Line::styled(
-        " ↑↓ choose · ←→ change · re-runs at once · Esc",
+        hint.to_string(),
         Style::new().add_modifier(Modifier::DIM),
     ));
-    let rect = centered(area, 50, lines.len() as u16 + 2);
-    popup(frame, rect, " faults ", lines);
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    popup(frame, rect, title, lines);
+}
+
+fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
+    let rows = FAULT_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!(" {name:<26} ◀ {:>8} ▶", app.fault_value(i)))
+        .collect();
+    let hint = " ↑↓ choose · ←→ change · re-runs at once · Esc";
+    menu(frame, area, " faults ", rows, field, hint);
 }
 
 fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, area: Rect) {
     let catalog = handlers::catalog();
     let width = catalog.iter().map(|d| d.name().len()).max().unwrap_or(0);
-    let mut lines: Vec<Line> = catalog
+    let rows = catalog
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
+        .map(|d| {
             let mark = if ticked.iter().any(|t| t == d.name()) {
                 "[x]"
             } else {
                 "[ ]"
             };
             let summary: String = d.summary().chars().take(44).collect();
-            let text = format!(" {mark} {:<width$}  {summary}", d.name());
-            if i == row {
-                Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
-            } else {
-                Line::from(text)
-            }
+            format!(" {mark} {:<width$}  {summary}", d.name())
         })
         .collect();
-    lines.push(Line::from(""));
-    lines.push(Line::styled(
-        " ↑↓ choose · space tick · Enter show · Esc",
-        Style::new().add_modifier(Modifier::DIM),
-    ));
-    let rect = centered(area, 70, lines.len() as u16 + 2);
-    popup(frame, rect, " designs ", lines);
+    let hint = " ↑↓ choose · space tick · Enter show · Esc";
+    menu(frame, area, " designs ", rows, row, hint);
 }
 
 fn render_filter(typed: &str, frame: &mut Frame, area: Rect) {
