@@ -102,7 +102,8 @@ const UNITS: [(&str, u64); 5] = [
     ("h", 3_600_000_000),
 ];
 
-/// Writes a duration in the largest unit that keeps it exact to three decimals.
+/// Writes a duration exactly, in the largest unit up to seconds: `250us`, `1.5ms`,
+/// `1.888300s` is written `1.8883s`. The text reads back to the same microseconds.
 fn write_micros(f: &mut fmt::Formatter<'_>, us: u64) -> fmt::Result {
     if us == 0 {
         return f.write_str("0ms");
@@ -122,14 +123,12 @@ fn write_scaled(f: &mut fmt::Formatter<'_>, us: u64, per_unit: u64, unit: &str) 
     if rest == 0 {
         return write!(f, "{whole}{unit}");
     }
-    // Three significant decimals are enough to read; trailing zeros go.
-    let frac = format!("{:06}", rest * 1_000_000 / per_unit);
-    let frac = frac[..3].trim_end_matches('0');
-    if frac.is_empty() {
-        write!(f, "{whole}{unit}")
-    } else {
-        write!(f, "{whole}.{frac}{unit}")
-    }
+    // Every digit down to the microsecond, so that the text reads back exactly; trailing
+    // zeros go.
+    let digits = per_unit.ilog10() as usize;
+    let frac = format!("{rest:0digits$}");
+    let frac = frac.trim_end_matches('0');
+    write!(f, "{whole}.{frac}{unit}")
 }
 
 impl fmt::Display for SimDuration {
@@ -172,18 +171,34 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
         .map(|(_, scale)| *scale)
         .ok_or_else(err)?;
     let number = number.trim();
-    if number.is_empty() || number.starts_with(['-', '+']) {
+    // An exact decimal: digits, optionally a point and more digits. No floating point, so that
+    // every duration this crate writes reads back to the same microseconds.
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty() || !all_digits(whole) || !all_digits(frac) {
         return Err(err());
     }
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole.checked_mul(scale).map(SimDuration).ok_or_else(err);
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| err())?
+    };
+    let mut micros = whole.checked_mul(scale).ok_or_else(err)?;
+    // The fraction, digit by digit: each is worth scale / 10^k microseconds; digits below a
+    // microsecond round half up.
+    let mut place = scale;
+    for d in frac.bytes().map(|b| u64::from(b - b'0')) {
+        if place >= 10 {
+            place /= 10;
+            micros = micros.checked_add(d * place).ok_or_else(err)?;
+        } else {
+            if d >= 5 {
+                micros = micros.checked_add(1).ok_or_else(err)?;
+            }
+            break;
+        }
     }
-    let value: f64 = number.parse().map_err(|_| err())?;
-    let micros = value * scale as f64;
-    if !micros.is_finite() || micros < 0.0 || micros > u64::MAX as f64 {
-        return Err(err());
-    }
-    Ok(SimDuration(micros.round() as u64))
+    Ok(SimDuration(micros))
 }
 
 #[cfg(test)]
@@ -213,6 +228,13 @@ mod tests {
         check("5 parsecs", None);
         check("5msec", None);
         check("nanms", None);
+        check("1.5us", Some(2));
+        check("1.4us", Some(1));
+        check("0.0015ms", Some(2));
+        check(".5ms", Some(500));
+        check("1.ms", Some(1_000));
+        check(".ms", None);
+        check("1e3ms", None);
         check("", None);
     }
 
@@ -225,6 +247,28 @@ mod tests {
         assert_eq!(show(1_500), "1.5ms");
         assert_eq!(show(1_500_000), "1.5s");
         assert_eq!(show(2_000_000), "2s");
-        assert_eq!(show(1_234_567), "1.234s");
+        assert_eq!(show(1_234_567), "1.234567s");
+        assert_eq!(show(1_888_300), "1.8883s");
+    }
+
+    /// Found by the fuzzer: "1888.3ms" was written "1.888s" and read back 300us short. Every
+    /// duration must read back to the same microseconds.
+    #[test]
+    fn every_duration_reads_back_exactly() {
+        for us in [
+            0,
+            1,
+            999,
+            1_000,
+            1_001,
+            999_999,
+            1_000_000,
+            1_888_300,
+            3_600_000_001,
+            u64::MAX / 2,
+        ] {
+            let text = SimDuration(us).to_string();
+            assert_eq!(parse_duration(&text).map(|d| d.0), Ok(us), "{text}");
+        }
     }
 }
