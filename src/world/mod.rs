@@ -170,10 +170,9 @@ pub(crate) enum Ev {
     OpStart { op: u32 },
     /// The client sends the current attempt of `op` (after any backoff).
     Send { op: u32 },
-    /// A request copy reaches a server.
-    RequestArrives { req: Request, server: u16 },
-    /// A response copy reaches the client.
-    ResponseArrives { req: Request, response: Response },
+    /// A message in flight (`Shared::in_flight[slot]`) reaches its destination. Messages wait
+    /// in a slab so that queue entries stay small.
+    Arrives { slot: u32 },
     /// The timer of `attempt` of `op` fires.
     Timeout { op: u32, attempt: u32 },
     /// A task's processing delay is over: poll it for the first time.
@@ -184,6 +183,44 @@ pub(crate) enum Ev {
     CrashAt { server: u16 },
     /// A crashed server comes back.
     Restart { server: u16 },
+}
+
+/// A message on the wire.
+pub(crate) enum InFlight {
+    /// A request copy on its way to `server`.
+    Request { req: Request, server: u16 },
+    /// A response copy on its way to the client.
+    Response { req: Request, response: Response },
+}
+
+/// Messages on the wire, by slot; freed slots are reused.
+#[derive(Default)]
+pub(crate) struct Wire {
+    slots: Vec<Option<InFlight>>,
+    free: Vec<u32>,
+}
+
+impl Wire {
+    pub(crate) fn put(&mut self, msg: InFlight) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(msg);
+                slot
+            }
+            None => {
+                self.slots.push(Some(msg));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    pub(crate) fn take(&mut self, slot: u32) -> Option<InFlight> {
+        let msg = self.slots.get_mut(slot as usize)?.take();
+        if msg.is_some() {
+            self.free.push(slot);
+        }
+        msg
+    }
 }
 
 /// What the running handler knows about itself. A plain copyable value, so that a `Cx` costs
@@ -222,6 +259,8 @@ pub struct Shared {
     pub(crate) charges_made: u64,
     /// The payment provider's own idempotency keys: key to the receipt it answered with.
     pub(crate) provider_keys: BTreeMap<String, u64>,
+    /// Messages on the wire.
+    pub(crate) in_flight: Wire,
     /// The next step index of the task in each executor slot.
     pub(crate) task_steps: Vec<u32>,
     /// Set by a step that hit a crash point; the executor crashes the server after the poll.
@@ -491,6 +530,7 @@ impl<'a> World<'a> {
             orders_created: 0,
             charges_made: 0,
             provider_keys: BTreeMap::new(),
+            in_flight: Wire::default(),
             task_steps: Vec::new(),
             crash_requested: None,
         };
@@ -542,8 +582,16 @@ impl<'a> World<'a> {
         match ev {
             Ev::OpStart { op } => self.op_start(op),
             Ev::Send { op } => self.send_attempt(op),
-            Ev::RequestArrives { req, server } => self.request_arrives(req, server),
-            Ev::ResponseArrives { req, response } => self.response_arrives(req, response),
+            Ev::Arrives { slot } => {
+                let msg = self.shared.borrow_mut().in_flight.take(slot);
+                match msg {
+                    Some(InFlight::Request { req, server }) => self.request_arrives(req, server),
+                    Some(InFlight::Response { req, response }) => {
+                        self.response_arrives(req, response)
+                    }
+                    None => {}
+                }
+            }
             Ev::Timeout { op, attempt } => self.timeout(op, attempt),
             Ev::Start { slot, generation } | Ev::Wake { slot, generation } => {
                 self.poll_task(slot, generation)

@@ -11,7 +11,7 @@ use crate::handlers::api::{Request, Response};
 use crate::time::SimDuration;
 use crate::trace::{Detail, EventKind, LossCause, Node};
 
-use super::{Ev, World};
+use super::{Ev, InFlight, World};
 
 /// The copy number the network gives to a duplicated message.
 fn duplicate_copy(dir: Direction, copy: u32) -> Option<u32> {
@@ -73,11 +73,12 @@ impl World<'_> {
                 net.latency.min.0,
                 net.latency.max.0,
             )) + shared.plan.delay(msg);
-            let ev = match response {
-                None => Ev::RequestArrives { req, server },
-                Some(response) => Ev::ResponseArrives { req, response },
+            let msg = match response {
+                None => InFlight::Request { req, server },
+                Some(response) => InFlight::Response { req, response },
             };
-            shared.kernel.schedule_in(latency, ev);
+            let slot = shared.in_flight.put(msg);
+            shared.kernel.schedule_in(latency, Ev::Arrives { slot });
         }
         let Some(dup_copy) = duplicate_copy(dir, req.copy) else {
             return;
