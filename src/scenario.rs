@@ -1190,7 +1190,11 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     for line in header.lines() {
-        let _ = writeln!(out, "# {line}");
+        let _ = if line.is_empty() {
+            writeln!(out, "#")
+        } else {
+            writeln!(out, "# {line}")
+        };
     }
     if !header.is_empty() {
         out.push('\n');
