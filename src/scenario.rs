@@ -86,6 +86,57 @@ pub enum Jitter {
     Decorrelated,
 }
 
+impl Backoff {
+    /// Every policy, in declaration order.
+    pub const ALL: [Backoff; 2] = [Backoff::Constant, Backoff::Exponential];
+
+    /// The name used in scenario files and sweep parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backoff::Constant => "constant",
+            Backoff::Exponential => "exponential",
+        }
+    }
+}
+
+impl Jitter {
+    /// Every kind, in declaration order.
+    pub const ALL: [Jitter; 4] = [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+    ];
+
+    /// The name used in scenario files and sweep parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+            Jitter::Decorrelated => "decorrelated",
+        }
+    }
+}
+
+impl KeyPolicy {
+    /// Every policy, in declaration order.
+    pub const ALL: [KeyPolicy; 3] = [
+        KeyPolicy::PerOperation,
+        KeyPolicy::PerAttempt,
+        KeyPolicy::None,
+    ];
+
+    /// The name used in scenario files and sweep parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyPolicy::PerOperation => "per-operation",
+            KeyPolicy::PerAttempt => "per-attempt",
+            KeyPolicy::None => "none",
+        }
+    }
+}
+
 /// How the client mints idempotency keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -1213,21 +1264,7 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
         w.ops, w.clients, w.interval, w.amount
     );
     let r = &s.retry;
-    let backoff = match r.backoff {
-        Backoff::Constant => "constant",
-        Backoff::Exponential => "exponential",
-    };
-    let jitter = match r.jitter {
-        Jitter::None => "none",
-        Jitter::Full => "full",
-        Jitter::Equal => "equal",
-        Jitter::Decorrelated => "decorrelated",
-    };
-    let key = match r.key {
-        KeyPolicy::PerOperation => "per-operation",
-        KeyPolicy::PerAttempt => "per-attempt",
-        KeyPolicy::None => "none",
-    };
+    let (backoff, jitter, key) = (r.backoff.name(), r.jitter.name(), r.key.name());
     let _ = writeln!(
         out,
         "\n[client.retry]\ntimeout = \"{}\"\nattempts_max = {}\nbackoff = \"{backoff}\"\nbackoff_base = \"{}\"\nbackoff_cap = \"{}\"\njitter = \"{jitter}\"\nkey = \"{key}\"",

@@ -169,6 +169,20 @@ fn range_values(path: &str, spec: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The member of `all` called `value`, or an error listing the names ("expected a, b or c").
+fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, value: &str) -> Result<T, String> {
+    if let Some(t) = all.iter().copied().find(|t| name(*t) == value) {
+        return Ok(t);
+    }
+    let names: Vec<&str> = all.iter().map(|t| name(*t)).collect();
+    let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+    Err(if rest.is_empty() {
+        format!("expected {last}")
+    } else {
+        format!("expected {} or {last}", rest.join(", "))
+    })
+}
+
 /// Sets `path` to `value` in `scenario`, with the same checks a scenario file gets.
 pub fn apply(scenario: &mut Scenario, path: &str, value: &str) -> Result<(), String> {
     let prob = || -> Result<f64, String> {
@@ -213,32 +227,11 @@ pub fn apply(scenario: &mut Scenario, path: &str, value: &str) -> Result<(), Str
         "client.retry.attempts_max" => {
             s.retry.attempts_max = int(1, u64::from(crate::scenario::MAX_ATTEMPTS))? as u32
         }
-        "client.retry.backoff" => {
-            s.retry.backoff = match value {
-                "constant" => Backoff::Constant,
-                "exponential" => Backoff::Exponential,
-                _ => return Err("expected constant or exponential".to_string()),
-            }
-        }
+        "client.retry.backoff" => s.retry.backoff = named(&Backoff::ALL, Backoff::name, value)?,
         "client.retry.backoff_base" => s.retry.backoff_base = dur()?,
         "client.retry.backoff_cap" => s.retry.backoff_cap = dur()?,
-        "client.retry.jitter" => {
-            s.retry.jitter = match value {
-                "none" => Jitter::None,
-                "full" => Jitter::Full,
-                "equal" => Jitter::Equal,
-                "decorrelated" => Jitter::Decorrelated,
-                _ => return Err("expected none, full, equal or decorrelated".to_string()),
-            }
-        }
-        "client.retry.key" => {
-            s.retry.key = match value {
-                "per-operation" => KeyPolicy::PerOperation,
-                "per-attempt" => KeyPolicy::PerAttempt,
-                "none" => KeyPolicy::None,
-                _ => return Err("expected per-operation, per-attempt or none".to_string()),
-            }
-        }
+        "client.retry.jitter" => s.retry.jitter = named(&Jitter::ALL, Jitter::name, value)?,
+        "client.retry.key" => s.retry.key = named(&KeyPolicy::ALL, KeyPolicy::name, value)?,
         "workload.ops" => s.workload.ops = int(1, u64::from(crate::scenario::MAX_OPS))? as u32,
         "workload.clients" => {
             s.workload.clients = int(1, u64::from(crate::scenario::MAX_CLIENTS))? as u16
