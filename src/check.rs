@@ -65,18 +65,6 @@ pub enum BuiltIn {
     NothingStuck,
 }
 
-/// Applications per operation (the most effects of any one kind), indexed by `op - 1`.
-fn applications(run: &Run) -> Vec<u32> {
-    let mut counts = vec![[0u32; EffectKind::COUNT]; run.ops.len()];
-    for e in &run.ledger {
-        counts[e.op as usize - 1][e.kind as usize] += 1;
-    }
-    counts
-        .iter()
-        .map(|c| c.iter().copied().max().unwrap_or(0))
-        .collect()
-}
-
 impl Invariant for BuiltIn {
     fn name(&self) -> &str {
         match self {
@@ -99,7 +87,7 @@ impl Invariant for BuiltIn {
     fn check(&self, run: &Run, metrics: &Metrics) -> Option<(String, Vec<u32>)> {
         match self {
             BuiltIn::AtMostOnce if metrics.duplicates > 0 => {
-                let apps = applications(run);
+                let apps = oracle::applications(run);
                 let ops: Vec<u32> = (1..=apps.len() as u32)
                     .filter(|op| apps[*op as usize - 1] > 1)
                     .collect();
@@ -108,7 +96,7 @@ impl Invariant for BuiltIn {
                 Some((format!("op {first} took effect {n} times"), ops))
             }
             BuiltIn::NoLostSuccess if metrics.lost > 0 => {
-                let apps = applications(run);
+                let apps = oracle::applications(run);
                 let ops: Vec<u32> = run
                     .ops
                     .iter()

@@ -164,6 +164,19 @@ fn is_final(r: &Response) -> bool {
     !r.is_retryable()
 }
 
+/// Applications per operation (the most effects of any one kind), indexed by `op - 1`: the
+/// same count `measure` sums into `effects`.
+pub fn applications(run: &Run) -> Vec<u32> {
+    let mut counts = vec![[0u32; EffectKind::COUNT]; run.ops.len()];
+    for e in &run.ledger {
+        counts[e.op as usize - 1][e.kind as usize] += 1;
+    }
+    counts
+        .iter()
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect()
+}
+
 /// Measures one run against the ideal.
 pub fn measure(run: &Run) -> Metrics {
     let n = run.ops.len();

@@ -34,7 +34,7 @@ use std::task::{Context, Poll};
 
 use serde::Serialize;
 
-use crate::fate::{Decision, Identity};
+use crate::fate::Identity;
 use crate::time::SimTime;
 use crate::world::{Shared, StepKind, TaskInfo};
 
@@ -658,15 +658,5 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
             // The server crashed at this step: the task is about to be dropped.
             StepState::Halted => Poll::Pending,
         }
-    }
-}
-
-/// Keeps the decision enum in use from this module's point of view (latencies are keyed by
-/// `Decision::StoreLatency` and `Decision::ExternalLatency`).
-pub(crate) fn latency_decision(kind: StepKind) -> Decision {
-    if kind == StepKind::Charge {
-        Decision::ExternalLatency
-    } else {
-        Decision::StoreLatency
     }
 }

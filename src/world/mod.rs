@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::fate::{Fates, Identity};
+use crate::fate::{Decision, Fates, Identity};
 use crate::fault::{FaultAtom, FaultPlan, When};
 use crate::handlers::Design;
-use crate::handlers::api::{EffectKind, Request, Response, Value, latency_decision};
+use crate::handlers::api::{EffectKind, Request, Response, Value};
 use crate::scenario::{LatencyRange, Scenario};
 use crate::sim::{Kernel, LimitHit, Next};
 use crate::time::{SimDuration, SimTime};
@@ -402,14 +402,15 @@ impl Shared {
     }
 
     pub(crate) fn step_latency(&self, kind: StepKind, identity: Identity) -> SimDuration {
-        let range = if kind == StepKind::Charge {
-            self.timings.external_latency
+        // A call to the provider takes the outside world's time; everything else the store's.
+        let (decision, range) = if kind == StepKind::Charge {
+            (Decision::ExternalLatency, self.timings.external_latency)
         } else {
-            self.timings.store_latency
+            (Decision::StoreLatency, self.timings.store_latency)
         };
         SimDuration(
             self.fates
-                .between(latency_decision(kind), identity, range.min.0, range.max.0),
+                .between(decision, identity, range.min.0, range.max.0),
         )
     }
 
