@@ -3,7 +3,7 @@
 //!
 //! - plans per second: `key-in-transaction` breaks nothing, so the checker runs every one of
 //!   its generated plans; and `explore` over every plan of at most 2 faults;
-//! - time to the first violation: `check-then-act`, including shrinking it to the minimal story
+//! - time to the first violation: `process-payment`, including shrinking it to the minimal story
 //!   (the race needs no fault at all there), and on `lost-response` with network duplicates
 //!   only, where the race needs a search.
 
@@ -25,7 +25,7 @@ fn main() {
         .unwrap()
         .unwrap();
     let correct = lookup("key-in-transaction").unwrap();
-    let broken = lookup("check-then-act").unwrap();
+    let broken = lookup("process-payment").unwrap();
 
     let mut rates = Vec::new();
     for seed in 1..=5 {
@@ -63,7 +63,7 @@ fn main() {
         assert!(found.plan.atoms.is_empty());
     }
     println!(
-        "first violation, slow-server-race, check-then-act (shrunk): {:.2} ms (median of 5)",
+        "first violation, slow-server-race, process-payment (shrunk): {:.2} ms (median of 5)",
         median(first)
     );
 
@@ -79,7 +79,7 @@ fn main() {
         assert!(report.counterexample.is_some());
     }
     println!(
-        "first violation, lost-response, check-then-act, duplicates only (searched, shrunk): {:.2} ms, {runs} runs (median of 5)",
+        "first violation, lost-response, process-payment, duplicates only (searched, shrunk): {:.2} ms, {runs} runs (median of 5)",
         median(searched)
     );
 }

@@ -456,6 +456,7 @@ fn sentence(e: &TraceEvent) -> Option<String> {
                 crate::trace::LossCause::Plan => " (fault plan)",
                 crate::trace::LossCause::Partition => " (partition)",
                 crate::trace::LossCause::Random => "",
+                crate::trace::LossCause::Deduplicated => " (FIFO deduplication)",
             }
         ),
         (EventKind::Duplicate, _) => format!(
@@ -495,6 +496,8 @@ fn sentence(e: &TraceEvent) -> Option<String> {
                 EffectKind::Charge => format!("the provider charges {amount}"),
                 EffectKind::Order => format!("the store creates an order for {amount}"),
                 EffectKind::Increment => format!("the counter goes up by {amount}"),
+                EffectKind::Write => "the store changes a resource".to_string(),
+                EffectKind::Delete => "the store deletes a resource".to_string(),
             };
             let again = match nth {
                 1 => String::new(),

@@ -458,7 +458,9 @@ fn cmd_run(
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
     let design_name = design.unwrap_or_else(|| scenario.designs[0].clone());
-    let design = lookup(&design_name)?;
+    let design = scenario
+        .design(&design_name)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let seed = seed.unwrap_or(scenario.seed);
     let run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
     let metrics = oracle::measure(&run);
@@ -775,7 +777,9 @@ fn cmd_check(
     out: &mut String,
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
-    let design = lookup(design_name)?;
+    let design = scenario
+        .design(design_name)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     if max_faults > 16 {
         return Err(CliError::Input(format!(
             "--max-faults must be at most 16, got {max_faults}"
@@ -828,7 +832,9 @@ fn cmd_explore(
     out: &mut String,
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
-    let design = lookup(design_name)?;
+    let design = scenario
+        .design(design_name)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     watch_ctrl_c();
     let checker = crate::check::Checker::new(&scenario, design.as_ref()).fault_kinds(kinds);
     let points = checker.fault_points().len();
@@ -1133,7 +1139,7 @@ fn self_check(
         let detail = designs
             .iter()
             .filter_map(|d| {
-                let design = handlers::lookup(d).ok()?;
+                let design = scenario.design(d).ok()?;
                 let a = world::run(scenario, design.as_ref(), seed, &FaultPlan::default());
                 let b = world::run(scenario, design.as_ref(), seed, &FaultPlan::default());
                 crate::determinism::first_difference(&a.trace, &b.trace)
@@ -1291,6 +1297,7 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
         clients: 1,
         interval: SimDuration::ZERO,
         amount: 1,
+        amounts: Vec::new(),
     };
     s.retry = scenario::RetryPolicy {
         timeout: SimDuration::from_millis(20),

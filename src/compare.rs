@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::fault::FaultPlan;
-use crate::handlers::{self, Design, UnknownDesign};
+use crate::handlers::{Design, UnknownDesign};
 use crate::oracle::{self, Ideal, Metrics, Violation};
 use crate::scenario::Scenario;
 use crate::world::{self, Run};
@@ -66,7 +66,7 @@ pub fn resolve(
     names
         .unwrap_or(&scenario.designs)
         .iter()
-        .map(|n| handlers::lookup(n))
+        .map(|n| scenario.design(n))
         .collect()
 }
 

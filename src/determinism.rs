@@ -7,7 +7,6 @@
 //! differ, [`first_difference`] names the first event where they part.
 
 use crate::fault::FaultPlan;
-use crate::handlers;
 use crate::scenario::Scenario;
 use crate::trace::Trace;
 
@@ -15,7 +14,7 @@ use crate::trace::Trace;
 pub fn hashes(scenario: &Scenario, designs: &[String], seeds: std::ops::Range<u64>) -> Vec<String> {
     let resolved: Vec<_> = designs
         .iter()
-        .filter_map(|d| handlers::lookup(d).ok())
+        .filter_map(|d| scenario.design(d).ok())
         .collect();
     let mut out = Vec::new();
     for seed in seeds {

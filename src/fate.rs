@@ -44,6 +44,8 @@ pub enum Decision {
     ExternalLatency = 6,
     /// How long this request's processing takes.
     Processing = 7,
+    /// Is the provider unavailable (503) for this call?
+    Unavailable = 8,
 }
 
 /// What a decision is about: up to four numbers naming a message, an attempt or a step.

@@ -133,6 +133,14 @@ pub enum FaultAtom {
         /// End of the window (exclusive).
         until: SimTime,
     },
+    /// The payment provider answers 503 (and charges nothing) to the calls made while serving
+    /// `op`'s attempt `attempt` (`None`: every attempt).
+    Unavailable {
+        /// The logical operation.
+        op: u32,
+        /// The attempt; `None` matches every attempt.
+        attempt: Option<u32>,
+    },
 }
 
 impl fmt::Display for FaultAtom {
@@ -160,6 +168,13 @@ impl fmt::Display for FaultAtom {
                     f,
                     "partition clients from servers from {from} until {until}"
                 )
+            }
+            FaultAtom::Unavailable { op, attempt } => {
+                write!(f, "the provider answers 503 to op {op}")?;
+                match attempt {
+                    Some(a) => write!(f, " attempt {a}"),
+                    None => f.write_str(" (every attempt)"),
+                }
             }
         }
     }
@@ -206,11 +221,87 @@ impl FaultPlan {
             .fold(SimDuration::ZERO, |acc, d| acc + d)
     }
 
+    /// True if the plan makes the provider unavailable to `op`'s attempt `attempt`.
+    pub fn unavailable(&self, op: u32, attempt: u32) -> bool {
+        self.atoms.iter().any(|a| {
+            matches!(*a, FaultAtom::Unavailable { op: o, attempt: at }
+                if o == op && at.is_none_or(|x| x == attempt))
+        })
+    }
+
     /// True if a partition covers the instant `at`.
     pub fn partitioned(&self, at: SimTime) -> bool {
         self.atoms.iter().any(|a| match a {
             FaultAtom::Partition { from, until } => *from <= at && at < *until,
             _ => false,
         })
+    }
+}
+
+/// The seven classes of fault the catalog of designs is judged against (the columns of the
+/// table in the domain reference), in the catalog's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultClass {
+    /// (i) The request is lost; the client retries.
+    LostRequest,
+    /// (ii) The response (or a consumer's ack) is lost; the client retries (the broker
+    /// redelivers).
+    LostResponse,
+    /// (iii) The same request (message) is delivered twice, the second copy after the first
+    /// was served.
+    DuplicateDelivery,
+    /// (iv) Two attempts with the same key in flight at once: the client's timeout (the
+    /// queue's visibility timeout) is shorter than the processing.
+    ConcurrentRetry,
+    /// (v) The server crashes inside the handler, between the side effect and recording it.
+    CrashAfterEffect,
+    /// (vi) A retry (a redelivery) arrives after the key (the inbox row) expired.
+    RetryAfterExpiry,
+    /// (vii) The same key comes back with a different payload.
+    PayloadMismatch,
+}
+
+impl FaultClass {
+    /// Every class, in the catalog's column order.
+    pub const ALL: [FaultClass; 7] = [
+        FaultClass::LostRequest,
+        FaultClass::LostResponse,
+        FaultClass::DuplicateDelivery,
+        FaultClass::ConcurrentRetry,
+        FaultClass::CrashAfterEffect,
+        FaultClass::RetryAfterExpiry,
+        FaultClass::PayloadMismatch,
+    ];
+
+    /// The stable kebab-case name (`lost-request`, ...), as in `idemlab matrix --format json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultClass::LostRequest => "lost-request",
+            FaultClass::LostResponse => "lost-response",
+            FaultClass::DuplicateDelivery => "duplicate-delivery",
+            FaultClass::ConcurrentRetry => "concurrent-retry",
+            FaultClass::CrashAfterEffect => "crash-after-effect",
+            FaultClass::RetryAfterExpiry => "retry-after-expiry",
+            FaultClass::PayloadMismatch => "payload-mismatch",
+        }
+    }
+
+    /// The catalog's column number, `i` to `vii`.
+    pub fn numeral(self) -> &'static str {
+        match self {
+            FaultClass::LostRequest => "i",
+            FaultClass::LostResponse => "ii",
+            FaultClass::DuplicateDelivery => "iii",
+            FaultClass::ConcurrentRetry => "iv",
+            FaultClass::CrashAfterEffect => "v",
+            FaultClass::RetryAfterExpiry => "vi",
+            FaultClass::PayloadMismatch => "vii",
+        }
+    }
+}
+
+impl fmt::Display for FaultClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -7,8 +7,16 @@
 //! - **duplicates**: Σ max(0, applications − 1);
 //! - **lost**: the client was told success, yet nothing was applied;
 //! - **in doubt**: the client gave up; the honest answer is "unknown" (Jepsen's `:info`);
-//! - **inconsistent**: the client received two different final answers for one operation
-//!   (e.g. two different order ids). 409 and 5xx are "try again", not answers.
+//! - **inconsistent**: the client received two different final answers for one operation that
+//!   was applied more than once (e.g. two different order ids). 409 and 5xx are "try again",
+//!   not answers;
+//! - **same effect, different response** (`different_response`): the server gave different
+//!   final answers to one operation whose effect happened at most once: a repeated `DELETE`
+//!   answering 404, a `PUT` answering 201 then 200. Idempotent by RFC 9110; not a failure, but
+//!   a client must be ready for it;
+//! - **dead-lettered**: messages the broker gave up on (they wait in the dead-letter queue).
+//!
+//! A *safe* design (`GET`) is expected to make no effect at all: it cannot lose one.
 //!
 //! The **first divergence** is the earliest simulated instant at which any of these became
 //! true. The ideal is every operation applied once, answered once, charged once.
@@ -23,7 +31,7 @@ use crate::trace::{Detail, EventKind, Outcome};
 use crate::world::Run;
 
 /// The metric names an `[expect]` table may use.
-pub const METRIC_NAMES: [&str; 16] = [
+pub const METRIC_NAMES: [&str; 18] = [
     "ops",
     "attempts",
     "delivered",
@@ -38,6 +46,8 @@ pub const METRIC_NAMES: [&str; 16] = [
     "timeouts",
     "charged",
     "stuck",
+    "different_response",
+    "dead_lettered",
     "latency_p50_us",
     "latency_p99_us",
 ];
@@ -75,6 +85,11 @@ pub struct Metrics {
     pub charged: u64,
     /// Idempotency records still in progress when the run ended (no one will finish them).
     pub stuck: u64,
+    /// Operations applied at most once whose server gave different final answers: the same
+    /// effect, a different response.
+    pub different_response: u64,
+    /// Messages in the dead-letter queue at the end.
+    pub dead_lettered: u64,
     /// Status codes of the responses clients accepted, by code.
     pub statuses: BTreeMap<String, u64>,
     /// Median latency of finished operations, in simulated microseconds.
@@ -105,6 +120,8 @@ impl Metrics {
             "timeouts" => self.timeouts,
             "charged" => self.charged,
             "stuck" => self.stuck,
+            "different_response" => self.different_response,
+            "dead_lettered" => self.dead_lettered,
             "latency_p50_us" => self.latency_p50_us,
             "latency_p99_us" => self.latency_p99_us,
             _ => return None,
@@ -214,6 +231,8 @@ pub fn measure(run: &Run) -> Metrics {
             .filter(|k| *k == EventKind::Timeout)
             .count() as u64,
         charged,
+        different_response: 0,
+        dead_lettered: 0,
         stuck: run
             .durable
             .values()
@@ -225,6 +244,20 @@ pub fn measure(run: &Run) -> Metrics {
         first_divergence_us: None,
         stopped: run.stopped.map(|s| s.to_string()),
     };
+    // The final answers the server sent, per op: did they differ?
+    let mut sent: Vec<(Option<Response>, bool)> = vec![(None, false); n];
+    for e in run.trace.iter() {
+        if let (EventKind::Respond, Detail::Response(r)) = (e.kind, e.detail)
+            && is_final(&r)
+            && let Some(slot) = sent.get_mut((e.op as usize).wrapping_sub(1))
+        {
+            match slot.0 {
+                None => slot.0 = Some(r),
+                Some(a) if a != r => slot.1 = true,
+                Some(_) => {}
+            }
+        }
+    }
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);
     for (i, op) in run.ops.iter().enumerate() {
@@ -236,10 +269,14 @@ pub fn measure(run: &Run) -> Metrics {
         match op.outcome {
             Outcome::Succeeded => {
                 m.succeeded += 1;
-                if applied == 0 {
+                if applied == 0 && !run.safe {
                     m.lost += 1;
                     diverged.extend(op.end_us);
                 }
+            }
+            Outcome::DeadLettered => {
+                m.dead_lettered += 1;
+                diverged.extend(op.end_us);
             }
             Outcome::Failed => m.failed += 1,
             Outcome::InDoubt => {
@@ -251,13 +288,16 @@ pub fn measure(run: &Run) -> Metrics {
         if let Some(end) = op.end_us {
             latencies.push(end - op.start_us);
         }
+        if applied <= 1 && sent[i].1 {
+            m.different_response += 1;
+        }
         let mut first_answer: Option<Response> = None;
         for r in op.received.iter().filter(|r| is_final(&r.response)) {
             match first_answer {
                 None => first_answer = Some(r.response),
-                Some(a) if a != r.response => {
+                Some(a) if a != r.response && applied >= 2 => {
                     m.inconsistent += 1;
-                    diverged.push(r.time_us);
+                    diverged.push(r.time_us.max(duplicate_at[i].unwrap_or(0)));
                     break;
                 }
                 Some(_) => {}
@@ -345,6 +385,7 @@ pub fn progress(run: &Run) -> Vec<Progress> {
         told_success: bool,
         counted_lost: bool,
         first_answer: Option<Response>,
+        answers_differ: bool,
         inconsistent: bool,
     }
     let mut ops = vec![OpSoFar::default(); run.ops.len()];
@@ -371,17 +412,22 @@ pub fn progress(run: &Run) -> Vec<Progress> {
                         o.counted_lost = false;
                         p.lost -= 1;
                     }
+                    if o.answers_differ && o.applied >= 2 && !o.inconsistent {
+                        o.inconsistent = true;
+                        p.inconsistent += 1;
+                    }
                 }
             }
             (EventKind::Receive | EventKind::Late, Detail::Response(r)) if is_final(&r) => {
                 if let Some(o) = ops.get_mut(op) {
                     match o.first_answer {
                         None => o.first_answer = Some(r),
-                        Some(a) if a != r && !o.inconsistent => {
-                            o.inconsistent = true;
-                            p.inconsistent += 1;
-                        }
+                        Some(a) if a != r => o.answers_differ = true,
                         Some(_) => {}
+                    }
+                    if o.answers_differ && o.applied >= 2 && !o.inconsistent {
+                        o.inconsistent = true;
+                        p.inconsistent += 1;
                     }
                 }
             }
@@ -390,13 +436,13 @@ pub fn progress(run: &Run) -> Vec<Progress> {
                     p.succeeded += 1;
                     if let Some(o) = ops.get_mut(op) {
                         o.told_success = true;
-                        if o.applied == 0 {
+                        if o.applied == 0 && !run.safe {
                             o.counted_lost = true;
                             p.lost += 1;
                         }
                     }
                 }
-                Outcome::InDoubt => p.in_doubt += 1,
+                Outcome::InDoubt | Outcome::DeadLettered => p.in_doubt += 1,
                 Outcome::Failed | Outcome::Unfinished => {}
             },
             _ => {}

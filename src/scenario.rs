@@ -21,6 +21,7 @@ use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
+use crate::handlers::{self, Design, OptionKind, OptionSpec, OptionValue, Options, UnknownDesign};
 use crate::oracle::METRIC_NAMES;
 use crate::sim::Budget;
 use crate::suggest::closest;
@@ -121,10 +122,11 @@ impl Jitter {
 
 impl KeyPolicy {
     /// Every policy, in declaration order.
-    pub const ALL: [KeyPolicy; 3] = [
+    pub const ALL: [KeyPolicy; 4] = [
         KeyPolicy::PerOperation,
         KeyPolicy::PerAttempt,
         KeyPolicy::None,
+        KeyPolicy::Shared,
     ];
 
     /// The name used in scenario files and sweep parameters.
@@ -133,6 +135,7 @@ impl KeyPolicy {
             KeyPolicy::PerOperation => "per-operation",
             KeyPolicy::PerAttempt => "per-attempt",
             KeyPolicy::None => "none",
+            KeyPolicy::Shared => "shared",
         }
     }
 }
@@ -147,6 +150,9 @@ pub enum KeyPolicy {
     PerAttempt,
     /// No key at all.
     None,
+    /// Every operation reuses the first operation's key, whatever its payload: the client bug
+    /// behind fault class (vii), a key reused with a different payload.
+    Shared,
 }
 
 /// The logical operations the clients run.
@@ -160,6 +166,34 @@ pub struct Workload {
     pub interval: SimDuration,
     /// The amount each operation charges or adds.
     pub amount: u64,
+    /// Per-operation amounts, cycled (operation n gets `amounts[(n - 1) % len]`); empty: every
+    /// operation has `amount`.
+    pub amounts: Vec<u64>,
+}
+
+impl Workload {
+    /// The amount of operation `op` (from 1).
+    pub fn amount_of(&self, op: u32) -> u64 {
+        if self.amounts.is_empty() {
+            self.amount
+        } else {
+            self.amounts[(op as usize - 1) % self.amounts.len()]
+        }
+    }
+}
+
+/// A message broker between the producers (the clients) and the consumers (the servers):
+/// at-least-once delivery with a visibility timeout, a receive limit and a dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broker {
+    /// How long a received message stays invisible; not acked by then, it is delivered again.
+    pub visibility_timeout: SimDuration,
+    /// Receives before the message moves to the dead-letter queue.
+    pub max_receives: u32,
+    /// When set, dead-lettered messages are redriven to the queue this long after (once).
+    pub redrive_after: Option<SimDuration>,
+    /// FIFO deduplication on the send side: a producer's duplicate send is dropped.
+    pub fifo_dedup: bool,
 }
 
 /// How clients time out and retry.
@@ -205,13 +239,18 @@ pub struct Server {
     pub store_latency: LatencyRange,
     /// How long a crashed server stays down.
     pub restart_delay: SimDuration,
+    /// How long idempotency records (keys, inbox rows) live before a reaper prunes them;
+    /// `None`: for ever.
+    pub key_ttl: Option<SimDuration>,
 }
 
 /// The outside world.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Provider {
     /// Latency of each call to the payment provider.
     pub latency: LatencyRange,
+    /// Probability that a call is answered 503 (and charges nothing).
+    pub unavailable: f64,
 }
 
 /// A comparison in an `[expect]` table: `0`, `">0"`, `">=2"`, `"<3"`, `"<=3"`, `"1..5"`.
@@ -339,6 +378,11 @@ pub struct Scenario {
     pub limits: Budget,
     /// Scripted faults.
     pub faults: FaultPlan,
+    /// The broker, when the scenario is a message queue (the retry policy is then derived
+    /// from it: see [`Broker`]).
+    pub broker: Option<Broker>,
+    /// Options per design, from `[design.NAME]` tables.
+    pub design_options: BTreeMap<String, Options>,
     /// Assertions per design, in file order.
     pub expect: BTreeMap<String, Vec<Expectation>>,
 }
@@ -479,6 +523,9 @@ struct RawScenario {
     limits: Option<RawLimits>,
     #[serde(default)]
     faults: Vec<Spanned<RawFault>>,
+    broker: Option<Spanned<RawBroker>>,
+    #[serde(default)]
+    design: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
     #[serde(default)]
     expect: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Comparison>>>,
 }
@@ -490,6 +537,16 @@ struct RawWorkload {
     clients: Option<Spanned<i64>>,
     interval: Option<Spanned<DurText>>,
     amount: Option<Spanned<i64>>,
+    amounts: Option<Spanned<Vec<Spanned<i64>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBroker {
+    visibility_timeout: Option<Spanned<DurText>>,
+    max_receives: Option<Spanned<i64>>,
+    redrive_after: Option<Spanned<DurText>>,
+    fifo_dedup: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -577,12 +634,14 @@ struct RawServer {
     processing: Option<Spanned<DurText>>,
     store_latency: Option<Spanned<DurText>>,
     restart_delay: Option<Spanned<DurText>>,
+    key_ttl: Option<Spanned<DurText>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     latency: Option<Spanned<DurText>>,
+    unavailable: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -613,10 +672,17 @@ struct RawFault {
 // ----- stage two: validation -----
 
 /// The fault kinds a scenario may script.
-pub const FAULT_KINDS: [&str; 5] = ["drop", "duplicate", "delay", "crash", "partition"];
+pub const FAULT_KINDS: [&str; 6] = [
+    "drop",
+    "duplicate",
+    "delay",
+    "crash",
+    "partition",
+    "unavailable",
+];
 
 /// The designs a scenario compares when it names none.
-pub const DEFAULT_DESIGNS: [&str; 3] = ["naive", "check-then-act", "atomic-key"];
+pub const DEFAULT_DESIGNS: [&str; 3] = ["naive", "process-payment", "atomic-key"];
 
 /// Reads a scenario from `text`; `origin` names where it came from in error messages.
 pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
@@ -743,19 +809,53 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
             Some(a) => int_in(src, a, 0, i64::MAX, "workload.amount")? as u64,
             None => 100,
         },
+        amounts: match &w.amounts {
+            None => Vec::new(),
+            Some(list) if list.get_ref().is_empty() => {
+                return Err(src.at(
+                    list,
+                    "`amounts` is empty: give at least one amount, or leave it out",
+                ));
+            }
+            Some(list) => list
+                .get_ref()
+                .iter()
+                .map(|a| int_in(src, a, 0, i64::MAX, "an amount").map(|a| a as u64))
+                .collect::<Result<_, _>>()?,
+        },
     };
-    let retry = validate_retry(src, raw.client.and_then(|c| c.retry).unwrap_or_default())?;
+    let broker = raw
+        .broker
+        .as_ref()
+        .map(|b| validate_broker(src, b))
+        .transpose()?;
+    let retry = match (&broker, raw.client.and_then(|c| c.retry)) {
+        (Some(b), None) => b.retry_policy(),
+        (Some(_), Some(_)) => {
+            let span = raw.broker.as_ref().map(Spanned::span);
+            return Err(src.error(
+                span,
+                "a scenario with [broker] has no [client.retry]: the broker redelivers by `visibility_timeout` and `max_receives`; remove one of the two",
+            ));
+        }
+        (None, r) => validate_retry(src, r.unwrap_or_default())?,
+    };
     let (network, partitions) = validate_network(src, raw.network.unwrap_or_default())?;
     let server = validate_server(src, raw.server.unwrap_or_default())?;
+    let provider = raw.provider.unwrap_or_default();
     let external = Provider {
-        latency: raw
-            .provider
-            .unwrap_or_default()
+        latency: provider
             .latency
             .as_ref()
             .map(|v| latency(src, v))
             .transpose()?
             .unwrap_or(LatencyRange::fixed(SimDuration::from_millis(5))),
+        unavailable: provider
+            .unavailable
+            .as_ref()
+            .map(|v| probability(src, v))
+            .transpose()?
+            .unwrap_or(0.0),
     };
     let limits = validate_limits(src, raw.limits.unwrap_or_default())?;
     let designs = validate_designs(src, raw.designs)?;
@@ -764,6 +864,7 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
         atoms.push(validate_fault(src, fault, &workload, &retry, &server)?);
     }
     let expect = validate_expect(src, raw.expect, &designs)?;
+    let design_options = validate_design_options(src, raw.design, &designs)?;
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| {
             let stem = src.origin.rsplit(['/', '\\']).next().unwrap_or(src.origin);
@@ -779,8 +880,144 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
         external,
         limits,
         faults: FaultPlan::new(atoms),
+        broker,
+        design_options,
         expect,
     })
+}
+
+impl Broker {
+    /// The retry policy the broker imposes on delivery: redeliver after the visibility
+    /// timeout, at once, until `max_receives`, by message id.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            timeout: self.visibility_timeout,
+            attempts_max: self.max_receives,
+            backoff: Backoff::Constant,
+            backoff_base: SimDuration::ZERO,
+            backoff_cap: SimDuration::ZERO,
+            jitter: Jitter::None,
+            key: KeyPolicy::PerOperation,
+        }
+    }
+}
+
+fn validate_broker(src: &Source<'_>, b: &Spanned<RawBroker>) -> Result<Broker, ScenarioError> {
+    let raw = b.get_ref();
+    let visibility_timeout = match &raw.visibility_timeout {
+        Some(v) => positive_duration(src, v, "broker.visibility_timeout")?,
+        None => SimDuration::from_millis(100),
+    };
+    let max_receives = match &raw.max_receives {
+        Some(m) => int_in(src, m, 1, i64::from(MAX_ATTEMPTS), "broker.max_receives")? as u32,
+        None => 5,
+    };
+    let redrive_after = raw
+        .redrive_after
+        .as_ref()
+        .map(|v| positive_duration(src, v, "broker.redrive_after"))
+        .transpose()?;
+    Ok(Broker {
+        visibility_timeout,
+        max_receives,
+        redrive_after,
+        fifo_dedup: raw.fifo_dedup.unwrap_or(false),
+    })
+}
+
+type RawDesignOptions = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>;
+
+fn validate_design_options(
+    src: &Source<'_>,
+    raw: RawDesignOptions,
+    designs: &[String],
+) -> Result<BTreeMap<String, Options>, ScenarioError> {
+    let mut out = BTreeMap::new();
+    for (design, table) in raw {
+        let entry =
+            handlers::entry(design.get_ref()).map_err(|e| src.at(&design, e.to_string()))?;
+        if !designs.contains(design.get_ref()) {
+            return Err(src.at(
+                &design,
+                format!(
+                    "[design.{}] gives options to a design this scenario does not run; it runs: {}",
+                    design.get_ref(),
+                    designs.join(", ")
+                ),
+            ));
+        }
+        let mut options = Options::new();
+        for (name, value) in table {
+            let Some(spec) = entry.option(name.get_ref()) else {
+                let takes = if entry.options.is_empty() {
+                    "it takes no options".to_string()
+                } else {
+                    let names: Vec<&str> = entry.options.iter().map(|o| o.name).collect();
+                    format!("it takes: {}", names.join(", "))
+                };
+                let hint = closest(name.get_ref(), entry.options.iter().map(|o| o.name))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(src.at(
+                    &name,
+                    format!(
+                        "design `{}` does not take the option `{}`{hint}; {takes}",
+                        entry.name,
+                        name.get_ref()
+                    ),
+                ));
+            };
+            options.insert(name.get_ref().clone(), option_value(src, spec, &value)?);
+        }
+        out.insert(design.get_ref().clone(), options);
+    }
+    Ok(out)
+}
+
+fn option_value(
+    src: &Source<'_>,
+    spec: &OptionSpec,
+    value: &Spanned<toml::Value>,
+) -> Result<OptionValue, ScenarioError> {
+    let wrong = |what: &str| {
+        src.at(
+            value,
+            format!("option `{}` takes {what}: {}", spec.name, spec.help),
+        )
+    };
+    match (spec.kind, value.get_ref()) {
+        (OptionKind::Duration, toml::Value::String(text)) => parse_duration(text)
+            .map(OptionValue::Duration)
+            .map_err(|e| src.at(value, format!("option `{}`: {e}", spec.name))),
+        (OptionKind::Duration, _) => Err(wrong("a duration with a unit, such as \"50ms\"")),
+        (OptionKind::Bool, toml::Value::Boolean(b)) => Ok(OptionValue::Bool(*b)),
+        (OptionKind::Bool, _) => Err(wrong("true or false")),
+        (OptionKind::Choice(choices), toml::Value::String(text)) => {
+            if choices.contains(&text.as_str()) {
+                Ok(OptionValue::Text(text.clone()))
+            } else {
+                Err(wrong(&format!("one of {}", choices.join(", "))))
+            }
+        }
+        (OptionKind::Choice(choices), _) => Err(wrong(&format!("one of {}", choices.join(", ")))),
+        (OptionKind::Design, toml::Value::String(text)) => {
+            if text == "middleware" {
+                return Err(src.at(value, "the middleware cannot wrap itself"));
+            }
+            handlers::entry(text)
+                .map(|_| OptionValue::Text(text.clone()))
+                .map_err(|e| src.at(value, e.to_string()))
+        }
+        (OptionKind::Design, _) => Err(wrong("a design name")),
+    }
+}
+
+impl Scenario {
+    /// Builds the design called `name` with this scenario's options for it.
+    pub fn design(&self, name: &str) -> Result<Box<dyn Design>, UnknownDesign> {
+        let none = Options::new();
+        handlers::build(name, self.design_options.get(name).unwrap_or(&none))
+    }
 }
 
 fn validate_retry(src: &Source<'_>, r: RawRetry) -> Result<RetryPolicy, ScenarioError> {
@@ -897,6 +1134,11 @@ fn validate_server(src: &Source<'_>, s: RawServer) -> Result<Server, ScenarioErr
             .map(|v| duration(src, v))
             .transpose()?
             .unwrap_or(SimDuration::from_millis(100)),
+        key_ttl: s
+            .key_ttl
+            .as_ref()
+            .map(|v| positive_duration(src, v, "server.key_ttl"))
+            .transpose()?,
     })
 }
 
@@ -932,7 +1174,7 @@ fn validate_designs(
     }
     let mut out = Vec::new();
     for d in list.get_ref() {
-        if let Err(e) = crate::handlers::lookup(d.get_ref()) {
+        if let Err(e) = handlers::entry(d.get_ref()) {
             return Err(src.at(d, e.to_string()));
         }
         if out.contains(d.get_ref()) {
@@ -995,6 +1237,7 @@ fn fault_keys(kind: &str) -> &'static [&'static str] {
         "delay" => &["message", "op", "attempt", "copy", "by"],
         "crash" => &["at", "server", "op", "attempt", "before", "after"],
         "partition" => &["from", "until"],
+        "unavailable" => &["op", "attempt"],
         _ => &[],
     }
 }
@@ -1104,6 +1347,10 @@ fn validate_fault(
             })
         }
         "crash" => validate_crash(src, fault, op(false)?, attempt()?, server, &need),
+        "unavailable" => Ok(FaultAtom::Unavailable {
+            op: op(true)?.unwrap_or(1),
+            attempt: attempt()?,
+        }),
         _ => {
             let from = duration(src, f.from.as_ref().ok_or_else(|| need("from"))?)?;
             let until_v = f.until.as_ref().ok_or_else(|| need("until"))?;
@@ -1263,13 +1510,31 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
         "\n[workload]\nops = {}\nclients = {}\ninterval = \"{}\"\namount = {}",
         w.ops, w.clients, w.interval, w.amount
     );
+    if !w.amounts.is_empty() {
+        let list: Vec<String> = w.amounts.iter().map(u64::to_string).collect();
+        let _ = writeln!(out, "amounts = [{}]", list.join(", "));
+    }
     let r = &s.retry;
     let (backoff, jitter, key) = (r.backoff.name(), r.jitter.name(), r.key.name());
-    let _ = writeln!(
-        out,
-        "\n[client.retry]\ntimeout = \"{}\"\nattempts_max = {}\nbackoff = \"{backoff}\"\nbackoff_base = \"{}\"\nbackoff_cap = \"{}\"\njitter = \"{jitter}\"\nkey = \"{key}\"",
-        r.timeout, r.attempts_max, r.backoff_base, r.backoff_cap
-    );
+    match &s.broker {
+        None => {
+            let _ = writeln!(
+                out,
+                "\n[client.retry]\ntimeout = \"{}\"\nattempts_max = {}\nbackoff = \"{backoff}\"\nbackoff_base = \"{}\"\nbackoff_cap = \"{}\"\njitter = \"{jitter}\"\nkey = \"{key}\"",
+                r.timeout, r.attempts_max, r.backoff_base, r.backoff_cap
+            );
+        }
+        Some(b) => {
+            let _ = writeln!(
+                out,
+                "\n[broker]\nvisibility_timeout = \"{}\"\nmax_receives = {}\nfifo_dedup = {}",
+                b.visibility_timeout, b.max_receives, b.fifo_dedup
+            );
+            if let Some(d) = b.redrive_after {
+                let _ = writeln!(out, "redrive_after = \"{d}\"");
+            }
+        }
+    }
     let n = &s.network;
     let _ = writeln!(
         out,
@@ -1282,7 +1547,14 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
         "\n[server]\ncount = {}\nprocessing = \"{}\"\nstore_latency = \"{}\"\nrestart_delay = \"{}\"",
         v.count, v.processing, v.store_latency, v.restart_delay
     );
-    let _ = writeln!(out, "\n[provider]\nlatency = \"{}\"", s.external.latency);
+    if let Some(ttl) = v.key_ttl {
+        let _ = writeln!(out, "key_ttl = \"{ttl}\"");
+    }
+    let _ = writeln!(
+        out,
+        "\n[provider]\nlatency = \"{}\"\nunavailable = {:?}",
+        s.external.latency, s.external.unavailable
+    );
     let _ = writeln!(
         out,
         "\n[limits]\nmax_events = {}\nmax_time = \"{}\"\nmax_trace_events = {}",
@@ -1291,6 +1563,17 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     for atom in &s.faults.atoms {
         out.push_str("\n[[faults]]\n");
         out.push_str(&fault_toml(atom));
+    }
+    for (design, options) in &s.design_options {
+        let _ = writeln!(out, "\n[design.{}]", quoted(design));
+        for (name, value) in options {
+            let value = match value {
+                OptionValue::Duration(d) => format!("\"{d}\""),
+                OptionValue::Bool(b) => b.to_string(),
+                OptionValue::Text(t) => quoted(t),
+            };
+            let _ = writeln!(out, "{name} = {value}");
+        }
     }
     for (design, list) in &s.expect {
         let _ = writeln!(out, "\n[expect.{}]", quoted(design));
@@ -1364,6 +1647,12 @@ fn fault_toml(atom: &FaultAtom) -> String {
         }
         FaultAtom::Partition { from, until } => {
             format!("kind = \"partition\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n")
+        }
+        FaultAtom::Unavailable { op, attempt } => {
+            let attempt = attempt
+                .map(|a| format!("attempt = {a}\n"))
+                .unwrap_or_default();
+            format!("kind = \"unavailable\"\nop = {op}\n{attempt}")
         }
     }
 }

@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn suggests_near_names_only() {
-        let known = ["naive", "check-then-act", "atomic-key"];
+        let known = ["naive", "process-payment", "atomic-key"];
         assert_eq!(closest("atomic-keys", known), Some("atomic-key"));
         assert_eq!(closest("naieve", known), Some("naive"));
         assert_eq!(closest("something-else", known), None);

@@ -387,7 +387,7 @@ impl SweepPlan {
     pub fn run_task(&self, task: &Task) -> Vec<String> {
         let scenario = &self.points[task.point].1;
         // The catalog's designs are looked up by name in each worker thread.
-        let row_metrics = match handlers::lookup(&task.design) {
+        let row_metrics = match scenario.design(&task.design) {
             Ok(design) => {
                 let run =
                     crate::world::run(scenario, design.as_ref(), task.seed, &FaultPlan::default());

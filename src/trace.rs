@@ -90,11 +90,15 @@ pub enum EventKind {
     Restart,
     /// The run hit a budget and stopped.
     Limit,
+    /// The broker moved a message that reached `max_receives` to the dead-letter queue.
+    DeadLetter,
+    /// The broker moved a dead-lettered message back to the queue (a redrive).
+    Redrive,
 }
 
 impl EventKind {
     /// Every kind, in declaration order (the packed encoding is the index).
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::OpStart,
         EventKind::Send,
         EventKind::Lost,
@@ -113,6 +117,8 @@ impl EventKind {
         EventKind::Crash,
         EventKind::Restart,
         EventKind::Limit,
+        EventKind::DeadLetter,
+        EventKind::Redrive,
     ];
 
     /// The kebab-case name used in exports.
@@ -136,6 +142,8 @@ impl EventKind {
             EventKind::Crash => "crash",
             EventKind::Restart => "restart",
             EventKind::Limit => "limit",
+            EventKind::DeadLetter => "dead-letter",
+            EventKind::Redrive => "redrive",
         }
     }
 }
@@ -149,6 +157,8 @@ pub enum LossCause {
     Plan,
     /// A partition was in force.
     Partition,
+    /// The broker's FIFO deduplication dropped a producer's duplicate send.
+    Deduplicated,
 }
 
 /// How a logical operation ended, from the client's point of view.
@@ -163,15 +173,18 @@ pub enum Outcome {
     InDoubt,
     /// The run ended before the operation did (a budget was hit).
     Unfinished,
+    /// The broker gave up on the message: it is in the dead-letter queue.
+    DeadLettered,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [Outcome; 4] = [
+    pub const ALL: [Outcome; 5] = [
         Outcome::Succeeded,
         Outcome::Failed,
         Outcome::InDoubt,
         Outcome::Unfinished,
+        Outcome::DeadLettered,
     ];
 
     /// The kebab-case name.
@@ -181,6 +194,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::InDoubt => "in-doubt",
             Outcome::Unfinished => "unfinished",
+            Outcome::DeadLettered => "dead-lettered",
         }
     }
 }
@@ -317,6 +331,7 @@ impl TraceEvent {
                     LossCause::Random => "random loss",
                     LossCause::Plan => "fault plan",
                     LossCause::Partition => "partition",
+                    LossCause::Deduplicated => "deduplicated",
                 }
             ),
             Detail::Step(step) => step.name().to_string(),
@@ -491,7 +506,8 @@ fn unpack_detail(tag: u8, small: u32, big: u64) -> Detail {
             cause: match small >> 1 {
                 0 => LossCause::Random,
                 1 => LossCause::Plan,
-                _ => LossCause::Partition,
+                2 => LossCause::Partition,
+                _ => LossCause::Deduplicated,
             },
         },
         3 => Detail::Step(step_at(small)),
@@ -522,7 +538,8 @@ impl Packed {
         // Keys are minted by the simulated client for its own operation (see `world::client`),
         // so the operation is implied and only the attempt the key was minted for is stored.
         debug_assert!(
-            e.key.is_none_or(|k| k.op == e.op),
+            e.key
+                .is_none_or(|k| k.op == e.op || (k.op == 1 && k.attempt == 0)),
             "a key of another operation"
         );
         Packed {
@@ -535,7 +552,14 @@ impl Packed {
             copy: e.copy,
             kind: e.kind as u8,
             node_kind,
-            key: e.key.map_or(0, |k| k.attempt.min(254) as u8 + 1),
+            // 255: the first operation's key, reused by a later one (`key = "shared"`).
+            key: e.key.map_or(0, |k| {
+                if k.op != e.op {
+                    255
+                } else {
+                    k.attempt.min(253) as u8 + 1
+                }
+            }),
             detail_tag,
         }
     }
@@ -548,10 +572,14 @@ impl Packed {
             copy: self.copy,
             kind: EventKind::ALL[usize::from(self.kind).min(EventKind::ALL.len() - 1)],
             node: unpack_node(self.node_kind, self.node_index),
-            key: (self.key > 0).then(|| IdemKey {
-                op: self.op,
-                attempt: u32::from(self.key - 1),
-            }),
+            key: match self.key {
+                0 => None,
+                255 => Some(IdemKey { op: 1, attempt: 0 }),
+                k => Some(IdemKey {
+                    op: self.op,
+                    attempt: u32::from(k - 1),
+                }),
+            },
             detail: unpack_detail(self.detail_tag, self.small, self.big),
         }
     }

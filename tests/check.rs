@@ -20,7 +20,7 @@ fn bundled(name: &str) -> Scenario {
 const BROKEN: [(&str, &str); 4] = [
     ("naive", "lost-response"),
     ("counter", "lost-response"),
-    ("check-then-act", "slow-server-race"),
+    ("process-payment", "slow-server-race"),
     ("atomic-key", "crash-after-charge"),
 ];
 
@@ -45,7 +45,7 @@ fn check_and_explore_find_every_broken_design() {
 
 #[test]
 fn check_and_explore_find_nothing_in_correct_designs() {
-    let mut cases = vec![("claim-with-lease", "crash-after-charge")];
+    let mut cases = vec![("recovery-points", "crash-after-charge")];
     for s in [
         "default",
         "lost-response",
@@ -79,12 +79,12 @@ fn check_and_explore_find_nothing_in_correct_designs() {
     }
 }
 
-/// The check-then-act race. With a client timeout shorter than the provider call, no fault is
+/// The process-payment race. With a client timeout shorter than the provider call, no fault is
 /// needed: the known minimal story is zero faults and one operation. On a fast server, one
 /// network duplicate of the first request makes the same race: one fault, one operation.
 #[test]
-fn the_check_then_act_race_shrinks_to_its_known_minimal_plan() {
-    let d = lookup("check-then-act").unwrap();
+fn the_process_payment_race_shrinks_to_its_known_minimal_plan() {
+    let d = lookup("process-payment").unwrap();
     let slow = Checker::new(&bundled("slow-server-race"), d.as_ref()).check();
     let found = slow.counterexample.unwrap();
     assert_eq!(found.plan, FaultPlan::default());
@@ -111,7 +111,7 @@ fn the_check_then_act_race_shrinks_to_its_known_minimal_plan() {
 /// before the key is stored. Only crashes are searched, so nothing else can stand in for it.
 #[test]
 fn the_crash_after_charge_window_shrinks_to_its_known_minimal_plan() {
-    let d = lookup("check-then-act").unwrap();
+    let d = lookup("process-payment").unwrap();
     let s = bundled("crash-after-charge");
     let found = Checker::new(&s, d.as_ref())
         .fault_kinds(&[FaultKind::Crash])

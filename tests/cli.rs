@@ -46,7 +46,7 @@ fn run_json_is_one_design_object_plus_scenario_and_seed() {
             "run",
             "scenarios/slow-server-race.toml",
             "--design",
-            "check-then-act",
+            "process-payment",
             "--seed",
             "3",
             "--format",
@@ -57,7 +57,7 @@ fn run_json_is_one_design_object_plus_scenario_and_seed() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["scenario"], "slow-server-race");
     assert_eq!(v["seed"], 3);
-    assert_eq!(v["design"], "check-then-act");
+    assert_eq!(v["design"], "process-payment");
     for key in DESIGN_KEYS {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -154,7 +154,9 @@ fn an_unknown_design_lists_the_known_ones() {
         "{err}"
     );
     assert!(
-        err.contains("naive, counter, check-then-act, atomic-key"),
+        err.contains(
+            "naive, put, conditional-write, business-key, check-then-act, process-payment"
+        ),
         "{err}"
     );
     let (code, _, err) = idemlab(&root(), &["compare", "default", "--designs", "naive,nope"]);
@@ -177,7 +179,7 @@ fn with_no_arguments_and_no_terminal_it_prints_the_default_comparison() {
         out.starts_with("scenario default · seed 1 · 20 operations"),
         "{out}"
     );
-    for d in ["naive", "check-then-act", "atomic-key", "(ideal)"] {
+    for d in ["naive", "process-payment", "atomic-key", "(ideal)"] {
         assert!(out.contains(d), "{out}");
     }
 }

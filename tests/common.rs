@@ -46,3 +46,58 @@ pub fn idemlab(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Rewrites every quoted output in `text` from the program: a block introduced by
+/// `<!-- output: idemlab ARGS -->` (or `<!-- output: idemlab ARGS (exit N) -->` for a command
+/// that must exit with N) followed by a fenced `text` block gets the command's stdout.
+/// Returns the new text and how many blocks it checked. Panics on a wrong exit code.
+pub fn refresh_quoted_outputs(dir: &Path, text: &str) -> (String, usize) {
+    const MARK: &str = "<!-- output: idemlab ";
+    let mut out = String::new();
+    let mut rest = text;
+    let mut checked = 0;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let end = after
+            .find(" -->")
+            .expect("a quoted-output marker ends with -->");
+        let mut command = after[..end].trim();
+        let mut want = 0;
+        if let Some(head) = command.strip_suffix(')')
+            && let Some((args, code)) = head.rsplit_once("(exit ")
+        {
+            want = code.trim().parse().expect("(exit N) names a number");
+            command = args.trim();
+        }
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let open = after[end..]
+            .find("```text\n")
+            .expect("a quoted output is a ```text block")
+            + end
+            + "```text\n".len();
+        let close = after[open..].find("```").expect("the block is closed") + open;
+        let (code, stdout, stderr) = idemlab(dir, &args);
+        assert_eq!(code, want, "idemlab {command}: {stderr}");
+        out.push_str(&rest[..start + MARK.len()]);
+        out.push_str(&after[..open]);
+        out.push_str(&stdout);
+        rest = &after[close..];
+        checked += 1;
+    }
+    out.push_str(rest);
+    (out, checked)
+}
+
+/// The first line where `a` and `b` differ, both versions, for an assertion message.
+pub fn first_line_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  quoted: {x}\n  now:    {y}", i + 1);
+        }
+    }
+    format!(
+        "the texts differ in length ({} vs {} lines)",
+        a.lines().count(),
+        b.lines().count()
+    )
+}

@@ -1,32 +1,25 @@
 //! What the README quotes is what the program prints. A block introduced by
-//! `<!-- output: idemlab ARGS -->` must equal the output of `idemlab ARGS`.
+//! `<!-- output: idemlab ARGS -->` must equal the output of `idemlab ARGS`;
+//! `IDEMLAB_BLESS=1` rewrites the blocks from the program (review the diff).
 
 mod common;
 
 #[test]
 fn every_quoted_output_in_the_readme_is_current() {
     let root = common::root();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let mut checked = 0;
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find("<!-- output: idemlab ") {
-        let after = &rest[start + "<!-- output: idemlab ".len()..];
-        let end = after.find(" -->").unwrap();
-        let args: Vec<&str> = after[..end].split_whitespace().collect();
-        let block = after[end..].split_once("```text\n").unwrap().1;
-        let quoted = block.split_once("```").unwrap().0;
-        let (code, out, err) = common::idemlab(&root, &args);
-        assert_eq!(code, 0, "idemlab {args:?}: {err}");
-        assert_eq!(
-            quoted,
-            out,
-            "README quotes stale output of `idemlab {}`",
-            args.join(" ")
-        );
-        checked += 1;
-        rest = &after[end..];
-    }
+    let path = root.join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (fresh, checked) = common::refresh_quoted_outputs(&root, &readme);
     assert!(checked >= 1, "the README quotes no checked output");
+    if std::env::var_os("IDEMLAB_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    assert!(
+        fresh == readme,
+        "README quotes stale output (IDEMLAB_BLESS=1 cargo test --test readme rewrites it):\n{}",
+        common::first_line_difference(&readme, &fresh)
+    );
 }
 
 /// The error quoted in the README is the one in the fixture corpus.

@@ -92,12 +92,33 @@ fn fault_panel_changes_a_setting_and_reruns_at_once() {
 }
 
 #[test]
+fn designs_chooser_scrolls_to_keep_the_chosen_row_in_view() {
+    let mut a = app_at_40();
+    press(&mut a, &[KeyCode::Char('d')]);
+    let last = idemlab::handlers::names().len();
+    for _ in 0..last {
+        press(&mut a, &[KeyCode::Down]);
+    }
+    let screen = render(&a, 80, 24);
+    assert!(
+        screen.contains("counter"),
+        "the last design is in view:\n{screen}"
+    );
+    assert!(
+        screen.contains("Enter show"),
+        "the hint stays in view:\n{screen}"
+    );
+    assert!(screen.contains(&format!("of {last})")), "{screen}");
+    insta::assert_snapshot!("designs_scrolled_80x24", screen);
+}
+
+#[test]
 fn designs_chooser_switches_the_designs_shown() {
     let mut a = app_at_40();
     press(&mut a, &[KeyCode::Char('d')]);
     insta::assert_snapshot!("designs_100x30", render(&a, 100, 30));
     insta::assert_snapshot!("designs_80x24", render(&a, 80, 24));
-    // Untick naive (row 0), tick counter (row 1), apply.
+    // Untick naive (row 0), tick put (row 1), apply.
     press(
         &mut a,
         &[
@@ -108,7 +129,7 @@ fn designs_chooser_switches_the_designs_shown() {
         ],
     );
     let shown: Vec<&str> = a.views.iter().map(|v| v.run.design.as_str()).collect();
-    assert_eq!(shown, ["counter", "check-then-act", "atomic-key"]);
+    assert_eq!(shown, ["put", "process-payment", "atomic-key"]);
     insta::assert_snapshot!("designs_switched_80x24", render(&a, 80, 24));
 }
 
@@ -159,7 +180,7 @@ fn tab_moves_focus_and_keeps_the_time() {
     let t = a.now_us();
     press(&mut a, &[KeyCode::Tab]);
     assert_eq!(a.focus, 1);
-    assert_eq!(a.focused().run.design, "check-then-act");
+    assert_eq!(a.focused().run.design, "process-payment");
     assert!(a.now_us() <= t);
     press(&mut a, &[KeyCode::Tab, KeyCode::Tab]);
     assert_eq!(a.focus, 0);

@@ -92,7 +92,7 @@ fn a_crash_before_a_step_prevents_it_and_after_a_step_keeps_it() {
         when: When::Before,
         step: StepKind::Charge,
     }]);
-    let m = measure(&run_named(&s, "check-then-act", &before));
+    let m = measure(&run_named(&s, "process-payment", &before));
     assert_eq!((m.duplicates, m.charged, m.succeeded), (0, 300, 3));
     let after = FaultPlan::new(vec![FaultAtom::CrashAtStep {
         op: 1,
@@ -100,7 +100,7 @@ fn a_crash_before_a_step_prevents_it_and_after_a_step_keeps_it() {
         when: When::After,
         step: StepKind::Charge,
     }]);
-    let m = measure(&run_named(&s, "check-then-act", &after));
+    let m = measure(&run_named(&s, "process-payment", &after));
     assert_eq!((m.duplicates, m.charged, m.succeeded), (1, 400, 3));
 }
 

@@ -19,7 +19,10 @@ pub async fn process_payment(cx: Cx, req: Request) -> Response {
     if let Some(previous) = cx.db().get(&key).await.and_then(|v| v.response()) {
         return previous;
     }
-    let receipt = cx.payments().charge(req.amount()).await;
+    let receipt = match cx.payments().charge(req.amount()).await {
+        Ok(receipt) => receipt,
+        Err(unavailable) => return unavailable.into(), // 503: nothing charged
+    };
     let result = Response::created(Body::Receipt(receipt));
     cx.db().put(&key, result.into()).await;
     result
@@ -58,10 +61,18 @@ pub async fn process_payment_fixed(cx: Cx, req: Request) -> Response {
         }
         Err(_) => return Response::key_in_use(),
     }
-    let receipt = cx
+    let receipt = match cx
         .payments()
         .charge_with_key(&format!("card:{key}"), req.amount())
-        .await;
+        .await
+    {
+        Ok(receipt) => receipt,
+        Err(unavailable) => {
+            // Release the claim so that the retry runs again; the provider charged nothing.
+            cx.db().delete(&record).await;
+            return unavailable.into();
+        }
+    };
     let result = Response::created(Body::Receipt(receipt));
     let done = Value::Completed {
         fingerprint: req.fingerprint(),

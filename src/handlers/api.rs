@@ -18,7 +18,10 @@
 //!     if let Some(prev) = cx.db().get(&key).await.and_then(|v| v.response()) {
 //!         return prev;
 //!     }
-//!     let receipt = cx.payments().charge(req.amount()).await;
+//!     let receipt = match cx.payments().charge(req.amount()).await {
+//!         Ok(receipt) => receipt,
+//!         Err(unavailable) => return unavailable.into(), // 503: nothing charged
+//!     };
 //!     let response = Response::created(Body::Receipt(receipt));
 //!     cx.db().put(&key, response.into()).await;
 //!     response
@@ -35,7 +38,7 @@ use std::task::{Context, Poll};
 use serde::Serialize;
 
 use crate::fate::Identity;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::world::{Shared, StepKind, TaskInfo};
 
 /// The idempotency key a client attached to a request (the `Idempotency-Key` header).
@@ -85,6 +88,12 @@ impl Request {
         self.amount
     }
 
+    /// The resource the request names in its path (`/items/{n}`): the workload gives each
+    /// logical operation its own resource, so retries of one operation name the same one.
+    pub fn resource(&self) -> u32 {
+        self.op
+    }
+
     /// A fingerprint of the payload, to detect a key reused with a different payload (422).
     pub fn fingerprint(&self) -> u64 {
         // FNV-1a over the payload fields: stable across machines and releases.
@@ -115,6 +124,8 @@ pub enum ErrorCode {
     Internal,
     /// 503: a dependency was unavailable.
     Unavailable,
+    /// 409 (final): a row with this business key already exists.
+    AlreadyExists,
 }
 
 /// A response body, small enough to copy.
@@ -147,7 +158,7 @@ impl fmt::Display for Body {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::KeyMissing,
         ErrorCode::KeyInUse,
         ErrorCode::KeyMismatch,
@@ -155,6 +166,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
+        ErrorCode::AlreadyExists,
     ];
 }
 
@@ -167,6 +179,7 @@ fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::NotFound => "not-found",
         ErrorCode::Internal => "internal",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::AlreadyExists => "already-exists",
     }
 }
 
@@ -200,6 +213,29 @@ impl Response {
     pub fn key_mismatch() -> Self {
         Self::error(422, ErrorCode::KeyMismatch)
     }
+    /// 204: done, nothing to say (a `DELETE` that removed the resource).
+    pub fn no_content() -> Self {
+        Response {
+            status: 204,
+            body: Body::Empty,
+        }
+    }
+    /// 404: no such resource (a repeated `DELETE`: same effect, different response).
+    pub fn not_found() -> Self {
+        Self::error(404, ErrorCode::NotFound)
+    }
+    /// 409, final: a row with this business key already exists; the client must look it up.
+    pub fn already_exists() -> Self {
+        Self::error(409, ErrorCode::AlreadyExists)
+    }
+    /// 412: a conditional write (`If-Match`) found another version.
+    pub fn precondition_failed() -> Self {
+        Self::error(412, ErrorCode::PreconditionFailed)
+    }
+    /// 503: a dependency was unavailable.
+    pub fn unavailable() -> Self {
+        Self::error(503, ErrorCode::Unavailable)
+    }
     /// An error response with this status and code.
     pub fn error(status: u16, code: ErrorCode) -> Self {
         Response {
@@ -211,9 +247,12 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
-    /// True for answers a client should retry: 409 (in progress), 429 and 5xx.
+    /// True for answers a client should retry: 409 while a key is in progress, 429 and 5xx.
+    /// A 409 that says a row already exists is final: retrying cannot change it.
     pub fn is_retryable(&self) -> bool {
-        self.status == 409 || self.status == 429 || self.status >= 500
+        (self.status == 409 && self.body != Body::Error(ErrorCode::AlreadyExists))
+            || self.status == 429
+            || self.status >= 500
     }
 }
 
@@ -256,6 +295,15 @@ pub enum Value {
         /// The response to replay.
         response: Response,
     },
+    /// A resource's value with the version a conditional write (`If-Match`) compares.
+    Versioned {
+        /// The version (the ETag), from 1.
+        version: u64,
+        /// The value.
+        value: i64,
+    },
+    /// A deleted resource.
+    Tombstone,
 }
 
 impl Value {
@@ -297,6 +345,8 @@ impl fmt::Display for Value {
                 write!(f, "in-progress(since {})", SimTime(*since_us))
             }
             Value::Completed { response, .. } => write!(f, "completed({response})"),
+            Value::Versioned { version, value } => write!(f, "{value} (v{version})"),
+            Value::Tombstone => f.write_str("deleted"),
         }
     }
 }
@@ -335,6 +385,19 @@ impl Cx {
         self.shared.borrow().now()
     }
 
+    /// How long idempotency records live (`server.key_ttl` in the scenario); `None`: for ever.
+    /// Designs pass it to [`Db::put_for`] so that their records expire as the scenario says.
+    pub fn key_ttl(&self) -> Option<SimDuration> {
+        self.shared.borrow().timings.key_ttl
+    }
+
+    /// Acknowledges the message this handler is consuming, now (a consumer's `ack`; for an
+    /// HTTP request, answering early). The broker stops redelivering it once the ack arrives;
+    /// the handler's own return value is then not sent. A step like any other: it can crash.
+    pub async fn ack(&self) {
+        self.step(StepKind::Ack, |w, t| w.ack(t)).await
+    }
+
     /// A suspension point of `kind` that completes after its latency by running `apply` on the
     /// world. The latency is drawn from the fates by the step's identity.
     fn step<T, F>(&self, kind: StepKind, apply: F) -> Step<'_, T, F>
@@ -362,17 +425,79 @@ impl Db<'_> {
         let durable = self.durable;
         self.cx
             .step(StepKind::Get, move |w, t| {
-                w.store(durable, t.server).get(key).cloned()
+                w.live(durable, t.server, key).cloned()
             })
             .await
     }
 
     /// Writes `key` (last writer wins).
     pub async fn put(&self, key: &str, value: Value) {
+        self.put_for(key, value, None).await
+    }
+
+    /// Writes `key` to live for `ttl` (`None`: for ever): after that, reads find nothing, as
+    /// when a reaper prunes idempotency records.
+    pub async fn put_for(&self, key: &str, value: Value, ttl: Option<SimDuration>) {
         let durable = self.durable;
         self.cx
             .step(StepKind::Put, move |w, t| {
-                w.upsert(durable, t.server, key, value)
+                w.upsert(durable, t.server, key, value);
+                w.set_expiry(durable, key, ttl);
+            })
+            .await
+    }
+
+    /// `PUT`: sets resource `key` to `value` (an absolute write). An effect (`write`) only when
+    /// the value changes, so repeating it changes nothing. Returns true if it changed.
+    pub async fn write(&self, key: &str, value: Value) -> bool {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Write, move |w, t| {
+                if w.live(durable, t.server, key) == Some(&value) {
+                    return false;
+                }
+                let amount = value.as_int().map_or(0, i64::unsigned_abs);
+                w.upsert(durable, t.server, key, value);
+                w.record_effect(t, EffectKind::Write, amount);
+                true
+            })
+            .await
+    }
+
+    /// `DELETE`: marks resource `key` deleted. An effect (`delete`) only the first time;
+    /// returns false when it was already gone.
+    pub async fn remove(&self, key: &str) -> bool {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::Delete, move |w, t| {
+                if w.live(durable, t.server, key) == Some(&Value::Tombstone) {
+                    return false;
+                }
+                w.upsert(durable, t.server, key, Value::Tombstone);
+                w.record_effect(t, EffectKind::Delete, 0);
+                true
+            })
+            .await
+    }
+
+    /// `If-Match: v{expected}`: sets resource `key` to `value` only if its version is
+    /// `expected` (an absent resource is version 0). `Ok(new version)`, an effect (`write`);
+    /// or `Err(current version)`, nothing written: answer 412.
+    pub async fn write_if_version(&self, key: &str, expected: u64, value: i64) -> Result<u64, u64> {
+        let durable = self.durable;
+        self.cx
+            .step(StepKind::CompareAndSet, move |w, t| {
+                let current = match w.live(durable, t.server, key) {
+                    Some(Value::Versioned { version, .. }) => *version,
+                    _ => 0,
+                };
+                if current != expected {
+                    return Err(current);
+                }
+                let version = current + 1;
+                w.upsert(durable, t.server, key, Value::Versioned { version, value });
+                w.record_effect(t, EffectKind::Write, value.unsigned_abs());
+                Ok(version)
             })
             .await
     }
@@ -389,17 +514,25 @@ impl Db<'_> {
 
     /// Atomically writes `value` unless `key` exists; `Err(existing)` if it does.
     pub async fn insert_if_absent(&self, key: &str, value: Value) -> Result<(), Value> {
+        self.insert_if_absent_for(key, value, None).await
+    }
+
+    /// [`Db::insert_if_absent`] for a value that lives `ttl` (`None`: for ever).
+    pub async fn insert_if_absent_for(
+        &self,
+        key: &str,
+        value: Value,
+        ttl: Option<SimDuration>,
+    ) -> Result<(), Value> {
         let durable = self.durable;
         self.cx
             .step(StepKind::InsertIfAbsent, move |w, t| {
-                let store = w.store_mut(durable, t.server);
-                match store.get(key) {
-                    Some(existing) => Err(existing.clone()),
-                    None => {
-                        store.insert(key.to_string(), value);
-                        Ok(())
-                    }
+                if let Some(existing) = w.live(durable, t.server, key) {
+                    return Err(existing.clone());
                 }
+                w.upsert(durable, t.server, key, value);
+                w.set_expiry(durable, key, ttl);
+                Ok(())
             })
             .await
     }
@@ -412,15 +545,27 @@ impl Db<'_> {
         expected: Option<&Value>,
         new: Value,
     ) -> Result<(), Option<Value>> {
+        self.compare_and_set_for(key, expected, new, None).await
+    }
+
+    /// [`Db::compare_and_set`] for a value that lives `ttl` (`None`: for ever).
+    pub async fn compare_and_set_for(
+        &self,
+        key: &str,
+        expected: Option<&Value>,
+        new: Value,
+        ttl: Option<SimDuration>,
+    ) -> Result<(), Option<Value>> {
         let durable = self.durable;
         self.cx
             .step(StepKind::CompareAndSet, move |w, t| {
-                let store = w.store_mut(durable, t.server);
-                if store.get(key) == expected {
-                    store.insert(key.to_string(), new);
+                let current = w.live(durable, t.server, key);
+                if current == expected {
+                    w.upsert(durable, t.server, key, new);
+                    w.set_expiry(durable, key, ttl);
                     Ok(())
                 } else {
-                    Err(store.get(key).cloned())
+                    Err(current.cloned())
                 }
             })
             .await
@@ -432,7 +577,7 @@ impl Db<'_> {
         let durable = self.durable;
         self.cx
             .step(StepKind::Incr, move |w, t| {
-                let current = w.store(durable, t.server).get(key).and_then(Value::as_int);
+                let current = w.live(durable, t.server, key).and_then(Value::as_int);
                 let next = current.unwrap_or(0) + by;
                 w.upsert(durable, t.server, key, Value::Int { value: next });
                 w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
@@ -480,30 +625,34 @@ pub struct Txn<'a> {
     world: &'a mut Shared,
     task: &'a TaskInfo,
     durable: bool,
-    writes: Vec<(String, Option<Value>)>,
+    writes: Vec<(String, Option<Value>, Option<SimDuration>)>,
     orders: Vec<u64>,
 }
 
 impl Txn<'_> {
     /// Reads `key`, seeing this transaction's own writes.
-    pub fn get(&self, key: &str) -> Option<Value> {
-        if let Some((_, v)) = self.writes.iter().rev().find(|(k, _)| k == key) {
+    pub fn get(&mut self, key: &str) -> Option<Value> {
+        if let Some((_, v, _)) = self.writes.iter().rev().find(|(k, _, _)| k == key) {
             return v.clone();
         }
         self.world
-            .store(self.durable, self.task.server)
-            .get(key)
+            .live(self.durable, self.task.server, key)
             .cloned()
     }
 
     /// Writes `key` at commit.
     pub fn put(&mut self, key: &str, value: Value) {
-        self.writes.push((key.to_string(), Some(value)));
+        self.writes.push((key.to_string(), Some(value), None));
+    }
+
+    /// Writes `key` at commit, to live for `ttl` (`None`: for ever); see [`Db::put_for`].
+    pub fn put_for(&mut self, key: &str, value: Value, ttl: Option<SimDuration>) {
+        self.writes.push((key.to_string(), Some(value), ttl));
     }
 
     /// Removes `key` at commit.
     pub fn delete(&mut self, key: &str) {
-        self.writes.push((key.to_string(), None));
+        self.writes.push((key.to_string(), None, None));
     }
 
     /// Writes `value` unless `key` exists (seen by this transaction); `Err(existing)` if it does.
@@ -532,7 +681,8 @@ impl Txn<'_> {
             writes,
             orders,
         } = self;
-        for (key, value) in writes {
+        for (key, value, ttl) in writes {
+            world.set_expiry(durable, &key, ttl);
             let store = world.store_mut(durable, task.server);
             match value {
                 Some(v) => {
@@ -556,22 +706,42 @@ pub struct Payments<'a> {
 
 impl Payments<'_> {
     /// Charges `amount` and returns the receipt id. Each call is an effect (`charge`) that
-    /// stays made whatever happens to the server afterwards.
-    pub async fn charge(&self, amount: u64) -> u64 {
+    /// stays made whatever happens to the server afterwards. When the provider is unavailable
+    /// (an `unavailable` fault, or `provider.unavailable` in the scenario) it charges nothing
+    /// and answers [`Unavailable`], which converts into a 503 response.
+    pub async fn charge(&self, amount: u64) -> Result<u64, Unavailable> {
         self.cx
-            .step(StepKind::Charge, move |w, t| w.charge(t, amount))
+            .step(StepKind::Charge, move |w, t| {
+                if w.provider_unavailable(t) {
+                    return Err(Unavailable);
+                }
+                Ok(w.charge(t, amount))
+            })
             .await
     }
 
     /// Charges `amount` with the provider's own idempotency key (as Stripe's API takes one):
     /// the first call with `key` charges; every later call with the same key answers the same
     /// receipt and charges nothing. This is how a foreign call joins an idempotent design.
-    pub async fn charge_with_key(&self, key: &str, amount: u64) -> u64 {
+    pub async fn charge_with_key(&self, key: &str, amount: u64) -> Result<u64, Unavailable> {
         self.cx
             .step(StepKind::Charge, move |w, t| {
-                w.charge_with_key(t, key, amount)
+                if w.provider_unavailable(t) {
+                    return Err(Unavailable);
+                }
+                Ok(w.charge_with_key(t, key, amount))
             })
             .await
+    }
+}
+
+/// The payment provider answered 503: it was unavailable and charged nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unavailable;
+
+impl From<Unavailable> for Response {
+    fn from(_: Unavailable) -> Response {
+        Response::unavailable()
     }
 }
 
@@ -586,14 +756,24 @@ pub enum EffectKind {
     Charge,
     /// A counter was incremented.
     Increment,
+    /// A resource changed value (`PUT`, `SET`, a conditional write).
+    Write,
+    /// A resource was deleted.
+    Delete,
 }
 
 impl EffectKind {
     /// How many kinds there are.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 5;
 
     /// Every kind, in declaration order.
-    pub const ALL: [EffectKind; 3] = [EffectKind::Order, EffectKind::Charge, EffectKind::Increment];
+    pub const ALL: [EffectKind; 5] = [
+        EffectKind::Order,
+        EffectKind::Charge,
+        EffectKind::Increment,
+        EffectKind::Write,
+        EffectKind::Delete,
+    ];
 
     /// The kebab-case name used in traces and reports.
     pub fn name(self) -> &'static str {
@@ -601,6 +781,8 @@ impl EffectKind {
             EffectKind::Order => "order",
             EffectKind::Charge => "charge",
             EffectKind::Increment => "increment",
+            EffectKind::Write => "write",
+            EffectKind::Delete => "delete",
         }
     }
 }

@@ -13,18 +13,29 @@
 //! assert_eq!(design.name(), "my-counter");
 //! ```
 //!
-//! The built-in designs live one family per file: [`basic`] (no idempotency at all) and
-//! [`keys`] (idempotency keys). [`catalog`] lists them; [`lookup`] finds one by name and, for a
-//! name it does not know, lists the known ones.
+//! The built-in designs live one family per file: [`http`] (resources: `POST`, `PUT`,
+//! `DELETE`, `GET`, `PATCH`), [`database`] (SQL `SET` vs `count + 1`, conditional writes,
+//! unique business keys), [`keys`] (idempotency keys, from the seed's `process_payment` to
+//! recovery points), [`middleware`] (a wrapper that makes any design idempotent by key) and
+//! [`consumers`] (message-queue consumers). [`entries`] lists them with the catalog row of the
+//! domain reference each reproduces; [`lookup`] finds one by name and, for a name it does not
+//! know, lists the known ones; [`build`] passes options to the designs that take them.
 
 pub mod api;
-pub mod basic;
+pub mod consumers;
+pub mod database;
+pub mod http;
 pub mod keys;
+pub mod middleware;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use api::{Cx, Request, Response};
+
+use crate::fault::FaultClass;
+use crate::time::SimDuration;
 
 /// The future a design returns for one request.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response>>>;
@@ -37,6 +48,16 @@ pub trait Design {
     fn summary(&self) -> &str;
     /// Serves one request.
     fn handle(&self, cx: Cx, req: Request) -> HandlerFuture;
+    /// True for a *safe* design (`GET`): it must make no effect at all, so the oracle expects
+    /// none instead of one per operation.
+    fn is_safe(&self) -> bool {
+        false
+    }
+    /// True when the design includes its client's key handling and that client mints a new
+    /// key on every attempt (catalog row 13): it overrides the scenario's `client.retry.key`.
+    fn mints_key_per_attempt(&self) -> bool {
+        false
+    }
 }
 
 /// A design made from an async function; see [`design_fn`].
@@ -44,6 +65,22 @@ pub struct FnDesign<F> {
     name: String,
     summary: String,
     f: F,
+    safe: bool,
+    key_per_attempt: bool,
+}
+
+impl<F> FnDesign<F> {
+    /// Marks the design safe (no effects expected; see [`Design::is_safe`]).
+    pub fn safe(mut self) -> Self {
+        self.safe = true;
+        self
+    }
+    /// Marks the design's client as minting a key per attempt (see
+    /// [`Design::mints_key_per_attempt`]).
+    pub fn key_per_attempt(mut self) -> Self {
+        self.key_per_attempt = true;
+        self
+    }
 }
 
 /// Turns `async fn(Cx, Request) -> Response` into a [`Design`].
@@ -56,6 +93,8 @@ where
         name: name.to_string(),
         summary: summary.to_string(),
         f,
+        safe: false,
+        key_per_attempt: false,
     }
 }
 
@@ -73,35 +112,447 @@ where
     fn handle(&self, cx: Cx, req: Request) -> HandlerFuture {
         Box::pin((self.f)(cx, req))
     }
+    fn is_safe(&self) -> bool {
+        self.safe
+    }
+    fn mints_key_per_attempt(&self) -> bool {
+        self.key_per_attempt
+    }
 }
 
-/// Every built-in design, in catalog order.
-pub fn catalog() -> Vec<Box<dyn Design>> {
-    vec![
-        Box::new(design_fn("naive", basic::NAIVE, basic::naive)),
-        Box::new(design_fn("counter", basic::COUNTER, basic::counter)),
-        Box::new(design_fn(
-            "check-then-act",
-            keys::CHECK_THEN_ACT,
-            keys::check_then_act,
-        )),
-        Box::new(design_fn("atomic-key", keys::ATOMIC_KEY, keys::atomic_key)),
-        Box::new(design_fn(
+/// The family a design belongs to: the file it lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// HTTP resources ([`http`]).
+    Http,
+    /// Database operations ([`database`]).
+    Database,
+    /// Idempotency keys ([`keys`]).
+    Keys,
+    /// Idempotency middleware ([`middleware`]).
+    Middleware,
+    /// Message-queue consumers ([`consumers`]).
+    Consumers,
+}
+
+impl Family {
+    /// The family's name, as `idemlab list` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Http => "http",
+            Family::Database => "database",
+            Family::Keys => "keys",
+            Family::Middleware => "middleware",
+            Family::Consumers => "consumers",
+        }
+    }
+}
+
+/// What kind of value a design option takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionKind {
+    /// A duration with a unit, `"50ms"`.
+    Duration,
+    /// `true` or `false`.
+    Bool,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// The name of another built-in design.
+    Design,
+}
+
+/// One option a design takes, under `[design.NAME]` in a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// The option's name.
+    pub name: &'static str,
+    /// The kind of value.
+    pub kind: OptionKind,
+    /// What it does and its default.
+    pub help: &'static str,
+}
+
+/// An option's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionValue {
+    /// A duration.
+    Duration(SimDuration),
+    /// A flag.
+    Bool(bool),
+    /// A word (a choice or a design name).
+    Text(String),
+}
+
+/// A design's options by name, as validated from a scenario's `[design.NAME]` table.
+pub type Options = BTreeMap<String, OptionValue>;
+
+/// The duration option `name`, if set.
+pub(crate) fn duration_option(options: &Options, name: &str) -> Option<SimDuration> {
+    match options.get(name) {
+        Some(OptionValue::Duration(d)) => Some(*d),
+        _ => None,
+    }
+}
+
+/// The flag `name`, or `default`.
+pub(crate) fn bool_option(options: &Options, name: &str, default: bool) -> bool {
+    match options.get(name) {
+        Some(OptionValue::Bool(b)) => *b,
+        _ => default,
+    }
+}
+
+/// The word `name`, or `default`.
+pub(crate) fn text_option<'a>(options: &'a Options, name: &str, default: &'a str) -> &'a str {
+    match options.get(name) {
+        Some(OptionValue::Text(t)) => t,
+        _ => default,
+    }
+}
+
+/// One design of the catalog: its name, what it reproduces, and how to build it.
+pub struct Entry {
+    /// The stable kebab-case name used in scenario files, reports and the book.
+    pub name: &'static str,
+    /// The file it lives in.
+    pub family: Family,
+    /// The row of the catalog table in the domain reference it reproduces, if any.
+    pub row: Option<u8>,
+    /// One line: what it does and the contract it offers.
+    pub summary: &'static str,
+    /// True for a message-queue consumer: the matrix runs it behind a broker.
+    pub consumer: bool,
+    /// Fault classes that do not apply to it (it has no key that could expire or be reused).
+    pub not_applicable: &'static [FaultClass],
+    /// The options it takes under `[design.NAME]`.
+    pub options: &'static [OptionSpec],
+    build: fn(&Options) -> Box<dyn Design>,
+}
+
+impl Entry {
+    /// Builds the design with `options` (already validated against [`Entry::options`]).
+    pub fn build(&self, options: &Options) -> Box<dyn Design> {
+        (self.build)(options)
+    }
+
+    /// The option called `name`, if the design takes it.
+    pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
+}
+
+macro_rules! plain {
+    ($name:literal, $summary:expr, $f:path) => {
+        |_: &Options| -> Box<dyn Design> { Box::new(design_fn($name, $summary, $f)) }
+    };
+}
+
+use FaultClass::{PayloadMismatch as VII, RetryAfterExpiry as VI};
+
+static ENTRIES: &[Entry] = &[
+    Entry {
+        name: "naive",
+        family: Family::Http,
+        row: Some(1),
+        summary: http::NAIVE,
+        consumer: false,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: plain!("naive", http::NAIVE, http::naive),
+    },
+    Entry {
+        name: "put",
+        family: Family::Http,
+        row: Some(2),
+        summary: http::PUT,
+        consumer: false,
+        not_applicable: &[VII],
+        options: &[],
+        build: plain!("put", http::PUT, http::put),
+    },
+    Entry {
+        name: "conditional-write",
+        family: Family::Database,
+        row: Some(3),
+        summary: database::CONDITIONAL_WRITE,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!(
+            "conditional-write",
+            database::CONDITIONAL_WRITE,
+            database::conditional_write
+        ),
+    },
+    Entry {
+        name: "business-key",
+        family: Family::Database,
+        row: Some(4),
+        summary: database::BUSINESS_KEY,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!(
+            "business-key",
+            database::BUSINESS_KEY,
+            database::business_key
+        ),
+    },
+    Entry {
+        name: "check-then-act",
+        family: Family::Keys,
+        row: Some(5),
+        summary: keys::CHECK_THEN_ACT,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!("check-then-act", keys::CHECK_THEN_ACT, keys::check_then_act),
+    },
+    Entry {
+        name: "process-payment",
+        family: Family::Keys,
+        row: Some(6),
+        summary: keys::PROCESS_PAYMENT,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!(
+            "process-payment",
+            keys::PROCESS_PAYMENT,
+            keys::process_payment
+        ),
+    },
+    Entry {
+        name: "atomic-key",
+        family: Family::Keys,
+        row: Some(7),
+        summary: keys::ATOMIC_KEY,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!("atomic-key", keys::ATOMIC_KEY, keys::atomic_key),
+    },
+    Entry {
+        name: "key-in-transaction",
+        family: Family::Keys,
+        row: Some(8),
+        summary: keys::KEY_IN_TRANSACTION,
+        consumer: false,
+        not_applicable: &[],
+        options: &[],
+        build: plain!(
             "key-in-transaction",
             keys::KEY_IN_TRANSACTION,
-            keys::key_in_transaction,
-        )),
-        Box::new(design_fn(
-            "claim-with-lease",
-            keys::CLAIM_WITH_LEASE,
-            keys::claim_with_lease,
-        )),
-    ]
+            keys::key_in_transaction
+        ),
+    },
+    Entry {
+        name: "recovery-points",
+        family: Family::Keys,
+        row: Some(9),
+        summary: keys::RECOVERY_POINTS,
+        consumer: false,
+        not_applicable: &[],
+        options: &[keys::LEASE_OPTION],
+        build: |o| Box::new(keys::RecoveryPoints::new("recovery-points", o, false)),
+    },
+    Entry {
+        name: "middleware",
+        family: Family::Middleware,
+        row: Some(10),
+        summary: middleware::MIDDLEWARE,
+        consumer: false,
+        not_applicable: &[],
+        options: middleware::OPTIONS,
+        build: |o| Box::new(middleware::Middleware::new(o)),
+    },
+    Entry {
+        name: "caches-errors",
+        family: Family::Keys,
+        row: Some(11),
+        summary: keys::CACHES_ERRORS,
+        consumer: false,
+        not_applicable: &[],
+        options: &[keys::LEASE_OPTION],
+        build: |o| Box::new(keys::RecoveryPoints::new("caches-errors", o, true)),
+    },
+    Entry {
+        name: "short-ttl",
+        family: Family::Keys,
+        row: Some(12),
+        summary: keys::SHORT_TTL,
+        consumer: false,
+        not_applicable: &[],
+        options: &[keys::TTL_OPTION],
+        build: |o| Box::new(keys::ShortTtl::new(o)),
+    },
+    Entry {
+        name: "new-key-per-attempt",
+        family: Family::Keys,
+        row: Some(13),
+        summary: keys::NEW_KEY_PER_ATTEMPT,
+        consumer: false,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: |_| {
+            Box::new(
+                design_fn(
+                    "new-key-per-attempt",
+                    keys::NEW_KEY_PER_ATTEMPT,
+                    keys::atomic_key,
+                )
+                .key_per_attempt(),
+            )
+        },
+    },
+    Entry {
+        name: "payload-hash",
+        family: Family::Keys,
+        row: Some(14),
+        summary: keys::PAYLOAD_HASH,
+        consumer: false,
+        not_applicable: &[VII],
+        options: &[],
+        build: plain!("payload-hash", keys::PAYLOAD_HASH, keys::payload_hash),
+    },
+    Entry {
+        name: "ack-first",
+        family: Family::Consumers,
+        row: Some(15),
+        summary: consumers::ACK_FIRST,
+        consumer: true,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: plain!("ack-first", consumers::ACK_FIRST, consumers::ack_first),
+    },
+    Entry {
+        name: "process-then-ack",
+        family: Family::Consumers,
+        row: Some(16),
+        summary: consumers::PROCESS_THEN_ACK,
+        consumer: true,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: plain!(
+            "process-then-ack",
+            consumers::PROCESS_THEN_ACK,
+            consumers::process_then_ack
+        ),
+    },
+    Entry {
+        name: "inbox",
+        family: Family::Consumers,
+        row: Some(17),
+        summary: consumers::INBOX,
+        consumer: true,
+        not_applicable: &[],
+        options: &[],
+        build: plain!("inbox", consumers::INBOX, consumers::inbox),
+    },
+    Entry {
+        name: "outbox-inbox",
+        family: Family::Consumers,
+        row: Some(18),
+        summary: consumers::OUTBOX_INBOX,
+        consumer: true,
+        not_applicable: &[],
+        options: &[],
+        build: plain!(
+            "outbox-inbox",
+            consumers::OUTBOX_INBOX,
+            consumers::outbox_inbox
+        ),
+    },
+    Entry {
+        name: "delete",
+        family: Family::Http,
+        row: None,
+        summary: http::DELETE,
+        consumer: false,
+        not_applicable: &[VII],
+        options: &[],
+        build: plain!("delete", http::DELETE, http::delete),
+    },
+    Entry {
+        name: "get",
+        family: Family::Http,
+        row: None,
+        summary: http::GET,
+        consumer: false,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: |_| Box::new(design_fn("get", http::GET, http::get).safe()),
+    },
+    Entry {
+        name: "patch",
+        family: Family::Http,
+        row: None,
+        summary: http::PATCH,
+        consumer: false,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: plain!("patch", http::PATCH, http::patch),
+    },
+    Entry {
+        name: "set-status",
+        family: Family::Database,
+        row: None,
+        summary: database::SET_STATUS,
+        consumer: false,
+        not_applicable: &[VII],
+        options: &[],
+        build: plain!("set-status", database::SET_STATUS, database::set_status),
+    },
+    Entry {
+        name: "counter",
+        family: Family::Database,
+        row: None,
+        summary: database::COUNTER,
+        consumer: false,
+        not_applicable: &[VI, VII],
+        options: &[],
+        build: plain!("counter", database::COUNTER, database::counter),
+    },
+];
+
+/// Every built-in design's entry: the catalog rows 1 to 18 in order, then the extra HTTP and
+/// SQL designs the topic needs.
+pub fn entries() -> &'static [Entry] {
+    ENTRIES
+}
+
+/// The entry of the design called `name`.
+pub fn entry(name: &str) -> Result<&'static Entry, UnknownDesign> {
+    ENTRIES
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| unknown(name))
+}
+
+/// Every built-in design with its default options, in catalog order.
+pub fn catalog() -> Vec<Box<dyn Design>> {
+    ENTRIES.iter().map(|e| e.build(&Options::new())).collect()
 }
 
 /// The names of every built-in design, in catalog order.
 pub fn names() -> Vec<String> {
-    catalog().iter().map(|d| d.name().to_string()).collect()
+    ENTRIES.iter().map(|e| e.name.to_string()).collect()
+}
+
+fn unknown(name: &str) -> UnknownDesign {
+    let known = names();
+    let suggestion =
+        crate::suggest::closest(name, known.iter().map(String::as_str)).map(str::to_string);
+    UnknownDesign {
+        given: name.to_string(),
+        suggestion,
+        known,
+    }
+}
+
+/// The built-in design called `name`, with `options` (validated by the scenario reader).
+pub fn build(name: &str, options: &Options) -> Result<Box<dyn Design>, UnknownDesign> {
+    entry(name).map(|e| e.build(options))
 }
 
 /// A design name the catalog does not know.
@@ -116,18 +567,7 @@ pub struct UnknownDesign {
     pub known: Vec<String>,
 }
 
-/// The built-in design called `name`.
+/// The built-in design called `name`, with its default options.
 pub fn lookup(name: &str) -> Result<Box<dyn Design>, UnknownDesign> {
-    let mut all = catalog();
-    if let Some(i) = all.iter().position(|d| d.name() == name) {
-        return Ok(all.swap_remove(i));
-    }
-    let known = names();
-    let suggestion =
-        crate::suggest::closest(name, known.iter().map(String::as_str)).map(str::to_string);
-    Err(UnknownDesign {
-        given: name.to_string(),
-        suggestion,
-        known,
-    })
+    build(name, &Options::new())
 }

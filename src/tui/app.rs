@@ -308,7 +308,7 @@ impl App {
         let designs: Vec<Box<dyn handlers::Design>> = self
             .designs
             .iter()
-            .filter_map(|name| handlers::lookup(name).ok())
+            .filter_map(|name| self.scenario.design(name).ok())
             .collect();
         let mut plan = self.what_if.clone();
         if self.crash_op > 0 {

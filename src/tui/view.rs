@@ -785,9 +785,28 @@ fn menu(
         .max()
         .unwrap_or(0) as u16
         + 4;
+    // Rows beyond the screen scroll: keep the selected row in view, and the hint.
+    let total = rows.len();
+    let fits = usize::from(area.height.saturating_sub(4)).max(1);
+    let first = if total <= fits {
+        0
+    } else {
+        selected.saturating_sub(fits - 1).min(total - fits)
+    };
+    let title = if total > fits {
+        format!(
+            "{title}({}-{} of {total}) ",
+            first + 1,
+            (first + fits).min(total)
+        )
+    } else {
+        title.to_string()
+    };
     let mut lines: Vec<Line> = rows
         .into_iter()
         .enumerate()
+        .skip(first)
+        .take(fits)
         .map(|(i, text)| {
             if i == selected {
                 Line::styled(text, Style::new().add_modifier(Modifier::REVERSED))
@@ -802,7 +821,7 @@ fn menu(
         Style::new().add_modifier(Modifier::DIM),
     ));
     let rect = centered(area, width, lines.len() as u16 + 2);
-    popup(frame, rect, title, lines);
+    popup(frame, rect, &title, lines);
 }
 
 fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
@@ -816,18 +835,19 @@ fn render_faults(app: &App, field: usize, frame: &mut Frame, area: Rect) {
 }
 
 fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, area: Rect) {
-    let catalog = handlers::catalog();
-    let width = catalog.iter().map(|d| d.name().len()).max().unwrap_or(0);
-    let rows = catalog
+    let entries = handlers::entries();
+    let width = entries.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    let rows = entries
         .iter()
         .map(|d| {
-            let mark = if ticked.iter().any(|t| t == d.name()) {
+            let mark = if ticked.iter().any(|t| t == d.name) {
                 "[x]"
             } else {
                 "[ ]"
             };
-            let summary: String = d.summary().chars().take(44).collect();
-            format!(" {mark} {:<width$}  {summary}", d.name())
+            let row = d.row.map(|r| format!("#{r}")).unwrap_or_default();
+            let summary: String = d.summary.chars().take(40).collect();
+            format!(" {mark} {:<width$} {row:>3}  {summary}", d.name)
         })
         .collect();
     let hint = " ↑↓ choose · space tick · Enter show · Esc";

@@ -28,6 +28,10 @@ pub(crate) struct OpState {
     pub received: Vec<Received>,
     /// The previous backoff, for decorrelated jitter.
     pub prev_backoff: SimDuration,
+    /// Attempts before the current round: a redriven message gets `max_receives` again.
+    pub base_attempt: u32,
+    /// True once the operation first finished (the client has moved on to its next one).
+    pub moved_on: bool,
 }
 
 impl OpState {
@@ -38,13 +42,15 @@ impl OpState {
             .map(|i| OpState {
                 op: i + 1,
                 client: (i % clients) as u16,
-                amount: scenario.workload.amount,
+                amount: scenario.workload.amount_of(i + 1),
                 start: SimTime::ZERO,
                 end: None,
                 attempt: 0,
                 outcome: None,
                 received: Vec::new(),
                 prev_backoff: scenario.retry.backoff_base,
+                base_attempt: 0,
+                moved_on: false,
             })
             .collect()
     }
@@ -108,10 +114,14 @@ impl World<'_> {
     }
 
     fn key_for(&self, op: u32, attempt: u32) -> Option<IdemKey> {
+        if self.design.mints_key_per_attempt() {
+            return Some(IdemKey { op, attempt });
+        }
         match self.scenario.retry.key {
             KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
             KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
             KeyPolicy::None => None,
+            KeyPolicy::Shared => Some(IdemKey { op: 1, attempt: 0 }),
         }
     }
 
@@ -170,6 +180,14 @@ impl World<'_> {
         if !accepted {
             return;
         }
+        if self.scenario.broker.is_some() {
+            // An ack (2xx) settles the message; anything else is no ack: the message becomes
+            // visible again when its visibility timeout runs out.
+            if response.is_success() {
+                self.finish_op(req.op, Outcome::Succeeded);
+            }
+            return;
+        }
         if response.is_success() {
             self.finish_op(req.op, Outcome::Succeeded);
         } else if !response.is_retryable() {
@@ -199,7 +217,32 @@ impl World<'_> {
     fn retry_or_give_up(&mut self, op: u32) {
         let policy = &self.scenario.retry;
         let attempt = self.ops[op as usize - 1].attempt;
-        if attempt >= policy.attempts_max {
+        let round = attempt - self.ops[op as usize - 1].base_attempt;
+        if round >= policy.attempts_max
+            && let Some(broker) = &self.scenario.broker
+        {
+            let state = &self.ops[op as usize - 1];
+            let mut shared = self.shared.borrow_mut();
+            shared.log_op(
+                Node::Net,
+                EventKind::DeadLetter,
+                op,
+                attempt as u16,
+                0,
+                self.key_for(op, attempt),
+                Detail::None,
+            );
+            // A message is redriven once: an operator's action, not a loop.
+            if let Some(after) = broker.redrive_after
+                && state.base_attempt == 0
+            {
+                shared.kernel.schedule_in(after, Ev::Redrive { op });
+            }
+            drop(shared);
+            self.finish_op(op, Outcome::DeadLettered);
+            return;
+        }
+        if round >= policy.attempts_max {
             let state = &self.ops[op as usize - 1];
             self.shared.borrow_mut().log_op(
                 Node::Client(state.client),
@@ -249,6 +292,28 @@ impl World<'_> {
         SimDuration(us)
     }
 
+    /// The broker moves a dead-lettered message back to the queue: delivered again, with
+    /// `max_receives` fresh receives.
+    pub(crate) fn redrive(&mut self, op: u32) {
+        let state = &mut self.ops[op as usize - 1];
+        if state.outcome != Some(Outcome::DeadLettered) {
+            return;
+        }
+        state.outcome = None;
+        state.end = None;
+        state.base_attempt = state.attempt;
+        self.shared.borrow_mut().log_op(
+            Node::Net,
+            EventKind::Redrive,
+            op,
+            state.attempt as u16,
+            0,
+            None,
+            Detail::None,
+        );
+        self.send_attempt(op);
+    }
+
     fn finish_op(&mut self, op: u32, outcome: Outcome) {
         let state = &mut self.ops[op as usize - 1];
         let mut shared = self.shared.borrow_mut();
@@ -265,7 +330,7 @@ impl World<'_> {
             Detail::Outcome(outcome),
         );
         let next = op + u32::from(self.scenario.workload.clients);
-        if next > self.scenario.workload.ops {
+        if next > self.scenario.workload.ops || std::mem::replace(&mut state.moved_on, true) {
             return;
         }
         let interval = self.scenario.workload.interval;

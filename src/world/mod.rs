@@ -51,11 +51,15 @@ pub enum StepKind {
     Transaction,
     /// `payments.charge`: the call to the outside world.
     Charge,
+    /// `db.write` (`PUT`): an absolute write of a resource.
+    Write,
+    /// `cx.ack()`: a consumer acknowledges its message.
+    Ack,
 }
 
 impl StepKind {
     /// Every step, in a fixed order.
-    pub const ALL: [StepKind; 9] = [
+    pub const ALL: [StepKind; 11] = [
         StepKind::Get,
         StepKind::Put,
         StepKind::Delete,
@@ -65,6 +69,8 @@ impl StepKind {
         StepKind::CreateOrder,
         StepKind::Transaction,
         StepKind::Charge,
+        StepKind::Write,
+        StepKind::Ack,
     ];
 
     /// The kebab-case name used in scenario files and traces.
@@ -79,6 +85,8 @@ impl StepKind {
             StepKind::CreateOrder => "create-order",
             StepKind::Transaction => "transaction",
             StepKind::Charge => "charge",
+            StepKind::Write => "write",
+            StepKind::Ack => "ack",
         }
     }
 
@@ -162,6 +170,8 @@ pub struct Run {
     pub end_us: u64,
     /// How many events the kernel processed.
     pub events: u64,
+    /// True when the design is safe (`GET`): no effect is expected.
+    pub safe: bool,
 }
 
 /// Kernel events of the world.
@@ -183,6 +193,8 @@ pub(crate) enum Ev {
     CrashAt { server: u16 },
     /// A crashed server comes back.
     Restart { server: u16 },
+    /// The broker redrives a dead-lettered message.
+    Redrive { op: u32 },
 }
 
 /// A message on the wire.
@@ -238,6 +250,8 @@ pub struct TaskInfo {
 pub(crate) struct Timings {
     pub store_latency: LatencyRange,
     pub external_latency: LatencyRange,
+    pub key_ttl: Option<SimDuration>,
+    pub provider_unavailable: f64,
 }
 
 /// The state a handler can reach through `Cx`: stores, provider, ledger, clock, trace.
@@ -265,6 +279,12 @@ pub struct Shared {
     pub(crate) task_steps: Vec<u32>,
     /// Set by a step that hit a crash point; the executor crashes the server after the poll.
     pub(crate) crash_requested: Option<(u16, CrashCause)>,
+    /// When each expiring durable key expires, in microseconds.
+    pub(crate) expiry: BTreeMap<String, u64>,
+    /// Tasks that called `cx.ack()` during the current poll: the executor sends their acks.
+    pub(crate) pending_acks: Vec<TaskInfo>,
+    /// Whether the task in each executor slot has acked (its return value is then not sent).
+    pub(crate) acked: Vec<bool>,
 }
 
 impl Shared {
@@ -325,6 +345,80 @@ impl Shared {
         } else {
             &mut self.volatile[usize::from(server)]
         }
+    }
+
+    /// The live value at `key`: `None` when absent or expired (an expired key is removed).
+    pub(crate) fn live(&mut self, durable: bool, server: u16, key: &str) -> Option<&Value> {
+        if durable
+            && let Some(&at) = self.expiry.get(key)
+            && self.kernel.now().0 >= at
+        {
+            self.expiry.remove(key);
+            self.durable.remove(key);
+        }
+        self.store(durable, server).get(key)
+    }
+
+    /// Sets (or, with `None`, clears) the expiry of durable `key`, `ttl` from now. Volatile
+    /// keys die with their process and never expire on their own.
+    pub(crate) fn set_expiry(&mut self, durable: bool, key: &str, ttl: Option<SimDuration>) {
+        if !durable {
+            return;
+        }
+        match ttl {
+            Some(ttl) => {
+                let at = (self.kernel.now() + ttl).0;
+                self.expiry.insert(key.to_string(), at);
+            }
+            None => {
+                if !self.expiry.is_empty() {
+                    self.expiry.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Removes every durable key whose time has come (at the end of a run).
+    pub(crate) fn purge_expired(&mut self) {
+        let now = self.kernel.now().0;
+        let expired: Vec<String> = self
+            .expiry
+            .iter()
+            .filter(|&(_, &at)| now >= at)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            self.expiry.remove(&key);
+            self.durable.remove(&key);
+        }
+    }
+
+    /// Records that `task` acked: the executor sends the ack after this poll.
+    pub(crate) fn ack(&mut self, task: &TaskInfo) {
+        let slot = task.slot as usize;
+        if self.acked.len() <= slot {
+            self.acked.resize(slot + 1, false);
+        }
+        if !self.acked[slot] {
+            self.acked[slot] = true;
+            self.pending_acks.push(*task);
+        }
+    }
+
+    /// True if the provider answers this call of `task` with 503 (by the plan or the fates).
+    pub(crate) fn provider_unavailable(&mut self, task: &TaskInfo) -> bool {
+        let r = task.req;
+        let index = self
+            .task_steps
+            .get(task.slot as usize)
+            .copied()
+            .unwrap_or(0);
+        self.plan.unavailable(r.op, r.attempt)
+            || self.fates.chance(
+                Decision::Unavailable,
+                Identity::step(r.op, r.attempt, r.copy, index),
+                self.timings.provider_unavailable,
+            )
     }
 
     /// Writes `key` without allocating a new key string when it already exists.
@@ -516,6 +610,8 @@ impl<'a> World<'a> {
             timings: Timings {
                 store_latency: scenario.server.store_latency,
                 external_latency: scenario.external.latency,
+                key_ttl: scenario.server.key_ttl,
+                provider_unavailable: scenario.external.unavailable,
             },
             // Eight events per operation when nothing goes wrong, about ten under faults:
             // reserving them up front avoids copying a large trace when the vector doubles.
@@ -534,6 +630,9 @@ impl<'a> World<'a> {
             in_flight: Wire::default(),
             task_steps: Vec::new(),
             crash_requested: None,
+            expiry: BTreeMap::new(),
+            pending_acks: Vec::new(),
+            acked: Vec::new(),
         };
         World {
             scenario,
@@ -599,11 +698,13 @@ impl<'a> World<'a> {
             }
             Ev::CrashAt { server } => self.crash(server, CrashCause::At, None),
             Ev::Restart { server } => self.restart(server),
+            Ev::Redrive { op } => self.redrive(op),
         }
     }
 
     fn finish(&mut self, stopped: Option<LimitHit>) -> Run {
         let mut shared = self.shared.borrow_mut();
+        shared.purge_expired();
         let end_us = shared.now().0;
         let events = shared.kernel.processed();
         let ops = self.ops.iter_mut().map(|o| o.record()).collect();
@@ -618,6 +719,7 @@ impl<'a> World<'a> {
             stopped,
             end_us,
             events,
+            safe: self.design.is_safe(),
         }
     }
 }

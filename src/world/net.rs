@@ -47,7 +47,12 @@ impl World<'_> {
         };
         let mut shared = self.shared.borrow_mut();
         let now = shared.now();
-        let cause = if shared.plan.partitioned(now) {
+        let fifo_dedup = self.scenario.broker.as_ref().is_some_and(|b| b.fifo_dedup);
+        let cause = if is_request && req.copy == 1 && fifo_dedup {
+            // Behind a broker, a request copy is the producer sending twice: a FIFO queue's
+            // deduplication id drops it. Redeliveries (later attempts) are not sends.
+            Some(LossCause::Deduplicated)
+        } else if shared.plan.partitioned(now) {
             Some(LossCause::Partition)
         } else if shared.plan.drops(msg) {
             Some(LossCause::Plan)

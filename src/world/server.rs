@@ -124,6 +124,9 @@ impl World<'_> {
         if let Some(steps) = shared.task_steps.get_mut(slot as usize) {
             *steps = 0;
         }
+        if let Some(acked) = shared.acked.get_mut(slot as usize) {
+            *acked = false;
+        }
         let range = self.scenario.server.processing;
         let processing = SimDuration(shared.fates.between(
             Decision::Processing,
@@ -156,7 +159,18 @@ impl World<'_> {
         };
         let mut context = Context::from_waker(Waker::noop());
         let poll = task.fut.as_mut().poll(&mut context);
-        let crash = self.shared.borrow_mut().crash_requested.take();
+        let (crash, acks) = {
+            let mut shared = self.shared.borrow_mut();
+            let acks = if shared.pending_acks.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut shared.pending_acks)
+            };
+            (shared.crash_requested.take(), acks)
+        };
+        for info in acks {
+            self.send_ack(info);
+        }
         if let Some((server, cause)) = crash {
             let req = task.info.req;
             self.tasks.release(slot);
@@ -170,6 +184,13 @@ impl World<'_> {
                 let info = task.info;
                 self.tasks.release(slot);
                 drop(task);
+                let acked = {
+                    let shared = self.shared.borrow();
+                    shared.acked.get(slot as usize).copied().unwrap_or(false)
+                };
+                if acked {
+                    return; // The ack was the answer; the return value goes nowhere.
+                }
                 self.shared.borrow_mut().log(
                     Node::Server(info.server),
                     EventKind::Respond,
@@ -179,6 +200,18 @@ impl World<'_> {
                 self.transmit(info.req, Some(response), info.server);
             }
         }
+    }
+
+    /// Sends the ack of a task that called `cx.ack()`: a 200 response on the wire.
+    fn send_ack(&mut self, info: TaskInfo) {
+        let response = Response::ok(crate::handlers::api::Body::Empty);
+        self.shared.borrow_mut().log(
+            Node::Server(info.server),
+            EventKind::Respond,
+            Some(&info.req),
+            Detail::Response(response),
+        );
+        self.transmit(info.req, Some(response), info.server);
     }
 
     /// Crashes `server`: drops its tasks, loses its volatile store, schedules its restart.
