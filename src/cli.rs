@@ -44,6 +44,17 @@ pub enum RunFormat {
 
 /// Output formats of `compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// The table with ✓ ~ ✗ —, then the sequence behind each cell that is not ok.
+    Text,
+    /// One row per cell.
+    Csv,
+    /// `{ "classes": [...], "rows": [{ "design", "cells": {...}, "broken_by": {...} }] }`.
+    Json,
+}
+
+/// How `compare` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CompareFormat {
     /// An aligned table, the ideal first.
     Text,
@@ -188,6 +199,19 @@ pub enum Command {
     },
     /// List the handler designs and the bundled scenarios.
     List,
+    /// Run every design against a minimal scenario for each fault class and print the
+    /// designs × fault classes table (✓ ~ ✗ —) with the fault sequence behind each verdict.
+    Matrix {
+        /// text (a table), csv (one row per cell) or json (a stable contract).
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+        format: MatrixFormat,
+        /// Comma-separated design names (default: every design).
+        #[arg(long, value_delimiter = ',')]
+        designs: Option<Vec<String>>,
+        /// Write to this file (atomically) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// For --check-determinism: print `seed design hash` for every run of a seed range.
     #[command(hide = true)]
     InternalHashes {
@@ -384,6 +408,11 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             cmd_list(out);
             Ok(())
         }
+        Some(Command::Matrix {
+            format,
+            designs,
+            out: path,
+        }) => cmd_matrix(format, designs, path, out),
         Some(Command::Bench {
             ops,
             loss,
@@ -1258,12 +1287,57 @@ fn check_self_check(
     Ok(())
 }
 
+fn cmd_matrix(
+    format: MatrixFormat,
+    designs: Option<Vec<String>>,
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let entries: Vec<&handlers::Entry> = match designs {
+        None => handlers::entries().iter().collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| handlers::entry(n).map_err(|e| CliError::Input(e.to_string())))
+            .collect::<Result<_, _>>()?,
+    };
+    let matrix = crate::matrix::run(&entries);
+    let text = match format {
+        MatrixFormat::Text => matrix.to_text(),
+        MatrixFormat::Csv => matrix.to_csv(),
+        MatrixFormat::Json => matrix.to_json(),
+    };
+    match path {
+        None => out.push_str(&text),
+        Some(path) => {
+            write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+            let _ = writeln!(out, "wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
 fn cmd_list(out: &mut String) {
-    let _ = writeln!(out, "designs:");
-    let catalog = handlers::catalog();
-    let width = catalog.iter().map(|d| d.name().len()).max().unwrap_or(0);
-    for d in &catalog {
-        let _ = writeln!(out, "  {:<width$}  {}", d.name(), d.summary());
+    let _ = writeln!(
+        out,
+        "designs (# is the row of the catalog table in the domain reference):"
+    );
+    let entries = handlers::entries();
+    let width = entries.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    let mut family = None;
+    for d in entries {
+        if family != Some(d.family) {
+            family = Some(d.family);
+            let _ = writeln!(out, "  {}", d.family.name());
+        }
+        let row = d.row.map(|r| format!("#{r}")).unwrap_or_default();
+        let _ = writeln!(out, "    {row:>3}  {:<width$}  {}", d.name, d.summary);
+        for o in d.options {
+            let _ = writeln!(
+                out,
+                "           {:<width$}    option {}: {}",
+                "", o.name, o.help
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -133,6 +133,18 @@ pub enum FaultAtom {
         /// End of the window (exclusive).
         until: SimTime,
     },
+    /// Every `step` that `op`'s attempt `attempt` makes takes `by` longer: an attempt that
+    /// stalls (a lock wait, a slow dependency) while its client's retry overtakes it.
+    Slow {
+        /// The logical operation.
+        op: u32,
+        /// The attempt.
+        attempt: u32,
+        /// Which step.
+        step: StepKind,
+        /// The extra time.
+        by: SimDuration,
+    },
     /// The payment provider answers 503 (and charges nothing) to the calls made while serving
     /// `op`'s attempt `attempt` (`None`: every attempt).
     Unavailable {
@@ -169,6 +181,16 @@ impl fmt::Display for FaultAtom {
                     "partition clients from servers from {from} until {until}"
                 )
             }
+            FaultAtom::Slow {
+                op,
+                attempt,
+                step,
+                by,
+            } => write!(
+                f,
+                "slow the `{}` step of op {op} attempt {attempt} by {by}",
+                step.name()
+            ),
             FaultAtom::Unavailable { op, attempt } => {
                 write!(f, "the provider answers 503 to op {op}")?;
                 match attempt {
@@ -227,6 +249,22 @@ impl FaultPlan {
             matches!(*a, FaultAtom::Unavailable { op: o, attempt: at }
                 if o == op && at.is_none_or(|x| x == attempt))
         })
+    }
+
+    /// The extra time the plan adds to each `step` of `op`'s attempt `attempt`.
+    pub fn slowdown(&self, op: u32, attempt: u32, step: StepKind) -> SimDuration {
+        self.atoms
+            .iter()
+            .filter_map(|a| match *a {
+                FaultAtom::Slow {
+                    op: o,
+                    attempt: at,
+                    step: st,
+                    by,
+                } if o == op && at == attempt && st == step => Some(by),
+                _ => None,
+            })
+            .fold(SimDuration::ZERO, |acc, d| acc + d)
     }
 
     /// True if a partition covers the instant `at`.

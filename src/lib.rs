@@ -35,6 +35,7 @@ pub mod determinism;
 pub mod fate;
 pub mod fault;
 pub mod handlers;
+pub mod matrix;
 pub mod oracle;
 pub mod plot;
 pub mod scenario;

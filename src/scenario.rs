@@ -667,18 +667,20 @@ struct RawFault {
     after: Option<Spanned<String>>,
     from: Option<Spanned<DurText>>,
     until: Option<Spanned<DurText>>,
+    step: Option<Spanned<String>>,
 }
 
 // ----- stage two: validation -----
 
 /// The fault kinds a scenario may script.
-pub const FAULT_KINDS: [&str; 6] = [
+pub const FAULT_KINDS: [&str; 7] = [
     "drop",
     "duplicate",
     "delay",
     "crash",
     "partition",
     "unavailable",
+    "slow",
 ];
 
 /// The designs a scenario compares when it names none.
@@ -1238,6 +1240,7 @@ fn fault_keys(kind: &str) -> &'static [&'static str] {
         "crash" => &["at", "server", "op", "attempt", "before", "after"],
         "partition" => &["from", "until"],
         "unavailable" => &["op", "attempt"],
+        "slow" => &["op", "attempt", "step", "by"],
         _ => &[],
     }
 }
@@ -1265,7 +1268,8 @@ fn validate_fault(
     }
     // A key that does not apply to this kind is a mistake, not something to ignore.
     let allowed = fault_keys(kind);
-    let present: [(&str, Option<Range<usize>>); 11] = [
+    let present: [(&str, Option<Range<usize>>); 12] = [
+        ("step", f.step.as_ref().map(Spanned::span)),
         ("message", f.message.as_ref().map(Spanned::span)),
         ("op", f.op.as_ref().map(Spanned::span)),
         ("attempt", f.attempt.as_ref().map(Spanned::span)),
@@ -1351,6 +1355,29 @@ fn validate_fault(
             op: op(true)?.unwrap_or(1),
             attempt: attempt()?,
         }),
+        "slow" => {
+            let step = f.step.as_ref().ok_or_else(|| need("step"))?;
+            let names: Vec<&str> = StepKind::ALL.iter().map(|s| s.name()).collect();
+            let Some(step_kind) = StepKind::from_name(step.get_ref()) else {
+                let hint = closest(step.get_ref(), names.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(src.at(
+                    step,
+                    format!(
+                        "unknown step `{}`{hint}; expected one of: {}",
+                        step.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            };
+            Ok(FaultAtom::Slow {
+                op: op(true)?.unwrap_or(1),
+                attempt: attempt()?.unwrap_or(1),
+                step: step_kind,
+                by: duration(src, f.by.as_ref().ok_or_else(|| need("by"))?)?,
+            })
+        }
         _ => {
             let from = duration(src, f.from.as_ref().ok_or_else(|| need("from"))?)?;
             let until_v = f.until.as_ref().ok_or_else(|| need("until"))?;
@@ -1648,6 +1675,15 @@ fn fault_toml(atom: &FaultAtom) -> String {
         FaultAtom::Partition { from, until } => {
             format!("kind = \"partition\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n")
         }
+        FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            by,
+        } => format!(
+            "kind = \"slow\"\nop = {op}\nattempt = {attempt}\nstep = \"{}\"\nby = \"{by}\"\n",
+            step.name()
+        ),
         FaultAtom::Unavailable { op, attempt } => {
             let attempt = attempt
                 .map(|a| format!("attempt = {a}\n"))

@@ -224,7 +224,7 @@ fn the_commands_exit_1_on_a_violation_and_0_without() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("no violation in all 301 plans with ≤ 2 fault(s)"),
+        out.contains("no violation in all 466 plans with ≤ 2 fault(s)"),
         "{out}"
     );
     let (code, _, err) = common::idemlab(

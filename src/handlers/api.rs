@@ -512,6 +512,18 @@ impl Db<'_> {
             .await
     }
 
+    /// `SELECT ... FOR UPDATE NOWAIT`: takes the row lock on `key` for this request, or
+    /// `Err(Locked)` at once when another request holds it. The lock lasts as long as the
+    /// request (its database session): it is released when the handler returns, and when the
+    /// server crashes. Lock the key row first, and two attempts in flight cannot both proceed.
+    pub async fn lock(&self, key: &str) -> Result<(), Locked> {
+        self.cx
+            .step(StepKind::Lock, move |w, t| {
+                if w.lock(t, key) { Ok(()) } else { Err(Locked) }
+            })
+            .await
+    }
+
     /// Atomically writes `value` unless `key` exists; `Err(existing)` if it does.
     pub async fn insert_if_absent(&self, key: &str, value: Value) -> Result<(), Value> {
         self.insert_if_absent_for(key, value, None).await
@@ -735,6 +747,16 @@ impl Payments<'_> {
     }
 }
 
+/// Another request holds the row lock (`Db::lock`): answer 409 and let the client retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Locked;
+
+impl From<Locked> for Response {
+    fn from(_: Locked) -> Response {
+        Response::key_in_use()
+    }
+}
+
 /// The payment provider answered 503: it was unavailable and charged nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unavailable;
@@ -819,7 +841,7 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                     return Poll::Pending;
                 }
                 let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
-                let latency = world.step_latency(this.kind, identity);
+                let latency = world.step_latency(task, this.kind, identity);
                 world.schedule_wake(task, latency);
                 this.state = StepState::Waiting;
                 Poll::Pending

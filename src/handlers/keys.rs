@@ -128,9 +128,11 @@ pub const KEY_IN_TRANSACTION: &str =
     "key, order and stored response committed in one transaction; 422 on a different payload";
 
 /// Catalog row 8: the key, the effect and the response are written in **one transaction**, so
-/// there is no moment where one exists without the others. Two attempts in flight serialize on
-/// the transaction: the second finds the key and replays the stored response. A crash before
-/// the commit leaves nothing; after it, everything. A reused key with another payload: 422.
+/// there is no moment where one exists without the others. The request first locks the key's
+/// row (`SELECT ... FOR UPDATE NOWAIT`): a second attempt in flight gets **409** and retries;
+/// a crash releases the lock with the session. A crash before the commit leaves nothing;
+/// after it, everything. A retry after completion replays the stored response; a reused key
+/// with another payload gets 422.
 ///
 /// The effect is local (an order row). **Breaks under:** a retry after the key expired; and an
 /// effect in the outside world cannot join the transaction (see `recovery-points`).
@@ -139,7 +141,11 @@ pub async fn key_in_transaction(cx: Cx, req: Request) -> Response {
         return Response::key_missing();
     };
     let ttl = cx.key_ttl();
-    in_transaction(&cx, &req, record(key), ttl).await
+    let record = record(key);
+    if let Err(locked) = cx.db().lock(&record).await {
+        return locked.into();
+    }
+    in_transaction(&cx, &req, record, ttl).await
 }
 
 /// The body of `key-in-transaction`, also `short-ttl` and `payload-hash`: look the record up
@@ -217,7 +223,11 @@ impl Design for ShortTtl {
                 return Response::key_missing();
             };
             let ttl = Some(cx.key_ttl().map_or(own, |t| t.min(own)));
-            in_transaction(&cx, &req, record(key), ttl).await
+            let record = record(key);
+            if let Err(locked) = cx.db().lock(&record).await {
+                return locked.into();
+            }
+            in_transaction(&cx, &req, record, ttl).await
         })
     }
 }
@@ -229,7 +239,8 @@ pub const NEW_KEY_PER_ATTEMPT: &str = "atomic-key on the server, but the client 
 pub const PAYLOAD_HASH: &str = "no key: deduplicates by a hash of the payload, so two legitimate identical requests become one";
 
 /// Catalog row 14: no key header; the server deduplicates by a **hash of the payload**, in
-/// the effect's transaction. Retries are safe, but two *legitimately* identical requests (the
+/// the effect's transaction (no row lock: a concurrent duplicate waits for the first commit
+/// and finds it). Retries are safe, but two *legitimately* identical requests (the
 /// same purchase twice, on purpose) are merged: the second is a lost effect.
 ///
 /// **Instead:** a caller-provided token (AWS's client token), not a hash of the parameters.

@@ -55,11 +55,13 @@ pub enum StepKind {
     Write,
     /// `cx.ack()`: a consumer acknowledges its message.
     Ack,
+    /// `db.lock`: `SELECT ... FOR UPDATE NOWAIT` on a row.
+    Lock,
 }
 
 impl StepKind {
     /// Every step, in a fixed order.
-    pub const ALL: [StepKind; 11] = [
+    pub const ALL: [StepKind; 12] = [
         StepKind::Get,
         StepKind::Put,
         StepKind::Delete,
@@ -71,6 +73,7 @@ impl StepKind {
         StepKind::Charge,
         StepKind::Write,
         StepKind::Ack,
+        StepKind::Lock,
     ];
 
     /// The kebab-case name used in scenario files and traces.
@@ -87,6 +90,7 @@ impl StepKind {
             StepKind::Charge => "charge",
             StepKind::Write => "write",
             StepKind::Ack => "ack",
+            StepKind::Lock => "lock",
         }
     }
 
@@ -252,6 +256,7 @@ pub(crate) struct Timings {
     pub external_latency: LatencyRange,
     pub key_ttl: Option<SimDuration>,
     pub provider_unavailable: f64,
+    pub network_latency: LatencyRange,
 }
 
 /// The state a handler can reach through `Cx`: stores, provider, ledger, clock, trace.
@@ -285,6 +290,10 @@ pub struct Shared {
     pub(crate) pending_acks: Vec<TaskInfo>,
     /// Whether the task in each executor slot has acked (its return value is then not sent).
     pub(crate) acked: Vec<bool>,
+    /// Row locks, by key: the server, slot and generation of the task holding each. A lock
+    /// lives as long as its task (its database session): released when the task ends or its
+    /// server crashes.
+    pub(crate) locks: BTreeMap<String, (u16, u32, u32)>,
 }
 
 impl Shared {
@@ -393,6 +402,34 @@ impl Shared {
         }
     }
 
+    /// Takes the row lock on `key` for `task`: false when another live task holds it.
+    pub(crate) fn lock(&mut self, task: &TaskInfo, key: &str) -> bool {
+        let me = (task.server, task.slot, task.generation);
+        match self.locks.get(key) {
+            Some(holder) if *holder != me => false,
+            Some(_) => true,
+            None => {
+                self.locks.insert(key.to_string(), me);
+                true
+            }
+        }
+    }
+
+    /// Releases every lock of the task in `slot` (generation `generation`).
+    pub(crate) fn release_locks(&mut self, slot: u32, generation: u32) {
+        if !self.locks.is_empty() {
+            self.locks
+                .retain(|_, (_, s, g)| !(*s == slot && *g == generation));
+        }
+    }
+
+    /// Releases every lock held by tasks of `server` (it crashed: its sessions are gone).
+    pub(crate) fn release_server_locks(&mut self, server: u16) {
+        if !self.locks.is_empty() {
+            self.locks.retain(|_, (srv, _, _)| *srv != server);
+        }
+    }
+
     /// Records that `task` acked: the executor sends the ack after this poll.
     pub(crate) fn ack(&mut self, task: &TaskInfo) {
         let slot = task.slot as usize;
@@ -495,17 +532,27 @@ impl Shared {
         receipt
     }
 
-    pub(crate) fn step_latency(&self, kind: StepKind, identity: Identity) -> SimDuration {
-        // A call to the provider takes the outside world's time; everything else the store's.
-        let (decision, range) = if kind == StepKind::Charge {
-            (Decision::ExternalLatency, self.timings.external_latency)
-        } else {
-            (Decision::StoreLatency, self.timings.store_latency)
+    pub(crate) fn step_latency(
+        &self,
+        task: &TaskInfo,
+        kind: StepKind,
+        identity: Identity,
+    ) -> SimDuration {
+        // A call to the provider takes the outside world's time, an ack the network's,
+        // everything else the store's.
+        let (decision, range) = match kind {
+            StepKind::Charge => (Decision::ExternalLatency, self.timings.external_latency),
+            StepKind::Ack => (Decision::Latency, self.timings.network_latency),
+            _ => (Decision::StoreLatency, self.timings.store_latency),
         };
-        SimDuration(
+        let base = SimDuration(
             self.fates
                 .between(decision, identity, range.min.0, range.max.0),
-        )
+        );
+        if self.plan.atoms.is_empty() {
+            return base;
+        }
+        base + self.plan.slowdown(task.req.op, task.req.attempt, kind)
     }
 
     /// The index of the task's next step, counting from 0 for each new task in the slot.
@@ -612,6 +659,7 @@ impl<'a> World<'a> {
                 external_latency: scenario.external.latency,
                 key_ttl: scenario.server.key_ttl,
                 provider_unavailable: scenario.external.unavailable,
+                network_latency: scenario.network.latency,
             },
             // Eight events per operation when nothing goes wrong, about ten under faults:
             // reserving them up front avoids copying a large trace when the vector doubles.
@@ -633,6 +681,7 @@ impl<'a> World<'a> {
             expiry: BTreeMap::new(),
             pending_acks: Vec::new(),
             acked: Vec::new(),
+            locks: BTreeMap::new(),
         };
         World {
             scenario,

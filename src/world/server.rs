@@ -173,6 +173,9 @@ impl World<'_> {
         }
         if let Some((server, cause)) = crash {
             let req = task.info.req;
+            self.shared
+                .borrow_mut()
+                .release_locks(slot, task.info.generation);
             self.tasks.release(slot);
             drop(task);
             self.crash(server, cause, Some(req));
@@ -182,6 +185,9 @@ impl World<'_> {
             Poll::Pending => self.tasks.put(task),
             Poll::Ready(response) => {
                 let info = task.info;
+                self.shared
+                    .borrow_mut()
+                    .release_locks(slot, info.generation);
                 self.tasks.release(slot);
                 drop(task);
                 let acked = {
@@ -233,6 +239,7 @@ impl World<'_> {
                 Detail::Crash(cause),
             );
             shared.volatile[usize::from(server)].clear();
+            shared.release_server_locks(server);
             shared
                 .kernel
                 .schedule_in(self.scenario.server.restart_delay, Ev::Restart { server });
