@@ -580,12 +580,33 @@ fn render_comparison(out: &mut String, scenario: &Scenario, result: &Comparison)
     out.push('\n');
     render_table(out, &result.ideal, &result.metrics);
     out.push('\n');
+    let width = result
+        .metrics
+        .iter()
+        .map(|m| m.design.len())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     for m in &result.metrics {
-        let verdict = match m.first_divergence_us {
+        let mut verdict = match m.first_divergence_us {
             None => "exactly once".to_string(),
             Some(t) => format!("diverged from exactly-once at {}", crate::time::SimTime(t)),
         };
-        let _ = writeln!(out, "{:<16} {verdict}", m.design);
+        // Its own category, not a failure: idempotent by RFC 9110, but the client must expect it.
+        if m.different_response > 0 {
+            let _ = write!(
+                verdict,
+                " · same effect, different response ×{}",
+                m.different_response
+            );
+        }
+        if m.dead_lettered > 0 {
+            let _ = write!(verdict, " · dead-lettered ×{}", m.dead_lettered);
+        }
+        if m.stuck > 0 {
+            let _ = write!(verdict, " · keys stuck in progress ×{}", m.stuck);
+        }
+        let _ = writeln!(out, "{:<width$} {verdict}", m.design);
     }
 }
 
@@ -1372,6 +1393,7 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
         interval: SimDuration::ZERO,
         amount: 1,
         amounts: Vec::new(),
+        resources: 0,
     };
     s.retry = scenario::RetryPolicy {
         timeout: SimDuration::from_millis(20),

@@ -361,6 +361,8 @@ pub struct Progress {
     pub lost: u32,
     /// Operations given up, so far.
     pub in_doubt: u32,
+    /// Messages in the dead-letter queue now (a redrive takes one out).
+    pub dead_lettered: u32,
     /// Operations that had received two different final answers, so far.
     pub inconsistent: u32,
     /// Attempts timed out so far.
@@ -370,9 +372,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// The divergence from exactly-once: duplicates + lost + in doubt + inconsistent.
+    /// The divergence from exactly-once: duplicates + lost + in doubt + dead-lettered +
+    /// inconsistent.
     pub fn divergence(&self) -> u32 {
-        self.duplicates + self.lost + self.in_doubt + self.inconsistent
+        self.duplicates + self.lost + self.in_doubt + self.dead_lettered + self.inconsistent
     }
 }
 
@@ -395,6 +398,7 @@ pub fn progress(run: &Run) -> Vec<Progress> {
         let op = (e.op as usize).wrapping_sub(1);
         match (e.kind, e.detail) {
             (EventKind::OpStart, _) => p.started += 1,
+            (EventKind::Redrive, _) => p.dead_lettered = p.dead_lettered.saturating_sub(1),
             (EventKind::Timeout, _) => p.timeouts += 1,
             (EventKind::Effect, Detail::Effect { kind, amount, nth }) => {
                 if kind == EffectKind::Charge {
@@ -442,7 +446,8 @@ pub fn progress(run: &Run) -> Vec<Progress> {
                         }
                     }
                 }
-                Outcome::InDoubt | Outcome::DeadLettered => p.in_doubt += 1,
+                Outcome::InDoubt => p.in_doubt += 1,
+                Outcome::DeadLettered => p.dead_lettered += 1,
                 Outcome::Failed | Outcome::Unfinished => {}
             },
             _ => {}

@@ -169,9 +169,20 @@ pub struct Workload {
     /// Per-operation amounts, cycled (operation n gets `amounts[(n - 1) % len]`); empty: every
     /// operation has `amount`.
     pub amounts: Vec<u64>,
+    /// How many resources (`/items/{n}`) the operations share, dealt round-robin; 0: one each.
+    pub resources: u32,
 }
 
 impl Workload {
+    /// The resource operation `op` (from 1) names.
+    pub fn resource_of(&self, op: u32) -> u32 {
+        if self.resources == 0 {
+            op
+        } else {
+            (op - 1) % self.resources + 1
+        }
+    }
+
     /// The amount of operation `op` (from 1).
     pub fn amount_of(&self, op: u32) -> u64 {
         if self.amounts.is_empty() {
@@ -538,6 +549,7 @@ struct RawWorkload {
     interval: Option<Spanned<DurText>>,
     amount: Option<Spanned<i64>>,
     amounts: Option<Spanned<Vec<Spanned<i64>>>>,
+    resources: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -824,6 +836,10 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
                 .iter()
                 .map(|a| int_in(src, a, 0, i64::MAX, "an amount").map(|a| a as u64))
                 .collect::<Result<_, _>>()?,
+        },
+        resources: match &w.resources {
+            Some(r) => int_in(src, r, 1, i64::from(MAX_OPS), "workload.resources")? as u32,
+            None => 0,
         },
     };
     let broker = raw
@@ -1478,15 +1494,140 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "crash-after-charge.toml",
         include_str!("../scenarios/crash-after-charge.toml"),
     ),
+    (
+        "client-retry.toml",
+        include_str!("../scenarios/client-retry.toml"),
+    ),
+    (
+        "conditional-write.toml",
+        include_str!("../scenarios/conditional-write.toml"),
+    ),
+    (
+        "create-order-api.toml",
+        include_str!("../scenarios/create-order-api.toml"),
+    ),
+    (
+        "dead-letter-queue.toml",
+        include_str!("../scenarios/dead-letter-queue.toml"),
+    ),
+    (
+        "dedup-table.toml",
+        include_str!("../scenarios/dedup-table.toml"),
+    ),
+    (
+        "dlq-redrive-after-ttl.toml",
+        include_str!("../scenarios/dlq-redrive-after-ttl.toml"),
+    ),
+    (
+        "fifo-dedup.toml",
+        include_str!("../scenarios/fifo-dedup.toml"),
+    ),
+    (
+        "http-methods.toml",
+        include_str!("../scenarios/http-methods.toml"),
+    ),
+    (
+        "idempotency-key-errors.toml",
+        include_str!("../scenarios/idempotency-key-errors.toml"),
+    ),
+    (
+        "key-expiry.toml",
+        include_str!("../scenarios/key-expiry.toml"),
+    ),
+    (
+        "middleware.toml",
+        include_str!("../scenarios/middleware.toml"),
+    ),
+    (
+        "missing-key.toml",
+        include_str!("../scenarios/missing-key.toml"),
+    ),
+    (
+        "network-failure.toml",
+        include_str!("../scenarios/network-failure.toml"),
+    ),
+    (
+        "queue-redelivery.toml",
+        include_str!("../scenarios/queue-redelivery.toml"),
+    ),
+    (
+        "retry-amplification.toml",
+        include_str!("../scenarios/retry-amplification.toml"),
+    ),
+    (
+        "sql-set-vs-increment.toml",
+        include_str!("../scenarios/sql-set-vs-increment.toml"),
+    ),
+    (
+        "stored-responses.toml",
+        include_str!("../scenarios/stored-responses.toml"),
+    ),
+    ("timeout.toml", include_str!("../scenarios/timeout.toml")),
+    (
+        "what-is-idempotency.toml",
+        include_str!("../scenarios/what-is-idempotency.toml"),
+    ),
+    (
+        "catalog/row01-naive-post.toml",
+        include_str!("../scenarios/catalog/row01-naive-post.toml"),
+    ),
+    (
+        "catalog/row02-put-reordering.toml",
+        include_str!("../scenarios/catalog/row02-put-reordering.toml"),
+    ),
+    (
+        "catalog/row03-conditional-write.toml",
+        include_str!("../scenarios/catalog/row03-conditional-write.toml"),
+    ),
+    (
+        "catalog/row04-business-key.toml",
+        include_str!("../scenarios/catalog/row04-business-key.toml"),
+    ),
+    (
+        "catalog/row05-check-then-act.toml",
+        include_str!("../scenarios/catalog/row05-check-then-act.toml"),
+    ),
+    (
+        "catalog/row07-claim-first.toml",
+        include_str!("../scenarios/catalog/row07-claim-first.toml"),
+    ),
+    (
+        "catalog/row08-key-in-transaction.toml",
+        include_str!("../scenarios/catalog/row08-key-in-transaction.toml"),
+    ),
+    (
+        "catalog/row09-recovery-points.toml",
+        include_str!("../scenarios/catalog/row09-recovery-points.toml"),
+    ),
+    (
+        "catalog/row13-new-key-per-attempt.toml",
+        include_str!("../scenarios/catalog/row13-new-key-per-attempt.toml"),
+    ),
+    (
+        "catalog/row15-ack-first.toml",
+        include_str!("../scenarios/catalog/row15-ack-first.toml"),
+    ),
+    (
+        "catalog/row16-process-then-ack.toml",
+        include_str!("../scenarios/catalog/row16-process-then-ack.toml"),
+    ),
+    (
+        "catalog/row18-outbox-relay.toml",
+        include_str!("../scenarios/catalog/row18-outbox-relay.toml"),
+    ),
 ];
 
-/// The bundled scenario called `name` (`lost-response` or `lost-response.toml`), if there is
-/// one.
+/// The bundled scenario called `name` (`lost-response`, `lost-response.toml`; a catalog
+/// row's scenario by its file name alone, `row01-naive-post`), if there is one.
 pub fn bundled(name: &str) -> Option<Result<Scenario, ScenarioError>> {
     let wanted = name.trim_end_matches(".toml");
+    let stem = |file: &str| {
+        let file = file.trim_end_matches(".toml");
+        file.rsplit('/').next().unwrap_or(file).to_string()
+    };
     BUNDLED
         .iter()
-        .find(|(file, _)| file.trim_end_matches(".toml") == wanted)
+        .find(|(file, _)| file.trim_end_matches(".toml") == wanted || stem(file) == wanted)
         .map(|(file, text)| parse(text, &format!("scenarios/{file}")))
 }
 
@@ -1540,6 +1681,9 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     if !w.amounts.is_empty() {
         let list: Vec<String> = w.amounts.iter().map(u64::to_string).collect();
         let _ = writeln!(out, "amounts = [{}]", list.join(", "));
+    }
+    if w.resources > 0 {
+        let _ = writeln!(out, "resources = {}", w.resources);
     }
     let r = &s.retry;
     let (backoff, jitter, key) = (r.backoff.name(), r.jitter.name(), r.key.name());

@@ -12,12 +12,7 @@ pub fn root() -> PathBuf {
 
 /// Every scenario file under `scenarios/`, sorted, parsed.
 pub fn bundled() -> Vec<(PathBuf, Scenario)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
-        .expect("scenarios/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
+    let files = scenario_files();
     assert!(
         files.len() >= 4,
         "expected the bundled scenarios, found {files:?}"
@@ -31,6 +26,24 @@ pub fn bundled() -> Vec<(PathBuf, Scenario)> {
             (p, s)
         })
         .collect()
+}
+
+/// Every `.toml` file under `scenarios/` (and its subdirectories), sorted.
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root().join("scenarios")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("scenarios/ exists") {
+            let path = entry.expect("readable entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// Runs the real binary with `args` in `dir`; returns (exit code, stdout, stderr).

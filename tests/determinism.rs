@@ -14,7 +14,7 @@ fn every_bundled_scenario_gives_identical_traces_for_100_seeds() {
     let mut runs = 0;
     for (path, scenario) in common::bundled() {
         for name in &scenario.designs {
-            let design = handlers::lookup(name).unwrap();
+            let design = scenario.design(name).unwrap();
             for seed in 0..100 {
                 let a = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
                 let b = run(&scenario, design.as_ref(), seed, &FaultPlan::default());

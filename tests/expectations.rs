@@ -5,25 +5,72 @@ mod common;
 use idemlab::compare;
 use idemlab::fault::FaultPlan;
 
-/// Walks `scenarios/`: each file states expectations, and they hold on its own seed.
+/// Walks `scenarios/`: each file states expectations for every design it runs, and they
+/// hold on its own seed and the 19 after it.
 #[test]
-fn every_bundled_scenario_meets_its_expectations() {
+fn every_bundled_scenario_meets_its_expectations_for_20_seeds() {
     for (path, scenario) in common::bundled() {
-        let count: usize = scenario.expect.values().map(Vec::len).sum();
-        assert!(count > 0, "{} states no expectations", path.display());
-        let designs = compare::resolve(&scenario, None).unwrap();
-        let result = compare::compare(&scenario, &designs, scenario.seed, &FaultPlan::default());
-        let violations = result.violations(&scenario);
-        assert!(violations.is_empty(), "{}: {violations:?}", path.display());
-        for m in &result.metrics {
-            assert_eq!(
-                m.stopped,
-                None,
-                "{}: {} hit a budget",
-                path.display(),
-                m.design
+        for design in &scenario.designs {
+            assert!(
+                scenario.expect.get(design).is_some_and(|e| !e.is_empty()),
+                "{} states no expectations for {design}",
+                path.display()
             );
         }
+        let designs = compare::resolve(&scenario, None).unwrap();
+        for seed in scenario.seed..scenario.seed + 20 {
+            let result = compare::compare(&scenario, &designs, seed, &FaultPlan::default());
+            let violations = result.violations(&scenario);
+            assert!(
+                violations.is_empty(),
+                "{} seed {seed}: {violations:?}",
+                path.display()
+            );
+            for m in &result.metrics {
+                assert_eq!(
+                    m.stopped,
+                    None,
+                    "{} seed {seed}: {} hit a budget",
+                    path.display(),
+                    m.design
+                );
+            }
+        }
+    }
+}
+
+/// Every file under `scenarios/` is embedded in the binary, so that `idemlab compare NAME`
+/// finds it from anywhere, and every embedded scenario is a file.
+#[test]
+fn every_scenario_file_is_bundled_and_has_a_header() {
+    let root = common::root();
+    let files: Vec<String> = common::scenario_files()
+        .iter()
+        .map(|p| {
+            p.strip_prefix(root.join("scenarios"))
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let mut bundled: Vec<String> = idemlab::scenario::BUNDLED
+        .iter()
+        .map(|(f, _)| f.to_string())
+        .collect();
+    bundled.sort();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(sorted, bundled);
+    for (file, text) in idemlab::scenario::BUNDLED {
+        assert!(
+            text.starts_with("# ") && idemlab::scenario::headline(text).len() > 20,
+            "{file} needs a header comment saying what to look for"
+        );
+        let stem = file.trim_end_matches(".toml").rsplit('/').next().unwrap();
+        assert!(
+            idemlab::scenario::bundled(stem).is_some_and(|s| s.is_ok()),
+            "{file} is found by its name {stem}"
+        );
     }
 }
 

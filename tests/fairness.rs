@@ -38,7 +38,7 @@ fn first_attempts_meet_the_same_network_under_every_design() {
             ["naive", "process-payment", "atomic-key"]
                 .iter()
                 .map(|name| {
-                    let design = handlers::lookup(name).unwrap();
+                    let design = scenario.design(name).unwrap();
                     let r = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
                     (name.to_string(), first_attempt_fates(&r.trace))
                 })

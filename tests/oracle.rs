@@ -4,7 +4,6 @@
 mod common;
 
 use idemlab::fault::FaultPlan;
-use idemlab::handlers;
 use idemlab::oracle::{measure, progress};
 use idemlab::world::run;
 
@@ -13,7 +12,7 @@ fn progress_ends_where_measure_does() {
     let mut diverged = 0;
     for (path, scenario) in common::bundled() {
         for name in &scenario.designs {
-            let design = handlers::lookup(name).unwrap();
+            let design = scenario.design(name).unwrap();
             for seed in 0..20 {
                 let r = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
                 let m = measure(&r);
@@ -25,6 +24,7 @@ fn progress_ends_where_measure_does() {
                     u64::from(last.duplicates),
                     u64::from(last.lost),
                     u64::from(last.in_doubt),
+                    u64::from(last.dead_lettered),
                     u64::from(last.inconsistent),
                     u64::from(last.succeeded),
                     u64::from(last.timeouts),
@@ -35,6 +35,7 @@ fn progress_ends_where_measure_does() {
                     m.duplicates,
                     m.lost,
                     m.in_doubt,
+                    m.dead_lettered,
                     m.inconsistent,
                     m.succeeded,
                     m.timeouts,

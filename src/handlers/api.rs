@@ -75,6 +75,7 @@ pub struct Request {
     pub(crate) copy: u32,
     pub(crate) key: Option<IdemKey>,
     pub(crate) amount: u64,
+    pub(crate) resource: u32,
 }
 
 impl Request {
@@ -88,10 +89,11 @@ impl Request {
         self.amount
     }
 
-    /// The resource the request names in its path (`/items/{n}`): the workload gives each
-    /// logical operation its own resource, so retries of one operation name the same one.
+    /// The resource the request names in its path (`/items/{n}`): by default each logical
+    /// operation has its own; `workload.resources = N` makes operations share N of them.
+    /// Retries of one operation always name the same resource.
     pub fn resource(&self) -> u32 {
-        self.op
+        self.resource
     }
 
     /// A fingerprint of the payload, to detect a key reused with a different payload (422).

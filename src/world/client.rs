@@ -135,6 +135,7 @@ impl World<'_> {
             copy: 0,
             key: self.key_for(op, attempt),
             amount: state.amount,
+            resource: self.scenario.workload.resource_of(op),
         };
         let server = ((op + attempt - 1) % u32::from(self.scenario.server.count)) as u16;
         {
