@@ -189,11 +189,26 @@ pub enum FaultKind {
     Delay,
     /// Crash the server just before or after a handler step.
     Crash,
+    /// Stall one handler step of one attempt (by a client timeout): the retry overtakes it.
+    Slow,
+    /// Make the payment provider answer 503 to one attempt.
+    Unavailable,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Drop,
+        FaultKind::Duplicate,
+        FaultKind::Delay,
+        FaultKind::Crash,
+        FaultKind::Slow,
+        FaultKind::Unavailable,
+    ];
+
+    /// The kinds searched when none are named: the network's and the server's faults.
+    /// `slow` and `unavailable` are asked for by name (`--faults slow,unavailable`).
+    pub const DEFAULT: [FaultKind; 4] = [
         FaultKind::Drop,
         FaultKind::Duplicate,
         FaultKind::Delay,
@@ -207,17 +222,22 @@ impl FaultKind {
             FaultKind::Duplicate => "duplicate",
             FaultKind::Delay => "delay",
             FaultKind::Crash => "crash",
+            FaultKind::Slow => "slow",
+            FaultKind::Unavailable => "unavailable",
         }
     }
 
-    /// The kind of `atom`.
-    pub fn of(atom: &FaultAtom) -> FaultKind {
-        match atom {
+    /// The kind of `atom`; `None` for a partition, which no search generates.
+    pub fn of(atom: &FaultAtom) -> Option<FaultKind> {
+        Some(match atom {
             FaultAtom::Drop(_) => FaultKind::Drop,
             FaultAtom::Duplicate(_) => FaultKind::Duplicate,
             FaultAtom::Delay { .. } => FaultKind::Delay,
-            _ => FaultKind::Crash,
-        }
+            FaultAtom::CrashAt { .. } | FaultAtom::CrashAtStep { .. } => FaultKind::Crash,
+            FaultAtom::Slow { .. } => FaultKind::Slow,
+            FaultAtom::Unavailable { .. } => FaultKind::Unavailable,
+            FaultAtom::Partition { .. } => return None,
+        })
     }
 }
 
@@ -264,7 +284,7 @@ impl FaultSpace {
                 steps.into_iter().collect()
             },
             delays: vec![SimDuration(t.0 / 2), t, SimDuration(t.0.saturating_mul(2))],
-            kinds: FaultKind::ALL.to_vec(),
+            kinds: FaultKind::DEFAULT.to_vec(),
         }
     }
 }
@@ -320,6 +340,23 @@ pub mod strategy {
                         })
                         .boxed()
                 }
+                FaultKind::Slow => {
+                    let (steps, delays) = (steps.clone(), delays.clone());
+                    (1..=ops, 1..=attempts, 0..steps.len(), 0..delays.len())
+                        .prop_map(move |(op, attempt, s, d)| FaultAtom::Slow {
+                            op,
+                            attempt,
+                            step: steps[s],
+                            by: delays[d],
+                        })
+                        .boxed()
+                }
+                FaultKind::Unavailable => (1..=ops, 1..=attempts)
+                    .prop_map(|(op, attempt)| FaultAtom::Unavailable {
+                        op,
+                        attempt: Some(attempt),
+                    })
+                    .boxed(),
             });
         }
         proptest::strategy::Union::new(choices).boxed()
@@ -620,7 +657,7 @@ impl<'a> Checker<'a> {
             cases: 256,
             max_faults: 3,
             invariants: default_invariants(),
-            kinds: FaultKind::ALL.to_vec(),
+            kinds: FaultKind::DEFAULT.to_vec(),
             stop: None,
             progress: None,
         }
@@ -644,10 +681,10 @@ impl<'a> Checker<'a> {
         self
     }
 
-    /// Searches only plans made of these kinds of fault (all kinds when empty).
+    /// Searches only plans made of these kinds of fault ([`FaultKind::DEFAULT`] when empty).
     pub fn fault_kinds(mut self, kinds: &[FaultKind]) -> Self {
         self.kinds = if kinds.is_empty() {
-            FaultKind::ALL.to_vec()
+            FaultKind::DEFAULT.to_vec()
         } else {
             kinds.to_vec()
         };
@@ -789,6 +826,19 @@ impl<'a> Checker<'a> {
                     });
                 }
                 (EventKind::Step, Detail::Step(step)) => {
+                    let attempt = u32::from(e.attempt);
+                    atoms.insert(FaultAtom::Slow {
+                        op: e.op,
+                        attempt,
+                        step,
+                        by: timeout,
+                    });
+                    if step == StepKind::Charge {
+                        atoms.insert(FaultAtom::Unavailable {
+                            op: e.op,
+                            attempt: Some(attempt),
+                        });
+                    }
                     for when in [When::Before, When::After] {
                         atoms.insert(FaultAtom::CrashAtStep {
                             op: e.op,
@@ -803,7 +853,7 @@ impl<'a> Checker<'a> {
         }
         atoms
             .into_iter()
-            .filter(|a| self.kinds.contains(&FaultKind::of(a)))
+            .filter(|a| FaultKind::of(a).is_some_and(|k| self.kinds.contains(&k)))
             .collect()
     }
 

@@ -63,3 +63,83 @@ fn first_attempts_meet_the_same_network_under_every_design() {
     assert!(all.iter().any(|f| f == "lost"));
     assert!(all.iter().any(|f| f.starts_with("latency")));
 }
+
+/// For each pair (broken, fixed), `idemlab compare` shows the broken design's failure and the
+/// fixed design's success on the *same* seed, with the same fates for the first attempts.
+#[test]
+fn broken_and_fixed_designs_meet_the_same_faults_in_one_comparison() {
+    let pairs = [
+        ("lost-response", "naive", "atomic-key"),
+        ("create-order-api", "check-then-act", "key-in-transaction"),
+        ("middleware", "middleware", "recovery-points"),
+        ("key-expiry", "short-ttl", "key-in-transaction"),
+        ("dedup-table", "payload-hash", "key-in-transaction"),
+        ("stored-responses", "caches-errors", "recovery-points"),
+        ("queue-redelivery", "process-then-ack", "inbox"),
+        ("dead-letter-queue", "process-then-ack", "outbox-inbox"),
+        ("row01-naive-post", "naive", "key-in-transaction"),
+        (
+            "row05-check-then-act",
+            "check-then-act",
+            "key-in-transaction",
+        ),
+        ("row07-claim-first", "atomic-key", "recovery-points"),
+        (
+            "row09-recovery-points",
+            "process-payment",
+            "recovery-points",
+        ),
+        (
+            "row13-new-key-per-attempt",
+            "new-key-per-attempt",
+            "atomic-key",
+        ),
+        ("row15-ack-first", "ack-first", "inbox"),
+        ("row16-process-then-ack", "process-then-ack", "inbox"),
+        ("row18-outbox-relay", "process-then-ack", "outbox-inbox"),
+    ];
+    let root = common::root();
+    for (name, broken, fixed) in pairs {
+        let scenario = idemlab::scenario::bundled(name).unwrap().unwrap();
+        for seed in scenario.seed..scenario.seed + 5 {
+            let runs: Vec<_> = [broken, fixed]
+                .iter()
+                .map(|d| {
+                    let design = scenario.design(d).unwrap();
+                    run(&scenario, design.as_ref(), seed, &FaultPlan::default())
+                })
+                .collect();
+            let bad = idemlab::oracle::measure(&runs[0]);
+            let good = idemlab::oracle::measure(&runs[1]);
+            assert!(
+                bad.first_divergence_us.is_some(),
+                "{name} seed {seed}: {broken} should diverge: {bad:?}"
+            );
+            assert!(
+                good.first_divergence_us.is_none(),
+                "{name} seed {seed}: {fixed} should be exactly once: {good:?}"
+            );
+            assert_eq!(
+                first_attempt_fates(&runs[0].trace),
+                first_attempt_fates(&runs[1].trace),
+                "{name} seed {seed}: the first attempts met different fates"
+            );
+        }
+        // And the command a learner types shows both, side by side.
+        let (code, out, err) = common::idemlab(&root, &["compare", name]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let verdict = |d: &str| {
+            out.lines()
+                .find(|l| l.starts_with(&format!("{d} ")) && !l.contains("  "))
+                .or_else(|| {
+                    out.lines()
+                        .rev()
+                        .find(|l| l.split_whitespace().next() == Some(d))
+                })
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(verdict(broken).contains("diverged"), "{name}:\n{out}");
+        assert!(verdict(fixed).contains("exactly once"), "{name}:\n{out}");
+    }
+}
