@@ -258,10 +258,11 @@ fn glyph(lanes: &Lanes, e: &TraceEvent) -> Glyph {
             ..at(net, '⇉', Color::Magenta)
         },
         (EventKind::Step, Detail::Step(step)) => {
-            let (target, symbol) = if step == StepKind::Charge {
-                (lanes.of(Node::Provider), '$')
-            } else {
-                (lanes.of(Node::Store), '◆')
+            let (target, symbol) = match step {
+                StepKind::Charge => (lanes.of(Node::Provider), '$'),
+                // An ack goes to the broker, over the network.
+                StepKind::Ack => (net, '◀'),
+                _ => (lanes.of(Node::Store), '◆'),
             };
             Glyph {
                 from: own,
@@ -308,6 +309,11 @@ fn glyph(lanes: &Lanes, e: &TraceEvent) -> Glyph {
             ..at(own, '✖', Color::Red)
         },
         (EventKind::Restart, _) => at(own, '↺', Color::Green),
+        (EventKind::DeadLetter, _) => Glyph {
+            bold: true,
+            ..at(net, '▼', Color::Red)
+        },
+        (EventKind::Redrive, _) => at(net, '▲', Color::Cyan),
         _ => Glyph {
             bold: true,
             ..at(own, '■', Color::Red)
@@ -734,7 +740,7 @@ pub const HELP_KEYS: [(&str, &str); 17] = [
 ];
 
 /// What every symbol of the diagram means.
-pub const HELP_SYMBOLS: [(&str, &str); 14] = [
+pub const HELP_SYMBOLS: [(&str, &str); 15] = [
     ("○", "operation starts"),
     ("●─▶", "request sent / delivered"),
     ("◀─●", "response sent / received"),
@@ -749,6 +755,7 @@ pub const HELP_SYMBOLS: [(&str, &str); 14] = [
     ("✓ ? ⊘", "succeeded / doubt / failed"),
     ("✖ ↺", "crash / restart"),
     ("≠", "first difference (what-if)"),
+    ("▼ ▲", "dead-lettered / redriven"),
 ];
 
 fn render_help(frame: &mut Frame, area: Rect) {
