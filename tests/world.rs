@@ -284,3 +284,30 @@ fn a_run_past_its_trace_limit_stops_with_the_trace_error() {
             .contains("raise `max_trace_events`")
     );
 }
+
+/// A message that fails `max_receives` times waits in the dead-letter queue, inspectable on
+/// the run; with `redrive_after` it is delivered again and processed.
+#[test]
+fn a_failing_message_goes_to_the_dead_letter_queue_and_a_redrive_processes_it() {
+    let text = |redrive: &str| {
+        format!(
+            "designs = [\"outbox-inbox\"]\n[workload]\nops = 2\n[broker]\nvisibility_timeout = \"50ms\"\nmax_receives = 2\n{redrive}\n[[faults]]\nkind = \"unavailable\"\nop = 2\nattempt = 1\n[[faults]]\nkind = \"unavailable\"\nop = 2\nattempt = 2\n"
+        )
+    };
+    let stays = idemlab::scenario::parse(&text(""), "dlq.toml").unwrap();
+    let design = stays.design("outbox-inbox").unwrap();
+    let r = run(&stays, design.as_ref(), 1, &FaultPlan::default());
+    assert_eq!(r.dead_letters(), [2]);
+    let m = idemlab::oracle::measure(&r);
+    assert_eq!((m.dead_lettered, m.charged), (1, 100));
+    let redriven = idemlab::scenario::parse(&text("redrive_after = \"1s\""), "dlq.toml").unwrap();
+    let r = run(&redriven, design.as_ref(), 1, &FaultPlan::default());
+    assert!(r.dead_letters().is_empty());
+    let m = idemlab::oracle::measure(&r);
+    assert_eq!((m.dead_lettered, m.charged, m.duplicates), (0, 200, 0));
+    assert!(
+        r.trace
+            .kinds()
+            .any(|k| k == idemlab::trace::EventKind::Redrive)
+    );
+}

@@ -178,6 +178,18 @@ pub struct Run {
     pub safe: bool,
 }
 
+impl Run {
+    /// The dead-letter queue at the end of the run: the operations (messages) the broker gave
+    /// up on and did not redrive, in order.
+    pub fn dead_letters(&self) -> Vec<u32> {
+        self.ops
+            .iter()
+            .filter(|o| o.outcome == Outcome::DeadLettered)
+            .map(|o| o.op)
+            .collect()
+    }
+}
+
 /// Kernel events of the world.
 pub(crate) enum Ev {
     /// A client begins logical operation `op`.
