@@ -1119,3 +1119,61 @@ mod tests {
         assert_eq!(op_of_key("counter"), None);
     }
 }
+
+/// An exercise's verdict: did the design hold every invariant?
+#[derive(Clone, Debug)]
+pub struct Grade {
+    /// True when no plan broke an invariant.
+    pub passed: bool,
+    /// What to print: the plans tried, or the counterexample's story.
+    pub report: String,
+}
+
+/// Grades `design` on `scenario`, as the exercises do: every plan of at most `max_faults`
+/// atoms of `kinds` (the fault-free run first), then 256 generated plans. Deterministic: the
+/// same design gets the same grade and the same story every time.
+pub fn grade(
+    scenario: &Scenario,
+    design: &dyn Design,
+    kinds: &[FaultKind],
+    max_faults: usize,
+) -> Grade {
+    let explored = Checker::new(scenario, design)
+        .fault_kinds(kinds)
+        .explore(max_faults);
+    let (explore_plans, found) = match explored {
+        Ok(r) => (r.plans, r.minimal),
+        Err(too_many) => {
+            return Grade {
+                passed: false,
+                report: format!("cannot grade: {too_many}"),
+            };
+        }
+    };
+    if let Some(found) = found {
+        return Grade {
+            passed: false,
+            report: format!("FAIL\n\n{}", found.report()),
+        };
+    }
+    let checked = Checker::new(scenario, design)
+        .fault_kinds(kinds)
+        .cases(256)
+        .check();
+    match checked.counterexample {
+        Some(found) => Grade {
+            passed: false,
+            report: format!("FAIL\n\n{}", found.report()),
+        },
+        None => Grade {
+            passed: true,
+            report: format!(
+                "PASS: `{}` held every invariant on {} in all {explore_plans} plans of at most \
+                 {max_faults} fault(s) and {} generated ones",
+                design.name(),
+                scenario.name,
+                checked.plans
+            ),
+        },
+    }
+}

@@ -600,6 +600,9 @@ fn render_comparison(out: &mut String, scenario: &Scenario, result: &Comparison)
                 m.different_response
             );
         }
+        if m.failed > 0 {
+            let _ = write!(verdict, " · told failed ×{}", m.failed);
+        }
         if m.dead_lettered > 0 {
             let _ = write!(verdict, " · dead-lettered ×{}", m.dead_lettered);
         }

@@ -65,14 +65,14 @@ pub fn idemlab(dir: &Path, args: &[&str]) -> (i32, String, String) {
 /// that must exit with N) followed by a fenced `text` block gets the command's stdout.
 /// Returns the new text and how many blocks it checked. Panics on a wrong exit code.
 pub fn refresh_quoted_outputs(dir: &Path, text: &str) -> (String, usize) {
-    const MARK: &str = "<!-- output: idemlab ";
+    const MARK: &str = "<!-- output: idemlab";
     let mut out = String::new();
     let mut rest = text;
     let mut checked = 0;
     while let Some(start) = rest.find(MARK) {
         let after = &rest[start + MARK.len()..];
         let end = after
-            .find(" -->")
+            .find("-->")
             .expect("a quoted-output marker ends with -->");
         let mut command = after[..end].trim();
         let mut want = 0;

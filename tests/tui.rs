@@ -331,3 +331,39 @@ fn sweep_view() {
     assert!(v.quit);
     assert!(chart_from_csv("a,b\n1,2\n").is_err());
 }
+
+/// The screens in the book's TUI chapter are these renders (`IDEMLAB_BLESS=1` rewrites them).
+#[test]
+fn the_book_shows_the_current_screens() {
+    let plain = |screen: String| -> String {
+        screen
+            .lines()
+            .map(|l| {
+                l.strip_prefix('"')
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect()
+    };
+    let main = plain(render(&app_at_40(), 100, 30));
+    let mut help = app_at_40();
+    press(&mut help, &[KeyCode::Char('?')]);
+    let help = plain(render(&help, 100, 30));
+    for (name, text) in [("tui-main.txt", main), ("tui-help.txt", help)] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("book/src/generated")
+            .join(name);
+        if std::env::var_os("IDEMLAB_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let quoted = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            quoted == text,
+            "{} is stale: IDEMLAB_BLESS=1 cargo test --test tui the_book rewrites it",
+            path.display()
+        );
+    }
+}

@@ -23,6 +23,7 @@ fn fixed() -> impl Design {
     )
 }
 
+// ANCHOR: proptest
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -38,7 +39,9 @@ proptest! {
         prop_assert!(violation.is_none(), "{:?} under {:?}", violation, plan);
     }
 }
+// ANCHOR_END: proptest
 
+// ANCHOR: checker
 #[test]
 fn the_seed_process_payment_charges_twice_after_a_crash() {
     let design = design_fn("process-payment", "the seed", designs::process_payment);
@@ -58,6 +61,7 @@ fn the_seed_process_payment_charges_twice_after_a_crash() {
         found.report()
     );
 }
+// ANCHOR_END: checker
 
 /// The fix's limit, found by the property test above when it allowed three faults: a crash just
 /// before the result is stored, on attempts 1, 3 and 5, uses up all five of the client's

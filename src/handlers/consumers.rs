@@ -16,6 +16,7 @@ pub const ACK_FIRST: &str =
 /// a lost ack or a duplicate delivery (processed again: nothing deduplicates).
 ///
 /// **Instead:** process, then ack, with an inbox (`inbox`).
+// ANCHOR: ack_first
 pub async fn ack_first(cx: Cx, req: Request) -> Response {
     cx.ack().await;
     let order = cx.db().create_order(req.amount()).await;
@@ -24,6 +25,7 @@ pub async fn ack_first(cx: Cx, req: Request) -> Response {
     }
     Response::ok(Body::Order(order))
 }
+// ANCHOR_END: ack_first
 
 /// One line for `idemlab list`.
 pub const PROCESS_THEN_ACK: &str = "processes the message, then acks: at-least-once with no deduplication, every redelivery processes again";
@@ -35,6 +37,7 @@ pub const PROCESS_THEN_ACK: &str = "processes the message, then acks: at-least-o
 /// the ack: each processes the message again.
 ///
 /// **Instead:** record the message id with the effect (`inbox`).
+// ANCHOR: process_then_ack
 pub async fn process_then_ack(cx: Cx, req: Request) -> Response {
     let order = cx.db().create_order(req.amount()).await;
     if let Err(e) = cx.payments().charge(req.amount()).await {
@@ -42,6 +45,7 @@ pub async fn process_then_ack(cx: Cx, req: Request) -> Response {
     }
     Response::ok(Body::Order(order))
 }
+// ANCHOR_END: process_then_ack
 
 /// One line for `idemlab list`.
 pub const INBOX: &str = "records the message id in the effect's transaction (the inbox), then acks; a redelivery finds it and only acks";
@@ -53,6 +57,7 @@ pub const INBOX: &str = "records the message id in the effect's transaction (the
 /// **Breaks under:** a redelivery after the inbox row was pruned (the scenario's
 /// `server.key_ttl`; a DLQ redriven days later); a message id reused for another payload is
 /// acked without processing.
+// ANCHOR: inbox
 pub async fn inbox(cx: Cx, req: Request) -> Response {
     let Some(id) = req.idempotency_key() else {
         return Response::key_missing();
@@ -61,8 +66,9 @@ pub async fn inbox(cx: Cx, req: Request) -> Response {
     let (amount, ttl) = (req.amount(), cx.key_ttl());
     cx.db()
         .transaction(|txn| {
-            if txn.get(&row).is_some() {
-                return Ok::<Response, ()>(Response::ok(Body::Empty));
+            // A redelivery finds its row and acks with the same answer as the first time.
+            if let Some(order) = txn.get(&row).and_then(|v| v.as_int()) {
+                return Ok::<Response, ()>(Response::ok(Body::Order(order as u64)));
             }
             let order = txn.create_order(amount);
             txn.put_for(
@@ -77,6 +83,7 @@ pub async fn inbox(cx: Cx, req: Request) -> Response {
         .await
         .unwrap_or_else(|()| Response::error(500, super::api::ErrorCode::Internal))
 }
+// ANCHOR_END: inbox
 
 /// One line for `idemlab list`.
 pub const OUTBOX_INBOX: &str = "inbox plus an outbox row in the same transaction; a relay publishes the event with its id, at least once, to a deduplicating consumer";

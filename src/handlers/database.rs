@@ -13,6 +13,7 @@ pub const SET_STATUS: &str =
 /// the row as it was. The idempotent half of the topic's SQL pair.
 ///
 /// **Breaks under:** none of the seven fault classes.
+// ANCHOR: set_status
 pub async fn set_status(cx: Cx, req: Request) -> Response {
     let row = format!("users:{}:status", req.resource());
     cx.db()
@@ -25,6 +26,7 @@ pub async fn set_status(cx: Cx, req: Request) -> Response {
         .await;
     Response::ok(Body::Empty)
 }
+// ANCHOR_END: set_status
 
 /// One line for `idemlab list`.
 pub const COUNTER: &str =
@@ -37,10 +39,12 @@ pub const COUNTER: &str =
 ///
 /// **Instead:** make the write absolute (`set-status`), conditional on a version
 /// (`conditional-write`), or keyed.
+// ANCHOR: counter
 pub async fn counter(cx: Cx, req: Request) -> Response {
     let n = cx.db().incr("counter", req.amount() as i64).await;
     Response::ok(Body::Count(n))
 }
+// ANCHOR_END: counter
 
 /// One line for `idemlab list`.
 pub const CONDITIONAL_WRITE: &str = "balance -= amount If-Match: v0 (compare-and-set on a version); a repeat gets 412 and the client must re-read";
@@ -51,6 +55,7 @@ pub const CONDITIONAL_WRITE: &str = "balance -= amount If-Match: v0 (compare-and
 ///
 /// **The catch (~):** a retry after a lost response gets 412, not the first answer. The client
 /// must re-read and decide; a client that re-reads and re-applies blindly debits twice.
+// ANCHOR: conditional_write
 pub async fn conditional_write(cx: Cx, req: Request) -> Response {
     let key = format!("balance:{}", req.resource());
     match cx
@@ -62,6 +67,7 @@ pub async fn conditional_write(cx: Cx, req: Request) -> Response {
         Err(_) => Response::precondition_failed(),
     }
 }
+// ANCHOR_END: conditional_write
 
 /// One line for `idemlab list`.
 pub const BUSINESS_KEY: &str = "the order number is a unique column in the order's own transaction; a repeat gets 409 already-exists";
@@ -72,6 +78,7 @@ pub const BUSINESS_KEY: &str = "the order number is a unique column in the order
 ///
 /// **The catch (~):** the retry after a lost response gets 409, not the order. And a corrected
 /// payload under the same business key is refused, not applied.
+// ANCHOR: business_key
 pub async fn business_key(cx: Cx, req: Request) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -98,3 +105,4 @@ pub async fn business_key(cx: Cx, req: Request) -> Response {
             |order| Response::created(Body::Order(order)),
         )
 }
+// ANCHOR_END: business_key

@@ -21,6 +21,7 @@ pub const NAIVE: &str = "POST creates an order and charges the card; no key: eve
 ///
 /// **Instead:** require an idempotency key and record it with the effect
 /// (`key-in-transaction`), or claim it before a foreign call (`recovery-points`).
+// ANCHOR: naive
 pub async fn naive(cx: Cx, req: Request) -> Response {
     let order = cx.db().create_order(req.amount()).await;
     if let Err(e) = cx.payments().charge(req.amount()).await {
@@ -28,6 +29,7 @@ pub async fn naive(cx: Cx, req: Request) -> Response {
     }
     Response::created(Body::Order(order))
 }
+// ANCHOR_END: naive
 
 /// One line for `idemlab list`.
 pub const PUT: &str = "PUT /items/{n} replaces the value: a repeat changes nothing (201 first, 200 after: same effect, different response)";
@@ -42,6 +44,7 @@ pub const PUT: &str = "PUT /items/{n} replaces the value: a repeat changes nothi
 ///
 /// **Instead:** when writes from several clients race, make them conditional
 /// (`conditional-write`).
+// ANCHOR: put
 pub async fn put(cx: Cx, req: Request) -> Response {
     let key = item(&req);
     let value = req.amount() as i64;
@@ -53,6 +56,7 @@ pub async fn put(cx: Cx, req: Request) -> Response {
         Response::created(Body::Count(value))
     }
 }
+// ANCHOR_END: put
 
 /// One line for `idemlab list`.
 pub const DELETE: &str =
@@ -63,6 +67,7 @@ pub const DELETE: &str =
 /// response**. A client that treats a 404 on a retried `DELETE` as failure misreads it.
 ///
 /// **Breaks under:** nothing; its only surprise is the 404.
+// ANCHOR: delete
 pub async fn delete(cx: Cx, req: Request) -> Response {
     if cx.db().remove(&item(&req)).await {
         Response::no_content()
@@ -70,6 +75,7 @@ pub async fn delete(cx: Cx, req: Request) -> Response {
         Response::not_found()
     }
 }
+// ANCHOR_END: delete
 
 /// One line for `idemlab list`.
 pub const GET: &str =

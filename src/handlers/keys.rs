@@ -26,6 +26,7 @@ pub const CHECK_THEN_ACT: &str = "looks the key up, then creates the order and s
 /// payload gets the old answer (nothing checks the payload).
 ///
 /// **Instead:** check inside the transaction (`key-in-transaction`).
+// ANCHOR: check_then_act
 pub async fn check_then_act(cx: Cx, req: Request) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -44,6 +45,7 @@ pub async fn check_then_act(cx: Cx, req: Request) -> Response {
         .await
         .unwrap_or_else(|()| Response::error(500, super::api::ErrorCode::Internal))
 }
+// ANCHOR_END: check_then_act
 
 /// One line for `idemlab list`.
 pub const PROCESS_PAYMENT: &str = "the seed's process_payment: look up the key, charge, store the result; a crash or a concurrent retry charges twice";
@@ -64,6 +66,7 @@ pub const PROCESS_PAYMENT: &str = "the seed's process_payment: look up the key, 
 ///
 /// **Instead:** claim the key before the charge, and for effects in the outside world record
 /// recovery points and pass a key to the provider (`recovery-points`).
+// ANCHOR: process_payment
 pub async fn process_payment(cx: Cx, req: Request) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -80,6 +83,7 @@ pub async fn process_payment(cx: Cx, req: Request) -> Response {
     cx.db().put_for(&key, response.into(), cx.key_ttl()).await;
     response
 }
+// ANCHOR_END: process_payment
 
 /// One line for `idemlab list`.
 pub const ATOMIC_KEY: &str = "claims the key atomically before charging (409 while in progress), stores the response; no recovery, no payload check";
@@ -94,6 +98,7 @@ pub const ATOMIC_KEY: &str = "claims the key atomically before charging (409 whi
 ///
 /// **Instead:** a lease on the claim plus recovery points (`recovery-points`), and a payload
 /// fingerprint (422).
+// ANCHOR: atomic_key
 pub async fn atomic_key(cx: Cx, req: Request) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -122,6 +127,7 @@ pub async fn atomic_key(cx: Cx, req: Request) -> Response {
     cx.db().put_for(&key, done, ttl).await;
     response
 }
+// ANCHOR_END: atomic_key
 
 /// One line for `idemlab list`.
 pub const KEY_IN_TRANSACTION: &str =
@@ -136,6 +142,7 @@ pub const KEY_IN_TRANSACTION: &str =
 ///
 /// The effect is local (an order row). **Breaks under:** a retry after the key expired; and an
 /// effect in the outside world cannot join the transaction (see `recovery-points`).
+// ANCHOR: key_in_transaction
 pub async fn key_in_transaction(cx: Cx, req: Request) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -147,6 +154,7 @@ pub async fn key_in_transaction(cx: Cx, req: Request) -> Response {
     }
     in_transaction(&cx, &req, record, ttl).await
 }
+// ANCHOR_END: key_in_transaction
 
 /// The body of `key-in-transaction`, also `short-ttl` and `payload-hash`: look the record up
 /// and, if absent, create the order and store the record in the same transaction.
@@ -244,11 +252,13 @@ pub const PAYLOAD_HASH: &str = "no key: deduplicates by a hash of the payload, s
 /// same purchase twice, on purpose) are merged: the second is a lost effect.
 ///
 /// **Instead:** a caller-provided token (AWS's client token), not a hash of the parameters.
+// ANCHOR: payload_hash
 pub async fn payload_hash(cx: Cx, req: Request) -> Response {
     let record = format!("dedup:{:016x}", req.fingerprint());
     let ttl = cx.key_ttl();
     in_transaction(&cx, &req, record, ttl).await
 }
+// ANCHOR_END: payload_hash
 
 /// One line for `idemlab list`.
 pub const RECOVERY_POINTS: &str = "atomic phases with recovery points: claim with a lease, commit the order, charge with a derived provider key, finish";
@@ -312,6 +322,7 @@ impl Design for RecoveryPoints {
     }
 }
 
+// ANCHOR: recovery_points
 async fn recovery_points(cx: Cx, req: Request, lease: SimDuration, store_errors: bool) -> Response {
     let Some(key) = req.idempotency_key() else {
         return Response::key_missing();
@@ -364,6 +375,7 @@ async fn recovery_points(cx: Cx, req: Request, lease: SimDuration, store_errors:
     cx.db().put_for(&idem, done, ttl).await;
     response
 }
+// ANCHOR_END: recovery_points
 
 /// What to do when the key is already there: `Some(answer)` to answer now, `None` when this
 /// attempt took over an expired claim and should run.

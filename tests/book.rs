@@ -1,0 +1,266 @@
+//! The book in `book/` stays true: every quoted output is what the program prints now, every
+//! included listing and every internal link resolves, every chapter is in the summary, and
+//! every part of the topic has a chapter section and a runnable scenario.
+//!
+//! `IDEMLAB_BLESS=1 cargo test --test book` rewrites the quoted outputs from the program;
+//! review the diff.
+
+mod common;
+
+use std::path::PathBuf;
+
+fn book_src() -> PathBuf {
+    common::root().join("book/src")
+}
+
+fn chapters() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(book_src())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_quoted_output_in_the_book_is_current() {
+    let root = common::root();
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for path in chapters() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (fresh, n) = common::refresh_quoted_outputs(&root, &text);
+        checked += n;
+        if fresh != text {
+            if std::env::var_os("IDEMLAB_BLESS").is_some() {
+                std::fs::write(&path, &fresh).unwrap();
+            } else {
+                stale.push(format!(
+                    "{}: {}",
+                    path.display(),
+                    common::first_line_difference(&text, &fresh)
+                ));
+            }
+        }
+    }
+    assert!(checked >= 30, "the book quotes only {checked} outputs");
+    assert!(
+        stale.is_empty(),
+        "stale quotes (IDEMLAB_BLESS=1 cargo test --test book rewrites them):\n{}",
+        stale.join("\n")
+    );
+}
+
+/// `{{#include PATH}}` and `{{#include PATH:ANCHOR}}`, relative to the chapter.
+fn includes(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{#include ") {
+        let after = &rest[start + "{{#include ".len()..];
+        let end = after.find("}}").expect("an include ends with }}");
+        let spec = after[..end].trim();
+        let (path, anchor) = match spec.rsplit_once(':') {
+            Some((p, a)) if !a.contains('/') && !a.ends_with(".md") => {
+                (p.to_string(), Some(a.to_string()))
+            }
+            _ => (spec.to_string(), None),
+        };
+        out.push((path, anchor));
+        rest = &after[end..];
+    }
+    out
+}
+
+#[test]
+fn every_included_listing_resolves_to_a_file_and_anchor() {
+    let mut count = 0;
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for (path, anchor) in includes(&text) {
+            let file = chapter.parent().unwrap().join(&path);
+            let body = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+                panic!("{}: includes missing {}", chapter.display(), file.display())
+            });
+            if let Some(anchor) = anchor {
+                let start = format!("ANCHOR: {anchor}");
+                let end = format!("ANCHOR_END: {anchor}");
+                assert!(
+                    body.contains(&start) && body.contains(&end),
+                    "{}: {} has no anchor {anchor}",
+                    chapter.display(),
+                    file.display()
+                );
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 15, "only {count} includes");
+}
+
+/// Markdown links `](target)` that are not URLs or pure fragments.
+fn local_links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("](") {
+        let after = &rest[i + 2..];
+        let Some(end) = after.find(')') else { break };
+        let target = &after[..end];
+        if !target.contains("://") && !target.starts_with('#') && !target.starts_with("mailto:") {
+            out.push(target.split('#').next().unwrap_or("").to_string());
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+#[test]
+fn every_internal_link_resolves_and_every_chapter_is_in_the_summary() {
+    let src = book_src();
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let listed: Vec<String> = local_links(&summary);
+    for chapter in chapters() {
+        let name = chapter.file_name().unwrap().to_string_lossy().to_string();
+        if name != "SUMMARY.md" {
+            assert!(listed.contains(&name), "{name} is not in SUMMARY.md");
+        }
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        // The scenario reference includes scenarios/README.md, whose links are relative to it.
+        for link in local_links(&text) {
+            let target = chapter.parent().unwrap().join(&link);
+            assert!(
+                target.exists(),
+                "{}: broken link to {link}",
+                chapter.display()
+            );
+        }
+    }
+    for link in &listed {
+        assert!(src.join(link).exists(), "SUMMARY.md lists missing {link}");
+    }
+}
+
+/// The parts of the topic outline, each with the chapter (and heading) that teaches it and the
+/// scenarios that let a reader run it.
+const TOPIC: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "What is Idempotency?",
+        "what-is-idempotency.md",
+        "# What is idempotency?",
+        &["what-is-idempotency"],
+    ),
+    (
+        "Network failures",
+        "why-it-matters.md",
+        "## Network failures",
+        &["network-failure"],
+    ),
+    ("Timeouts", "why-it-matters.md", "## Timeouts", &["timeout"]),
+    (
+        "Client retries",
+        "why-it-matters.md",
+        "## Client retries",
+        &["client-retry"],
+    ),
+    (
+        "Message queue redelivery",
+        "why-it-matters.md",
+        "## Message-queue redelivery",
+        &["queue-redelivery"],
+    ),
+    (
+        "HTTP Methods",
+        "idempotent-operations.md",
+        "## HTTP methods",
+        &["http-methods", "row02-put-reordering"],
+    ),
+    (
+        "Database Operations",
+        "idempotent-operations.md",
+        "## Database operations",
+        &["sql-set-vs-increment", "conditional-write"],
+    ),
+    (
+        "Idempotency Keys",
+        "idempotency-keys.md",
+        "# Implementing idempotency keys",
+        &[
+            "lost-response",
+            "slow-server-race",
+            "crash-after-charge",
+            "row09-recovery-points",
+        ],
+    ),
+    (
+        "Idempotency in APIs",
+        "idempotency-in-apis.md",
+        "# Idempotency in APIs",
+        &["create-order-api", "idempotency-key-errors", "missing-key"],
+    ),
+    (
+        "Best Practices",
+        "best-practices.md",
+        "# Best practices",
+        &["row01-naive-post", "stored-responses", "key-expiry"],
+    ),
+    (
+        "Common Patterns",
+        "common-patterns.md",
+        "# Common patterns",
+        &["row13-new-key-per-attempt", "dedup-table", "middleware"],
+    ),
+    (
+        "Retries and DLQ",
+        "retries-and-dlq.md",
+        "# Retries, backoff and dead-letter queues",
+        &[
+            "retry-amplification",
+            "dead-letter-queue",
+            "dlq-redrive-after-ttl",
+            "fifo-dedup",
+        ],
+    ),
+];
+
+#[test]
+fn every_part_of_the_topic_has_a_section_and_a_runnable_scenario() {
+    let src = book_src();
+    for (part, chapter, heading, scenarios) in TOPIC {
+        let text = std::fs::read_to_string(src.join(chapter)).unwrap();
+        assert!(
+            text.lines().any(|l| l == *heading),
+            "{part}: {chapter} has no `{heading}`"
+        );
+        for name in *scenarios {
+            assert!(
+                text.contains(&format!("idemlab compare {name}"))
+                    || text.contains(&format!("idemlab run {name}")),
+                "{part}: {chapter} never runs `{name}`"
+            );
+            assert!(
+                matches!(idemlab::scenario::bundled(name), Some(Ok(_))),
+                "{part}: `{name}` is not a bundled scenario"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_book_builds_with_mdbook_when_it_is_installed() {
+    // CI installs mdbook and builds the book itself (`.ci/run`); here, build it when the tool
+    // is on the machine, so that a broken include or summary fails `cargo test` too.
+    let Ok(out) = std::process::Command::new("mdbook")
+        .args(["build", "book", "--dest-dir"])
+        .arg(std::env::temp_dir().join("idemlab-book-test"))
+        .current_dir(common::root())
+        .output()
+    else {
+        eprintln!("mdbook is not installed: skipped (CI installs it)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "mdbook build failed:\n{stderr}");
+    for warning in ["WARN", "ERROR"] {
+        assert!(!stderr.contains(warning), "mdbook complained:\n{stderr}");
+    }
+}
