@@ -80,6 +80,9 @@ pub enum Command {
         /// Also write the trace as CSV to this file.
         #[arg(long, value_name = "FILE.csv")]
         trace: Option<PathBuf>,
+        /// Also draw the run as a sequence diagram (SVG) in this file.
+        #[arg(long, value_name = "FILE.svg")]
+        svg: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = RunFormat::Text)]
         format: RunFormat,
@@ -318,6 +321,7 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             design,
             seed,
             trace,
+            svg,
             format,
             check_determinism,
         }) => {
@@ -326,7 +330,7 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
                 let d = design.clone().unwrap_or_else(|| s.designs[0].clone());
                 self_check(&scenario, &s, &[d], seed.unwrap_or(s.seed), out)?;
             }
-            cmd_run(&scenario, design, seed, trace, format, out)
+            cmd_run(&scenario, design, seed, (trace, svg), format, out)
         }
         Some(Command::Compare {
             scenario,
@@ -477,11 +481,14 @@ fn expectations(violations: Vec<oracle::Violation>) -> Result<(), CliError> {
     Err(CliError::Expectation(text))
 }
 
+/// The most events a sequence diagram draws; a longer run is cut, and the SVG says so.
+const SVG_MAX_EVENTS: usize = 400;
+
 fn cmd_run(
     scenario_name: &str,
     design: Option<String>,
     seed: Option<u64>,
-    trace_path: Option<PathBuf>,
+    (trace_path, svg_path): (Option<PathBuf>, Option<PathBuf>),
     format: RunFormat,
     out: &mut String,
 ) -> Result<(), CliError> {
@@ -497,6 +504,11 @@ fn cmd_run(
         write_atomically(path, |w| {
             trace::write_csv(&run.trace, w).map_err(|e| io::Error::other(e.to_string()))
         })?;
+    }
+    if let Some(path) = &svg_path {
+        let title = format!("{} · {} · seed {seed}", scenario.name, design.name());
+        let text = crate::diagram::sequence_svg(&run, &scenario, &title, SVG_MAX_EVENTS);
+        write_atomically(path, |w| w.write_all(text.as_bytes()))?;
     }
     match format {
         RunFormat::Text => {

@@ -32,6 +32,7 @@ pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod determinism;
+pub mod diagram;
 pub mod fate;
 pub mod fault;
 pub mod handlers;

@@ -264,3 +264,83 @@ fn the_book_builds_with_mdbook_when_it_is_installed() {
         assert!(!stderr.contains(warning), "mdbook complained:\n{stderr}");
     }
 }
+
+/// The sequence diagrams in the book, drawn by `idemlab run --svg`: (file, scenario, design).
+const DIAGRAMS: &[(&str, &str, &str)] = &[
+    ("seq-lost-response-naive.svg", "row01-naive-post", "naive"),
+    (
+        "seq-crash-process-payment.svg",
+        "crash-after-charge",
+        "process-payment",
+    ),
+    (
+        "seq-crash-recovery-points.svg",
+        "row09-recovery-points",
+        "recovery-points",
+    ),
+    (
+        "seq-race-check-then-act.svg",
+        "row05-check-then-act",
+        "check-then-act",
+    ),
+    (
+        "seq-race-key-in-transaction.svg",
+        "row05-check-then-act",
+        "key-in-transaction",
+    ),
+    (
+        "seq-dlq-outbox-inbox.svg",
+        "dead-letter-queue",
+        "outbox-inbox",
+    ),
+];
+
+#[test]
+fn the_books_sequence_diagrams_are_current_and_shown() {
+    let root = common::root();
+    let generated = book_src().join("generated");
+    let tmp = std::env::temp_dir().join(format!("idemlab-book-svg-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let book: String = chapters()
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .collect();
+    for (file, scenario, design) in DIAGRAMS {
+        let out = tmp.join(file);
+        let (code, _, err) = common::idemlab(
+            &root,
+            &[
+                "run",
+                scenario,
+                "--design",
+                design,
+                "--svg",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let svg = std::fs::read_to_string(&out).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(
+            svg.matches("<text").count(),
+            svg.matches("</text>").count(),
+            "{file}: unbalanced text elements"
+        );
+        let path = generated.join(file);
+        if std::env::var_os("IDEMLAB_BLESS").is_some() {
+            std::fs::write(&path, &svg).unwrap();
+        } else {
+            let quoted = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                quoted == svg,
+                "{} is stale (IDEMLAB_BLESS=1 cargo test --test book rewrites it)",
+                path.display()
+            );
+        }
+        assert!(
+            book.contains(&format!("(generated/{file})")),
+            "no chapter shows {file}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
