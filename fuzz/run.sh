@@ -7,5 +7,5 @@ cd "$(dirname "$0")"
 seconds=${1:-600}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p corpus/scenario
-cp ../scenarios/*.toml ../tests/invalid_scenarios/*.toml corpus/scenario/
+cp ../scenarios/*.toml ../scenarios/catalog/*.toml ../tests/invalid_scenarios/*.toml corpus/scenario/
 RUSTC_BOOTSTRAP=1 cargo fuzz run scenario corpus/scenario -- -max_total_time="$seconds" -max_len=8192

@@ -20,7 +20,7 @@ use crate::suggest::closest;
 use crate::time::{SimDuration, parse_duration};
 
 /// The parameter paths a sweep can set.
-pub const PARAM_PATHS: [&str; 17] = [
+pub const PARAM_PATHS: [&str; 22] = [
     "network.loss",
     "network.loss.request",
     "network.loss.response",
@@ -37,7 +37,12 @@ pub const PARAM_PATHS: [&str; 17] = [
     "workload.clients",
     "server.processing",
     "server.restart_delay",
+    "server.store_latency",
+    "server.key_ttl",
     "provider.latency",
+    "provider.unavailable",
+    "broker.visibility_timeout",
+    "broker.max_receives",
 ];
 
 /// The most runs one invocation of a sweep may do (a shard counts only its own).
@@ -74,7 +79,10 @@ fn is_duration_path(path: &str) -> bool {
             | "client.retry.backoff_cap"
             | "server.processing"
             | "server.restart_delay"
+            | "server.store_latency"
+            | "server.key_ttl"
             | "provider.latency"
+            | "broker.visibility_timeout"
     )
 }
 
@@ -111,7 +119,19 @@ impl Param {
             values,
         };
         // Every value must apply to a scenario; find out now, not in the middle of a sweep.
+        // (The probe has a broker for `broker.*` paths; whether the swept scenario has one is
+        // checked when the sweep is planned.)
         let mut probe = crate::scenario::default_scenario();
+        if param.path.starts_with("broker.") {
+            let broker = crate::scenario::Broker {
+                visibility_timeout: SimDuration::from_millis(100),
+                max_receives: 5,
+                redrive_after: None,
+                fifo_dedup: false,
+            };
+            probe.retry = broker.retry_policy();
+            probe.broker = Some(broker);
+        }
         for v in &param.values {
             apply(&mut probe, &param.path, v).map_err(|m| err(format!("value `{v}`: {m}")))?;
         }
@@ -207,6 +227,12 @@ pub fn apply(scenario: &mut Scenario, path: &str, value: &str) -> Result<(), Str
         }
     };
     let s = scenario;
+    if path.starts_with("client.retry.") && s.broker.is_some() {
+        return Err(
+            "this scenario has a [broker]: its redeliveries come from broker.visibility_timeout and broker.max_receives, not client.retry"
+                .to_string(),
+        );
+    }
     match path {
         "network.loss" => {
             let p = prob()?;
@@ -239,6 +265,30 @@ pub fn apply(scenario: &mut Scenario, path: &str, value: &str) -> Result<(), Str
         "server.processing" => s.server.processing = LatencyRange::fixed(dur()?),
         "server.restart_delay" => s.server.restart_delay = dur()?,
         "provider.latency" => s.external.latency = LatencyRange::fixed(dur()?),
+        "server.store_latency" => s.server.store_latency = LatencyRange::fixed(dur()?),
+        "server.key_ttl" => {
+            let d = dur()?;
+            if d == SimDuration::ZERO {
+                return Err("a key TTL must be longer than zero".to_string());
+            }
+            s.server.key_ttl = Some(d);
+        }
+        "provider.unavailable" => s.external.unavailable = prob()?,
+        "broker.visibility_timeout" | "broker.max_receives" => {
+            let Some(broker) = s.broker.as_mut() else {
+                return Err(format!("`{path}` needs a scenario with a [broker]"));
+            };
+            if path == "broker.max_receives" {
+                broker.max_receives = int(1, u64::from(crate::scenario::MAX_ATTEMPTS))? as u32;
+            } else {
+                let d = dur()?;
+                if d == SimDuration::ZERO {
+                    return Err("the visibility timeout must be longer than zero".to_string());
+                }
+                broker.visibility_timeout = d;
+            }
+            s.retry = broker.retry_policy();
+        }
         other => return Err(format!("unknown parameter `{other}`")),
     }
     if s.retry.backoff_cap < s.retry.backoff_base {

@@ -109,6 +109,20 @@ fn every_bundled_scenario_round_trips_through_to_toml() {
                 from: SimTime(1_000),
                 until: SimTime(2_000),
             },
+            FaultAtom::Slow {
+                op: 1,
+                attempt: 1,
+                step: idemlab::world::StepKind::Transaction,
+                by: SimDuration::from_millis(80),
+            },
+            FaultAtom::Unavailable {
+                op: 1,
+                attempt: None,
+            },
+            FaultAtom::Unavailable {
+                op: 1,
+                attempt: Some(1),
+            },
         ]);
         let text = idemlab::scenario::to_toml(&scenario, "a header\nwith \"two\" lines");
         let back = idemlab::scenario::parse(&text, "round-trip.toml")

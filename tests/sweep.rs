@@ -184,3 +184,83 @@ fn bad_sweeps_are_input_errors() {
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The catalog's knobs sweep too: key TTLs, store latency, provider 503s, and a broker's
+/// visibility timeout and receive limit (on a scenario with a broker, and only there).
+#[test]
+fn the_catalogs_parameters_sweep_and_misapplied_ones_are_input_errors() {
+    let d = dir("catalog-params");
+    let root = common::root();
+    let out = d.join("ttl.csv");
+    let (code, _, err) = common::idemlab(
+        &root,
+        &[
+            "sweep",
+            "key-expiry",
+            "--param",
+            "server.key_ttl=100ms,1s",
+            "--seeds",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let dup = headers.iter().position(|h| h == "duplicates").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2 * 2 * 2);
+    // A TTL of 1s outlives the 300ms backoff for key-in-transaction, not 100ms.
+    for r in &rows {
+        if &r[2] == "key-in-transaction" {
+            let want = if &r[0] == "100ms" { "1" } else { "0" };
+            assert_eq!(&r[dup], want, "{r:?}");
+        }
+    }
+    let out = d.join("vt.csv");
+    let (code, _, err) = common::idemlab(
+        &root,
+        &[
+            "sweep",
+            "queue-redelivery",
+            "--param",
+            "broker.visibility_timeout=20ms,200ms",
+            "--param",
+            "broker.max_receives=2,8",
+            "--seeds",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for (scenario, param, message) in [
+        (
+            "default",
+            "broker.max_receives=2",
+            "needs a scenario with a [broker]",
+        ),
+        (
+            "queue-redelivery",
+            "client.retry.timeout=10ms",
+            "its redeliveries come from broker.visibility_timeout",
+        ),
+        ("default", "server.key_ttl=0ms", "longer than zero"),
+    ] {
+        let (code, _, err) = common::idemlab(
+            &root,
+            &[
+                "sweep",
+                scenario,
+                "--param",
+                param,
+                "--out",
+                d.join("x.csv").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 2, "{param}: {err}");
+        assert!(err.contains(message), "{param}: {err}");
+    }
+}
