@@ -137,10 +137,12 @@ impl Fates {
 
     /// True with probability `p` (0 never, 1 always).
     pub fn chance(&self, decision: Decision, identity: Identity, p: f64) -> bool {
-        // The same test as `unit(..) < p`, in integers: the top 53 bits against p × 2^53.
+        // The same test as `unit(..) < p`: the top 53 bits against p × 2^53. Both sides are
+        // exact in f64 (an integer below 2^53; p scaled by a power of two), and for an integer
+        // x, x < y exactly when x < ceil(y): no rounding, no libm call.
         p > 0.0
             && (p >= 1.0
-                || (self.bits(decision, identity) >> 11) < (p * (1u64 << 53) as f64).ceil() as u64)
+                || ((self.bits(decision, identity) >> 11) as f64) < p * (1u64 << 53) as f64)
     }
 
     /// A number uniform in `lo..=hi` (returns `lo` when `hi <= lo`).

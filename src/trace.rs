@@ -423,6 +423,7 @@ struct Packed {
     detail_tag: u8,
 }
 
+#[inline(always)]
 fn pack_node(node: Node) -> (u8, u16) {
     match node {
         Node::Client(i) => (0, i),
@@ -445,6 +446,7 @@ fn unpack_node(kind: u8, index: u16) -> Node {
     }
 }
 
+#[inline(always)]
 fn pack_body(body: Body) -> (u32, u64) {
     match body {
         Body::Empty => (0, 0),
@@ -465,6 +467,7 @@ fn unpack_body(tag: u32, value: u64) -> Body {
     }
 }
 
+#[inline(always)]
 fn pack_detail(detail: Detail) -> (u8, u32, u64) {
     match detail {
         Detail::None => (0, 0, 0),
@@ -532,6 +535,7 @@ fn unpack_detail(tag: u8, small: u32, big: u64) -> Detail {
 }
 
 impl Packed {
+    #[inline(always)]
     fn pack(e: &TraceEvent) -> Packed {
         let (node_kind, node_index) = pack_node(e.node);
         let (detail_tag, small, big) = pack_detail(e.detail);
@@ -599,7 +603,9 @@ impl Trace {
         }
     }
 
-    /// Appends an event.
+    /// Appends an event. Inlined, so that each call site packs its own constant kind and
+    /// detail variant without the general matches.
+    #[inline(always)]
     pub fn push(&mut self, event: TraceEvent) {
         self.events.push(Packed::pack(&event));
     }

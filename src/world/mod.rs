@@ -314,6 +314,7 @@ impl Shared {
     }
 
     /// Appends an event to the trace at the current time.
+    #[inline]
     pub(crate) fn log(
         &mut self,
         node: Node,
@@ -329,6 +330,7 @@ impl Shared {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn log_op(
         &mut self,
         node: Node,
