@@ -314,7 +314,7 @@ impl Shared {
     }
 
     /// Appends an event to the trace at the current time.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn log(
         &mut self,
         node: Node,
@@ -330,7 +330,7 @@ impl Shared {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn log_op(
         &mut self,
         node: Node,

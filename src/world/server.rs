@@ -58,20 +58,26 @@ impl Tasks {
         }
     }
 
-    fn take(&mut self, slot: u32, generation: u32) -> Option<Task> {
+    /// The live task in `slot` of `generation`, to poll in place.
+    fn get_mut(&mut self, slot: u32, generation: u32) -> Option<&mut Task> {
         if self.generations.get(slot as usize) != Some(&generation) {
             return None;
         }
-        self.slots.get_mut(slot as usize)?.take()
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// Takes the task out of `slot` and frees the slot for reuse.
+    fn remove(&mut self, slot: u32) -> Option<Task> {
+        let task = self.slots.get_mut(slot as usize)?.take();
+        if task.is_some() {
+            self.free.push(slot);
+        }
+        task
     }
 
     fn put(&mut self, task: Task) {
         let slot = task.info.slot as usize;
         self.slots[slot] = Some(task);
-    }
-
-    fn release(&mut self, slot: u32) {
-        self.free.push(slot);
     }
 
     /// Removes every task of `server`, returning them so they are dropped outside any borrow.
@@ -154,11 +160,13 @@ impl World<'_> {
     }
 
     pub(crate) fn poll_task(&mut self, slot: u32, generation: u32) {
-        let Some(mut task) = self.tasks.take(slot, generation) else {
+        // Polled in place: the task stays in its slot unless it finished or crashed.
+        let Some(task) = self.tasks.get_mut(slot, generation) else {
             return; // The task was dropped by a crash; this wake-up is stale.
         };
         let mut context = Context::from_waker(Waker::noop());
         let poll = task.fut.as_mut().poll(&mut context);
+        let info = task.info;
         let (crash, acks) = {
             let mut shared = self.shared.borrow_mut();
             let acks = if shared.pending_acks.is_empty() {
@@ -168,44 +176,37 @@ impl World<'_> {
             };
             (shared.crash_requested.take(), acks)
         };
-        for info in acks {
-            self.send_ack(info);
+        for ack in acks {
+            self.send_ack(ack);
         }
-        if let Some((server, cause)) = crash {
-            let req = task.info.req;
-            self.shared
-                .borrow_mut()
-                .release_locks(slot, task.info.generation);
-            self.tasks.release(slot);
-            drop(task);
-            self.crash(server, cause, Some(req));
+        if crash.is_none() && poll.is_pending() {
             return;
         }
-        match poll {
-            Poll::Pending => self.tasks.put(task),
-            Poll::Ready(response) => {
-                let info = task.info;
-                self.shared
-                    .borrow_mut()
-                    .release_locks(slot, info.generation);
-                self.tasks.release(slot);
-                drop(task);
-                let acked = {
-                    let shared = self.shared.borrow();
-                    shared.acked.get(slot as usize).copied().unwrap_or(false)
-                };
-                if acked {
-                    return; // The ack was the answer; the return value goes nowhere.
-                }
-                self.shared.borrow_mut().log(
-                    Node::Server(info.server),
-                    EventKind::Respond,
-                    Some(&info.req),
-                    Detail::Response(response),
-                );
-                self.transmit(info.req, Some(response), info.server);
-            }
+        // The task is done (or its server crashed): free the slot, drop the future.
+        let finished = self.tasks.remove(slot);
+        let acked = {
+            let mut shared = self.shared.borrow_mut();
+            shared.release_locks(slot, info.generation);
+            shared.acked.get(slot as usize).copied().unwrap_or(false)
+        };
+        drop(finished);
+        if let Some((server, cause)) = crash {
+            self.crash(server, cause, Some(info.req));
+            return;
         }
+        let Poll::Ready(response) = poll else {
+            return;
+        };
+        if acked {
+            return; // The ack was the answer; the return value goes nowhere.
+        }
+        self.shared.borrow_mut().log(
+            Node::Server(info.server),
+            EventKind::Respond,
+            Some(&info.req),
+            Detail::Response(response),
+        );
+        self.transmit(info.req, Some(response), info.server);
     }
 
     /// Sends the ack of a task that called `cx.ack()`: a 200 response on the wire.
