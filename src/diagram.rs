@@ -16,6 +16,7 @@
 
 use std::fmt::Write as _;
 
+use crate::plot::escape;
 use crate::scenario::Scenario;
 use crate::trace::{Detail, EventKind, Node, TraceEvent};
 use crate::world::{Run, StepKind};
@@ -25,13 +26,6 @@ const LANE_W: f64 = 64.0;
 const TIME_W: f64 = 78.0;
 const TOP: f64 = 58.0;
 const TEXT_W: f64 = 430.0;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// The lanes of a scenario: clients, network, servers, store, provider.
 struct Lanes {

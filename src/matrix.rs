@@ -356,17 +356,20 @@ fn crash_points(scenario: &Scenario, entry: &Entry, options: &Options) -> Vec<Fa
 
 /// The verdict on one run, and why.
 pub fn verdict(m: &Metrics) -> (Cell, String) {
-    let mut broken = Vec::new();
-    for (name, v) in [
+    // The counts that are not zero, as `name n`.
+    let nonzero = |counts: &[(&str, u64)]| -> Vec<String> {
+        counts
+            .iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(name, v)| format!("{name} {v}"))
+            .collect()
+    };
+    let broken = nonzero(&[
         ("duplicates", m.duplicates),
         ("lost", m.lost),
         ("inconsistent", m.inconsistent),
         ("stuck", m.stuck),
-    ] {
-        if v > 0 {
-            broken.push(format!("{name} {v}"));
-        }
-    }
+    ]);
     if !broken.is_empty() {
         return (Cell::Broken, broken.join(", "));
     }
@@ -376,15 +379,11 @@ pub fn verdict(m: &Metrics) -> (Cell, String) {
             caution.push(format!("{code}×{n}"));
         }
     }
-    for (name, v) in [
+    caution.extend(nonzero(&[
         ("in doubt", m.in_doubt),
         ("dead-lettered", m.dead_lettered),
         ("unfinished", m.unfinished),
-    ] {
-        if v > 0 {
-            caution.push(format!("{name} {v}"));
-        }
-    }
+    ]));
     if !caution.is_empty() {
         return (Cell::Caution, caution.join(", "));
     }

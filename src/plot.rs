@@ -38,7 +38,8 @@ const MARGIN_R: f64 = 16.0;
 const MARGIN_T: f64 = 34.0;
 const MARGIN_B: f64 = 46.0;
 
-fn escape(s: &str) -> String {
+/// `s` with the characters XML gives a meaning escaped, for SVG text and attributes.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -331,13 +331,7 @@ async fn recovery_points(cx: Cx, req: Request, lease: SimDuration, store_errors:
     let point = format!("idem:{key}:order");
     let ttl = cx.key_ttl();
     let fingerprint = req.fingerprint();
-    let claim = Value::InProgress {
-        fingerprint,
-        since_us: cx.now().0,
-    };
-    if let Err(existing) = cx.db().insert_if_absent_for(&idem, claim, ttl).await
-        && let Some(early) = take_over(&cx, &idem, existing, fingerprint, lease, ttl).await
-    {
+    if let Some(early) = claim(&cx, &idem, fingerprint, lease, ttl).await {
         return early;
     }
     // Phase one: the order and its recovery point, committed together.
@@ -377,9 +371,29 @@ async fn recovery_points(cx: Cx, req: Request, lease: SimDuration, store_errors:
 }
 // ANCHOR_END: recovery_points
 
+/// Claims `idem` as in progress with a lease: `None` when this attempt holds the claim and
+/// should run (a fresh claim, or one taken over after its lease ran out), `Some(answer)`
+/// otherwise (409 while another holds it, 422 for another payload, the stored response).
+pub(crate) async fn claim(
+    cx: &Cx,
+    idem: &str,
+    fingerprint: u64,
+    lease: SimDuration,
+    ttl: Option<SimDuration>,
+) -> Option<Response> {
+    let claim = Value::InProgress {
+        fingerprint,
+        since_us: cx.now().0,
+    };
+    match cx.db().insert_if_absent_for(idem, claim, ttl).await {
+        Ok(()) => None,
+        Err(existing) => take_over(cx, idem, existing, fingerprint, lease, ttl).await,
+    }
+}
+
 /// What to do when the key is already there: `Some(answer)` to answer now, `None` when this
 /// attempt took over an expired claim and should run.
-pub(crate) async fn take_over(
+async fn take_over(
     cx: &Cx,
     idem: &str,
     existing: Value,

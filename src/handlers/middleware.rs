@@ -16,7 +16,7 @@
 use std::rc::Rc;
 
 use super::api::{Cx, Request, Response, Value};
-use super::keys::take_over;
+use super::keys::claim;
 use super::{
     Design, HandlerFuture, OptionKind, OptionSpec, Options, bool_option, duration_option,
     text_option,
@@ -115,13 +115,7 @@ impl Design for Middleware {
             let ttl = own_ttl.or(cx.key_ttl());
             // Without payload validation every payload has the same fingerprint.
             let fingerprint = if check { req.fingerprint() } else { 0 };
-            let claim = Value::InProgress {
-                fingerprint,
-                since_us: cx.now().0,
-            };
-            if let Err(existing) = cx.db().insert_if_absent_for(&idem, claim, ttl).await
-                && let Some(early) = take_over(&cx, &idem, existing, fingerprint, lease, ttl).await
-            {
+            if let Some(early) = claim(&cx, &idem, fingerprint, lease, ttl).await {
                 return early;
             }
             let response = inner.handle(cx.clone(), req).await;

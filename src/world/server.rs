@@ -200,18 +200,16 @@ impl World<'_> {
         if acked {
             return; // The ack was the answer; the return value goes nowhere.
         }
-        self.shared.borrow_mut().log(
-            Node::Server(info.server),
-            EventKind::Respond,
-            Some(&info.req),
-            Detail::Response(response),
-        );
-        self.transmit(info.req, Some(response), info.server);
+        self.respond(info, response);
     }
 
     /// Sends the ack of a task that called `cx.ack()`: a 200 response on the wire.
     fn send_ack(&mut self, info: TaskInfo) {
-        let response = Response::ok(crate::handlers::api::Body::Empty);
+        self.respond(info, Response::ok(crate::handlers::api::Body::Empty));
+    }
+
+    /// Logs `response` as the server's answer to the task's request and puts it on the wire.
+    fn respond(&mut self, info: TaskInfo, response: Response) {
         self.shared.borrow_mut().log(
             Node::Server(info.server),
             EventKind::Respond,
