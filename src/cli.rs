@@ -1355,23 +1355,29 @@ fn cmd_matrix(
 fn cmd_list(out: &mut String) {
     let _ = writeln!(
         out,
-        "designs (# is the row of the catalog table in the domain reference):"
+        "designs (# is the row of the catalog table in the domain reference; then the family):"
     );
     let entries = handlers::entries();
     let width = entries.iter().map(|d| d.name.len()).max().unwrap_or(0);
-    let mut family = None;
+    let family_width = entries
+        .iter()
+        .map(|d| d.family.name().len())
+        .max()
+        .unwrap_or(0);
     for d in entries {
-        if family != Some(d.family) {
-            family = Some(d.family);
-            let _ = writeln!(out, "  {}", d.family.name());
-        }
         let row = d.row.map(|r| format!("#{r}")).unwrap_or_default();
-        let _ = writeln!(out, "    {row:>3}  {:<width$}  {}", d.name, d.summary);
+        let _ = writeln!(
+            out,
+            "  {row:>3}  {:<width$}  {:<family_width$}  {}",
+            d.name,
+            d.family.name(),
+            d.summary
+        );
         for o in d.options {
             let _ = writeln!(
                 out,
-                "           {:<width$}    option {}: {}",
-                "", o.name, o.help
+                "       {:<width$}  {:<family_width$}  option {}: {}",
+                "", "", o.name, o.help
             );
         }
     }
