@@ -405,8 +405,16 @@ impl Counterexample {
             if !involved {
                 continue;
             }
-            if let Some(sentence) = sentence(&e) {
-                lines.push(sentence);
+            let words = if self.scenario.broker.is_some() {
+                queue_sentence(&e).or_else(|| {
+                    let op = format!("op {}:", e.op);
+                    sentence(&e).map(|w| w.replacen(&op, &format!("message {}:", e.op), 1))
+                })
+            } else {
+                sentence(&e)
+            };
+            if let Some(words) = words {
+                lines.push(words);
             }
         }
         lines.push(format!(
@@ -470,6 +478,54 @@ impl Counterexample {
         }
         out
     }
+}
+
+/// One event of a counterexample behind a broker, in the queue's words (a request is a
+/// delivery, a response an ack, a retry a redelivery); `None` for the events that read the
+/// same as in `sentence`.
+fn queue_sentence(e: &TraceEvent) -> Option<String> {
+    let who = format!("message {}", e.op);
+    let s = match (e.kind, e.detail) {
+        (EventKind::OpStart, _) => format!("{who}: the producer publishes it"),
+        (EventKind::Send, _) => format!("{who}: the broker delivers it (delivery {})", e.attempt),
+        (EventKind::Deliver, _) => {
+            format!("{who}: {} receives delivery {}", e.node, e.attempt)
+        }
+        (EventKind::Lost, Detail::Lost { request, .. }) => {
+            let what = if request {
+                "delivery"
+            } else {
+                "ack of delivery"
+            };
+            format!("{who}: the network loses the {what} {}", e.attempt)
+        }
+        (EventKind::Step, Detail::Step(StepKind::Ack)) => {
+            format!("{who}: {} acks it", e.node)
+        }
+        (EventKind::Respond, Detail::Response(r)) if r.is_success() => {
+            format!("{who}: {} acks it ({r})", e.node)
+        }
+        (EventKind::Respond, Detail::Response(r)) => {
+            format!("{who}: {} fails with {r} and does not ack", e.node)
+        }
+        (EventKind::Receive, Detail::Response(_)) => {
+            format!("{who}: the broker gets the ack of delivery {}", e.attempt)
+        }
+        (EventKind::Timeout, _) => format!(
+            "{who}: delivery {}'s visibility timeout runs out",
+            e.attempt
+        ),
+        (EventKind::Retry, _) => format!("{who}: the broker makes it visible again"),
+        (EventKind::DeadLetter, _) => {
+            format!("{who}: the broker moves it to the dead-letter queue")
+        }
+        (EventKind::Redrive, _) => {
+            format!("{who}: an operator redrives it from the dead-letter queue")
+        }
+        (EventKind::Done, Detail::Outcome(o)) => format!("{who}: settled: {}", o.name()),
+        _ => return None,
+    };
+    Some(s)
 }
 
 /// One event of a counterexample in plain words, or `None` for bookkeeping.
