@@ -126,7 +126,7 @@ pub enum Command {
     /// Property-test a design: run generated fault plans, shrink a failure to the fewest
     /// faults and operations, and tell its story. Exit 1 on a violation.
     Check {
-        /// A scenario file, or the name of a bundled scenario; its [[faults]] are replaced by
+        /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are replaced by
         /// the generated plans.
         scenario: String,
         /// The design to check.
@@ -155,7 +155,7 @@ pub enum Command {
     /// Try every plan of at most K faults over the fault points of the fault-free run.
     /// Exit 1 on a violation.
     Explore {
-        /// A scenario file, or the name of a bundled scenario; its [[faults]] are ignored.
+        /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are ignored.
         scenario: String,
         /// The design to explore.
         #[arg(long)]

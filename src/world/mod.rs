@@ -8,7 +8,7 @@
 //!
 //! The parts live in one file each: [`net`] (fates of messages), [`client`] (operations,
 //! timeouts, retries, backoff), [`server`] (tasks, crashes, restarts). The state a handler's
-//! [`Cx`](crate::handlers::api::Cx) reaches is [`Shared`]; the rest stays in [`World`].
+//! [`Cx`](crate::handlers::api::Cx) reaches is [`Shared`]; the rest stays in `World`.
 
 pub mod client;
 pub mod net;
