@@ -248,3 +248,34 @@ fn the_matrix_is_deterministic() {
     let (_, b, _) = common::idemlab(&root, &["matrix", "--format", "json"]);
     assert_eq!(a, b);
 }
+
+/// `--out` writes the table to a file (atomically, through a temporary file) and says where.
+#[test]
+fn the_matrix_can_be_written_to_a_file() {
+    let root = common::root();
+    let dir = std::env::temp_dir().join(format!("idemlab-matrix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("matrix.json");
+    std::fs::write(&path, "what the user had").unwrap();
+    let (code, out, err) = common::idemlab(
+        &root,
+        &[
+            "matrix",
+            "--designs",
+            "naive,inbox",
+            "--format",
+            "json",
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote"), "{out}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["rows"].as_array().unwrap().len(), 2);
+    // No temporary file is left beside it.
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
