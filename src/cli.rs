@@ -443,9 +443,7 @@ pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
         .iter()
         .map(|(f, _)| f.trim_end_matches(".toml"))
         .collect();
-    let hint = crate::suggest::closest(wanted, names.iter().copied())
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default();
+    let hint = crate::suggest::did_you_mean(wanted, names.iter().copied());
     Err(CliError::Input(format!(
         "no scenario file `{name}` and no bundled scenario of that name{hint}; bundled scenarios: {}",
         names.join(", ")
@@ -454,6 +452,13 @@ pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
 
 fn lookup(name: &str) -> Result<Box<dyn Design>, CliError> {
     handlers::lookup(name).map_err(|e| CliError::Input(e.to_string()))
+}
+
+/// The design called `name`, built with `scenario`'s options for it.
+fn scenario_design(scenario: &Scenario, name: &str) -> Result<Box<dyn Design>, CliError> {
+    scenario
+        .design(name)
+        .map_err(|e| CliError::Input(e.to_string()))
 }
 
 fn ensure_complete(metrics: &[Metrics]) -> Result<(), CliError> {
@@ -494,9 +499,7 @@ fn cmd_run(
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
     let design_name = design.unwrap_or_else(|| scenario.designs[0].clone());
-    let design = scenario
-        .design(&design_name)
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let design = scenario_design(&scenario, &design_name)?;
     let seed = seed.unwrap_or(scenario.seed);
     let run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
     let metrics = oracle::measure(&run);
@@ -842,9 +845,7 @@ fn cmd_check(
     out: &mut String,
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
-    let design = scenario
-        .design(design_name)
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let design = scenario_design(&scenario, design_name)?;
     if max_faults > 16 {
         return Err(CliError::Input(format!(
             "--max-faults must be at most 16, got {max_faults}"
@@ -897,9 +898,7 @@ fn cmd_explore(
     out: &mut String,
 ) -> Result<(), CliError> {
     let scenario = load_scenario(scenario_name)?;
-    let design = scenario
-        .design(design_name)
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let design = scenario_design(&scenario, design_name)?;
     watch_ctrl_c();
     let checker = crate::check::Checker::new(&scenario, design.as_ref()).fault_kinds(kinds);
     let points = checker.fault_points().len();
@@ -1196,7 +1195,7 @@ fn self_check(
     out: &mut String,
 ) -> Result<(), CliError> {
     for d in designs {
-        lookup(d)?;
+        scenario_design(scenario, d)?;
     }
     let first = crate::determinism::hashes(scenario, designs, seed..seed + 1);
     let second = crate::determinism::hashes(scenario, designs, seed..seed + 1);

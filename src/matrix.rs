@@ -121,31 +121,27 @@ struct Variant {
     plans: Vec<FaultPlan>,
 }
 
-const HTTP_BASE: &str = r#"
-[workload]
-ops = 1
+/// How an HTTP client retries in every base scenario.
+const HTTP_CLIENT: &str = r#"
 [client.retry]
 timeout = "50ms"
 attempts_max = 4
 backoff = "constant"
 backoff_base = "20ms"
 jitter = "none"
-[network]
-latency = "1ms"
-[server]
-count = 2
-store_latency = "1ms"
-restart_delay = "100ms"
-[provider]
-latency = "5ms"
 "#;
 
-const QUEUE_BASE: &str = r#"
-[workload]
-ops = 1
+/// How the broker redelivers to a consumer in every base scenario.
+const QUEUE_BROKER: &str = r#"
 [broker]
 visibility_timeout = "50ms"
 max_receives = 4
+"#;
+
+/// What every base scenario shares: one operation, a fast network, two servers.
+const WORLD: &str = r#"
+[workload]
+ops = 1
 [network]
 latency = "1ms"
 [server]
@@ -158,7 +154,8 @@ latency = "5ms"
 
 /// The base text for a design, with `extra` TOML lines merged into its tables.
 fn base(consumer: bool, patch: &[(&str, &str)]) -> Scenario {
-    let mut lines: Vec<String> = (if consumer { QUEUE_BASE } else { HTTP_BASE })
+    let retries = if consumer { QUEUE_BROKER } else { HTTP_CLIENT };
+    let mut lines: Vec<String> = format!("{WORLD}{retries}")
         .lines()
         .map(str::to_string)
         .collect();

@@ -24,7 +24,7 @@ use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
 use crate::handlers::{self, Design, OptionKind, OptionSpec, OptionValue, Options, UnknownDesign};
 use crate::oracle::METRIC_NAMES;
 use crate::sim::Budget;
-use crate::suggest::closest;
+use crate::suggest::did_you_mean;
 use crate::time::{SimDuration, SimTime, parse_duration};
 use crate::world::StepKind;
 
@@ -973,9 +973,7 @@ fn validate_design_options(
                     let names: Vec<&str> = entry.options.iter().map(|o| o.name).collect();
                     format!("it takes: {}", names.join(", "))
                 };
-                let hint = closest(name.get_ref(), entry.options.iter().map(|o| o.name))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
+                let hint = did_you_mean(name.get_ref(), entry.options.iter().map(|o| o.name));
                 return Err(src.at(
                     &name,
                     format!(
@@ -1211,9 +1209,7 @@ fn validate_expect(
     let mut out = BTreeMap::new();
     for (design, table) in expect {
         if !designs.contains(design.get_ref()) {
-            let hint = closest(design.get_ref(), designs.iter().map(String::as_str))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = did_you_mean(design.get_ref(), designs.iter().map(String::as_str));
             return Err(src.at(
                 &design,
                 format!(
@@ -1226,9 +1222,7 @@ fn validate_expect(
         let mut list = Vec::new();
         for (metric, comparison) in table {
             if !METRIC_NAMES.contains(&metric.get_ref().as_str()) {
-                let hint = closest(metric.get_ref(), METRIC_NAMES)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
+                let hint = did_you_mean(metric.get_ref(), METRIC_NAMES);
                 return Err(src.at(
                     &metric,
                     format!(
@@ -1271,9 +1265,7 @@ fn validate_fault(
     let f = fault.get_ref();
     let kind = f.kind.get_ref().as_str();
     if !FAULT_KINDS.contains(&kind) {
-        let hint = closest(kind, FAULT_KINDS)
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = did_you_mean(kind, FAULT_KINDS);
         return Err(src.at(
             &f.kind,
             format!(
@@ -1373,20 +1365,7 @@ fn validate_fault(
         }),
         "slow" => {
             let step = f.step.as_ref().ok_or_else(|| need("step"))?;
-            let names: Vec<&str> = StepKind::ALL.iter().map(|s| s.name()).collect();
-            let Some(step_kind) = StepKind::from_name(step.get_ref()) else {
-                let hint = closest(step.get_ref(), names.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(src.at(
-                    step,
-                    format!(
-                        "unknown step `{}`{hint}; expected one of: {}",
-                        step.get_ref(),
-                        names.join(", ")
-                    ),
-                ));
-            };
+            let step_kind = step_named(src, step)?;
             Ok(FaultAtom::Slow {
                 op: op(true)?.unwrap_or(1),
                 attempt: attempt()?.unwrap_or(1),
@@ -1407,6 +1386,22 @@ fn validate_fault(
             })
         }
     }
+}
+
+/// The handler step a fault names (`after = "charge"`, `step = "put"`).
+fn step_named(src: &Source<'_>, step: &Spanned<String>) -> Result<StepKind, ScenarioError> {
+    StepKind::from_name(step.get_ref()).ok_or_else(|| {
+        let names: Vec<&str> = StepKind::ALL.iter().map(|s| s.name()).collect();
+        let hint = did_you_mean(step.get_ref(), names.iter().copied());
+        src.at(
+            step,
+            format!(
+                "unknown step `{}`{hint}; expected one of: {}",
+                step.get_ref(),
+                names.join(", ")
+            ),
+        )
+    })
 }
 
 fn validate_crash(
@@ -1451,20 +1446,7 @@ fn validate_crash(
         }
         (None, None) => return Err(need("`at`, or `op` with `before` or `after`")),
     };
-    let names: Vec<&str> = StepKind::ALL.iter().map(|s| s.name()).collect();
-    let Some(step_kind) = StepKind::from_name(step.get_ref()) else {
-        let hint = closest(step.get_ref(), names.iter().copied())
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        return Err(src.at(
-            step,
-            format!(
-                "unknown step `{}`{hint}; expected one of: {}",
-                step.get_ref(),
-                names.join(", ")
-            ),
-        ));
-    };
+    let step_kind = step_named(src, step)?;
     if let Some(s) = &f.server {
         return Err(src.at(
             s,

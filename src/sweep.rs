@@ -16,7 +16,7 @@ use crate::fault::FaultPlan;
 use crate::handlers;
 use crate::oracle::{self, METRIC_NAMES, Metrics};
 use crate::scenario::{Backoff, Jitter, KeyPolicy, LatencyRange, Scenario};
-use crate::suggest::closest;
+use crate::suggest::did_you_mean;
 use crate::time::{SimDuration, parse_duration};
 
 /// The parameter paths a sweep can set.
@@ -98,9 +98,7 @@ impl Param {
             .ok_or_else(|| err("expected PATH=FROM:TO:STEP or PATH=a,b,c".to_string()))?;
         let path = path.trim();
         if !PARAM_PATHS.contains(&path) {
-            let hint = closest(path, PARAM_PATHS)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = did_you_mean(path, PARAM_PATHS);
             return Err(err(format!(
                 "unknown parameter `{path}`{hint}; known: {}",
                 PARAM_PATHS.join(", ")

@@ -19,11 +19,8 @@ pub const ACK_FIRST: &str =
 // ANCHOR: ack_first
 pub async fn ack_first(cx: Cx, req: Request) -> Response {
     cx.ack().await;
-    let order = cx.db().create_order(req.amount()).await;
-    if let Err(e) = cx.payments().charge(req.amount()).await {
-        return e.into();
-    }
-    Response::ok(Body::Order(order))
+    // Then the very processing of `process-then-ack`; its answer goes nowhere.
+    process_then_ack(cx, req).await
 }
 // ANCHOR_END: ack_first
 
