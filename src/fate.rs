@@ -84,7 +84,13 @@ impl Identity {
 pub struct Fates {
     seed: [u8; 32],
     key: [u64; 4],
+    /// The first round of [`Fates::bits`] for each decision (it depends on the key and the
+    /// decision only), computed once per run.
+    first: [u64; DECISIONS],
 }
+
+/// One more than the largest [`Decision`] discriminant.
+const DECISIONS: usize = 9;
 
 /// SplitMix64's finaliser: a fast bijective mixer for building stream ids.
 fn mix(mut z: u64) -> u64 {
@@ -107,16 +113,21 @@ impl Fates {
             root.next_u64(),
             root.next_u64(),
         ];
+        let mut first = [0; DECISIONS];
+        for (d, slot) in first.iter_mut().enumerate() {
+            *slot = mix(key[0] ^ d as u64);
+        }
         Fates {
             seed: chacha_seed,
             key,
+            first,
         }
     }
 
     /// 64 random bits for one decision about one identity: a keyed mix, one round per word.
     pub fn bits(&self, decision: Decision, identity: Identity) -> u64 {
         let [a, b, c, d] = identity.0;
-        let mut h = mix(self.key[0] ^ decision as u64);
+        let mut h = self.first[decision as usize];
         h = mix(h ^ a ^ self.key[1]);
         h = mix(h ^ b ^ self.key[2]);
         h = mix(h ^ c ^ self.key[3]);

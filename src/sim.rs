@@ -112,15 +112,29 @@ pub enum Next<E> {
     LimitHit(LimitHit),
 }
 
+/// A queued event. Its place in the order, `(time, seq)`, is one 128-bit number (time in the
+/// high half), so that ordering two entries is one wide comparison.
 struct Entry<E> {
-    time: SimTime,
-    seq: u64,
+    order: u128,
     event: E,
+}
+
+impl<E> Entry<E> {
+    fn new(time: SimTime, seq: u64, event: E) -> Self {
+        Entry {
+            order: u128::from(time.0) << 64 | u128::from(seq),
+            event,
+        }
+    }
+
+    fn time(&self) -> SimTime {
+        SimTime((self.order >> 64) as u64)
+    }
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
+        self.order == other.order
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -132,7 +146,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, so that the max-heap pops the earliest `(time, seq)` first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.order.cmp(&self.order)
     }
 }
 
@@ -184,16 +198,12 @@ impl<E> Kernel<E> {
     /// not keep the FIFO in order goes to the heap instead, so the order is always right.
     pub fn schedule_in_order(&mut self, delay: SimDuration, event: E) {
         let time = self.now + delay;
-        if self.fifo.back().is_some_and(|b| b.time > time) {
+        if self.fifo.back().is_some_and(|b| b.time() > time) {
             self.schedule_at(time, event);
             return;
         }
         self.seq += 1;
-        self.fifo.push_back(Entry {
-            time,
-            seq: self.seq,
-            event,
-        });
+        self.fifo.push_back(Entry::new(time, self.seq, event));
     }
 
     /// Schedules `event` at the absolute time `at`. An instant in the past is clamped to now:
@@ -201,11 +211,7 @@ impl<E> Kernel<E> {
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         let time = at.max(self.now);
         self.seq += 1;
-        self.queue.push(Entry {
-            time,
-            seq: self.seq,
-            event,
-        });
+        self.queue.push(Entry::new(time, self.seq, event));
     }
 
     /// Schedules `event` after `delay` from now.
@@ -215,19 +221,12 @@ impl<E> Kernel<E> {
 
     /// Takes the earliest event and moves the clock to it, unless a budget forbids it.
     pub fn step(&mut self) -> Next<E> {
-        let from_fifo = match (self.queue.peek(), self.fifo.front()) {
+        let (from_fifo, top_time) = match (self.queue.peek(), self.fifo.front()) {
             (None, None) => return Next::Idle,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(h), Some(f)) => (f.time, f.seq) < (h.time, h.seq),
-        };
-        let top_time = if from_fifo {
-            self.fifo.front().map(|e| e.time)
-        } else {
-            self.queue.peek().map(|e| e.time)
-        };
-        let Some(top_time) = top_time else {
-            return Next::Idle;
+            (Some(h), None) => (false, h.time()),
+            (None, Some(f)) => (true, f.time()),
+            (Some(h), Some(f)) if f.order < h.order => (true, f.time()),
+            (Some(h), Some(_)) => (false, h.time()),
         };
         if top_time.0 > self.budget.max_time.0 {
             return Next::LimitHit(LimitHit::Time {
@@ -248,8 +247,8 @@ impl<E> Kernel<E> {
         let Some(entry) = entry else {
             return Next::Idle;
         };
-        debug_assert!(entry.time >= self.now, "time went backwards");
-        self.now = entry.time;
+        debug_assert!(entry.time() >= self.now, "time went backwards");
+        self.now = entry.time();
         self.processed += 1;
         Next::Event(entry.event)
     }

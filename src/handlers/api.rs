@@ -591,9 +591,10 @@ impl Db<'_> {
         let durable = self.durable;
         self.cx
             .step(StepKind::Incr, move |w, t| {
-                let current = w.live(durable, t.server, key).and_then(Value::as_int);
-                let next = current.unwrap_or(0) + by;
-                w.upsert(durable, t.server, key, Value::Int { value: next });
+                let next = w.update(durable, t.server, key, |current| {
+                    let next = current.and_then(Value::as_int).unwrap_or(0) + by;
+                    (Value::Int { value: next }, next)
+                });
                 w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
                 next
             })

@@ -31,6 +31,7 @@ pub mod middleware;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use api::{Cx, Request, Response};
 
@@ -58,6 +59,96 @@ pub trait Design {
     fn mints_key_per_attempt(&self) -> bool {
         false
     }
+    /// The store the world's executor keeps this design's running tasks in, one per run. The
+    /// default boxes each future [`Design::handle`] returns; [`FnDesign`] overrides it to keep
+    /// its futures unboxed in reusable slots, so that serving a request allocates nothing.
+    fn tasks(&self) -> Box<dyn TaskStore + '_> {
+        Box::new(BoxedTasks {
+            design: self,
+            slots: Vec::new(),
+        })
+    }
+}
+
+/// Where the world's executor keeps the futures of one design's running tasks, by slot.
+///
+/// The world numbers the slots: it reuses a freed slot before it takes a new one, so a new
+/// slot is always the next index. A slot holds at most one task; [`TaskStore::spawn`] into a
+/// slot whose task is still there replaces (and drops) it.
+pub trait TaskStore {
+    /// Starts serving `req` in `slot`.
+    fn spawn(&mut self, slot: u32, cx: Cx, req: Request);
+    /// Polls the task in `slot` once; `None` when the slot holds no task.
+    fn poll(&mut self, slot: u32, context: &mut Context<'_>) -> Option<Poll<Response>>;
+    /// Drops the task in `slot`, if there is one.
+    fn remove(&mut self, slot: u32);
+    /// Drops every task.
+    fn clear(&mut self);
+}
+
+/// The default store: one boxed future per task, from [`Design::handle`].
+struct BoxedTasks<'a, D: ?Sized> {
+    design: &'a D,
+    slots: Vec<Option<HandlerFuture>>,
+}
+
+impl<D: Design + ?Sized> TaskStore for BoxedTasks<'_, D> {
+    fn spawn(&mut self, slot: u32, cx: Cx, req: Request) {
+        let fut = self.design.handle(cx, req);
+        *slot_of(&mut self.slots, slot, || None) = Some(fut);
+    }
+    fn poll(&mut self, slot: u32, context: &mut Context<'_>) -> Option<Poll<Response>> {
+        let fut = self.slots.get_mut(slot as usize)?.as_mut()?;
+        Some(fut.as_mut().poll(context))
+    }
+    fn remove(&mut self, slot: u32) {
+        if let Some(entry) = self.slots.get_mut(slot as usize) {
+            *entry = None;
+        }
+    }
+    fn clear(&mut self) {
+        self.slots.clear();
+    }
+}
+
+/// [`FnDesign`]'s store: each slot is a pinned box holding the future in place, allocated once
+/// when the slot is first used and reused by every later task in it ([`Pin::set`] drops the
+/// old future and writes the new one without moving the box).
+struct FnTasks<'a, F, Fut> {
+    f: &'a F,
+    slots: Vec<Pin<Box<Option<Fut>>>>,
+}
+
+impl<F, Fut> TaskStore for FnTasks<'_, F, Fut>
+where
+    F: Fn(Cx, Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    fn spawn(&mut self, slot: u32, cx: Cx, req: Request) {
+        let fut = (self.f)(cx, req);
+        slot_of(&mut self.slots, slot, || Box::pin(None)).set(Some(fut));
+    }
+    fn poll(&mut self, slot: u32, context: &mut Context<'_>) -> Option<Poll<Response>> {
+        let fut = self.slots.get_mut(slot as usize)?.as_mut().as_pin_mut()?;
+        Some(fut.poll(context))
+    }
+    fn remove(&mut self, slot: u32) {
+        if let Some(entry) = self.slots.get_mut(slot as usize) {
+            entry.set(None);
+        }
+    }
+    fn clear(&mut self) {
+        self.slots.clear();
+    }
+}
+
+/// The entry for `slot`, growing `slots` with `empty()` up to it.
+fn slot_of<T>(slots: &mut Vec<T>, slot: u32, empty: impl Fn() -> T) -> &mut T {
+    let index = slot as usize;
+    while slots.len() <= index {
+        slots.push(empty());
+    }
+    &mut slots[index]
 }
 
 /// A design made from an async function; see [`design_fn`].
@@ -111,6 +202,12 @@ where
     }
     fn handle(&self, cx: Cx, req: Request) -> HandlerFuture {
         Box::pin((self.f)(cx, req))
+    }
+    fn tasks(&self) -> Box<dyn TaskStore + '_> {
+        Box::new(FnTasks {
+            f: &self.f,
+            slots: Vec::new(),
+        })
     }
     fn is_safe(&self) -> bool {
         self.safe

@@ -13,7 +13,7 @@ use crate::scenario::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, Node, Outcome};
 
-use super::{Ev, OpRecord, Received, World};
+use super::{Ev, OpRecord, Received, Responses, World};
 
 /// A logical operation as its client sees it.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub(crate) struct OpState {
     pub end: Option<SimTime>,
     pub attempt: u32,
     pub outcome: Option<Outcome>,
-    pub received: Vec<Received>,
+    pub received: Responses,
     /// The previous backoff, for decorrelated jitter.
     pub prev_backoff: SimDuration,
     /// Attempts before the current round: a redriven message gets `max_receives` again.
@@ -47,7 +47,7 @@ impl OpState {
                 end: None,
                 attempt: 0,
                 outcome: None,
-                received: Vec::new(),
+                received: Responses::new(),
                 prev_backoff: scenario.retry.backoff_base,
                 base_attempt: 0,
                 moved_on: false,
@@ -158,8 +158,6 @@ impl World<'_> {
         let state = &mut self.ops[req.op as usize - 1];
         let accepted = state.outcome.is_none() && req.attempt == state.attempt;
         let mut shared = self.shared.borrow_mut();
-        // Most operations receive exactly one response: grow one at a time, not by four.
-        state.received.reserve_exact(1);
         state.received.push(Received {
             time_us: shared.now().0,
             attempt: req.attempt,

@@ -132,6 +132,10 @@ pub struct Received {
     pub accepted: bool,
 }
 
+/// The responses one operation received: most receive exactly one, which is kept inline so
+/// that a run makes no allocation per operation for it.
+pub type Responses = smallvec::SmallVec<[Received; 1]>;
+
 /// What happened to one logical operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpRecord {
@@ -148,7 +152,7 @@ pub struct OpRecord {
     /// How many attempts the client sent.
     pub attempts: u32,
     /// Every response the client received for it, in order.
-    pub received: Vec<Received>,
+    pub received: Responses,
 }
 
 /// The finished run of one design: trace, ledger, per-operation records, final state.
@@ -472,6 +476,34 @@ impl Shared {
             )
     }
 
+    /// Replaces the live value at `key` (`None` when absent or expired) with `f` of it, in one
+    /// lookup of an existing key, and returns `f`'s second result.
+    pub(crate) fn update<T>(
+        &mut self,
+        durable: bool,
+        server: u16,
+        key: &str,
+        f: impl FnOnce(Option<&Value>) -> (Value, T),
+    ) -> T {
+        if durable && !self.expiry.is_empty() {
+            // Drops the key if it has expired.
+            self.live(durable, server, key);
+        }
+        let store = self.store_mut(durable, server);
+        match store.get_mut(key) {
+            Some(slot) => {
+                let (value, out) = f(Some(slot));
+                *slot = value;
+                out
+            }
+            None => {
+                let (value, out) = f(None);
+                store.insert(key.to_string(), value);
+                out
+            }
+        }
+    }
+
     /// Writes `key` without allocating a new key string when it already exists.
     pub(crate) fn upsert(&mut self, durable: bool, server: u16, key: &str, value: Value) {
         let store = self.store_mut(durable, server);
@@ -601,6 +633,9 @@ impl Shared {
 
     /// True (and a crash requested) if the plan crashes this task's server at this point.
     pub(crate) fn crash_point(&mut self, task: &TaskInfo, kind: StepKind, after: bool) -> bool {
+        if self.plan.atoms.is_empty() {
+            return false;
+        }
         let want = if after { When::After } else { When::Before };
         let hit = self.plan.atoms.iter().enumerate().position(|(i, atom)| {
             !self.fired[i]
@@ -642,7 +677,7 @@ pub(crate) struct World<'a> {
     pub(crate) shared: Rc<RefCell<Shared>>,
     pub(crate) ops: Vec<client::OpState>,
     pub(crate) servers: Vec<server::ServerState>,
-    pub(crate) tasks: server::Tasks,
+    pub(crate) tasks: server::Tasks<'a>,
     pub(crate) delivered: u64,
     seed: u64,
 }
@@ -703,7 +738,7 @@ impl<'a> World<'a> {
             shared: Rc::new(RefCell::new(shared)),
             ops: client::OpState::plan(scenario),
             servers: vec![server::ServerState::default(); server_count],
-            tasks: server::Tasks::default(),
+            tasks: server::Tasks::new(design.tasks()),
             delivered: 0,
             seed,
         }

@@ -3,12 +3,11 @@
 //! its volatile store and keeps the durable store and the outside world's effects; the server
 //! refuses requests until it restarts.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::fate::{Decision, Identity};
+use crate::handlers::TaskStore;
 use crate::handlers::api::{Cx, Request, Response};
 use crate::time::SimDuration;
 use crate::trace::{CrashCause, Detail, EventKind, Node};
@@ -27,22 +26,26 @@ impl Default for ServerState {
     }
 }
 
-/// A handler future and what it is serving.
-pub(crate) struct Task {
-    fut: Pin<Box<dyn Future<Output = Response>>>,
-    info: TaskInfo,
-}
-
-/// The executor's task slab. Slots are reused; a generation number per slot makes wake-ups
-/// meant for a dropped task harmless.
-#[derive(Default)]
-pub(crate) struct Tasks {
-    slots: Vec<Option<Task>>,
+/// The executor's tasks: what each slot serves, and the design's [`TaskStore`] holding the
+/// futures. Slots are reused; a generation number per slot makes wake-ups meant for a dropped
+/// task harmless.
+pub(crate) struct Tasks<'a> {
+    store: Box<dyn TaskStore + 'a>,
+    infos: Vec<Option<TaskInfo>>,
     generations: Vec<u32>,
     free: Vec<u32>,
 }
 
-impl Tasks {
+impl<'a> Tasks<'a> {
+    pub(crate) fn new(store: Box<dyn TaskStore + 'a>) -> Self {
+        Tasks {
+            store,
+            infos: Vec::new(),
+            generations: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
     fn reserve(&mut self) -> (u32, u32) {
         match self.free.pop() {
             Some(slot) => {
@@ -51,51 +54,43 @@ impl Tasks {
                 (slot, *g)
             }
             None => {
-                self.slots.push(None);
+                self.infos.push(None);
                 self.generations.push(0);
-                ((self.slots.len() - 1) as u32, 0)
+                ((self.infos.len() - 1) as u32, 0)
             }
         }
     }
 
-    /// The live task in `slot` of `generation`, to poll in place.
-    fn get_mut(&mut self, slot: u32, generation: u32) -> Option<&mut Task> {
+    /// What the live task in `slot` of `generation` serves.
+    fn live(&self, slot: u32, generation: u32) -> Option<TaskInfo> {
         if self.generations.get(slot as usize) != Some(&generation) {
             return None;
         }
-        self.slots.get_mut(slot as usize)?.as_mut()
+        *self.infos.get(slot as usize)?
     }
 
-    /// Takes the task out of `slot` and frees the slot for reuse.
-    fn remove(&mut self, slot: u32) -> Option<Task> {
-        let task = self.slots.get_mut(slot as usize)?.take();
-        if task.is_some() {
+    /// Drops the task in `slot` and frees the slot for reuse.
+    fn remove(&mut self, slot: u32) {
+        if let Some(entry) = self.infos.get_mut(slot as usize)
+            && entry.take().is_some()
+        {
             self.free.push(slot);
+            self.store.remove(slot);
         }
-        task
     }
 
-    fn put(&mut self, task: Task) {
-        let slot = task.info.slot as usize;
-        self.slots[slot] = Some(task);
-    }
-
-    /// Removes every task of `server`, returning them so they are dropped outside any borrow.
-    fn remove_server(&mut self, server: u16) -> Vec<Task> {
-        let mut removed = Vec::new();
-        for (slot, entry) in self.slots.iter_mut().enumerate() {
-            if entry.as_ref().is_some_and(|t| t.info.server == server) {
-                if let Some(task) = entry.take() {
-                    removed.push(task);
-                }
-                self.free.push(slot as u32);
+    /// Drops every task of `server`.
+    fn remove_server(&mut self, server: u16) {
+        for slot in 0..self.infos.len() as u32 {
+            if self.infos[slot as usize].is_some_and(|t| t.server == server) {
+                self.remove(slot);
             }
         }
-        removed
     }
 
     pub fn clear(&mut self) {
-        self.slots.clear();
+        self.store.clear();
+        self.infos.clear();
         self.generations.clear();
         self.free.clear();
     }
@@ -152,8 +147,8 @@ impl World<'_> {
             shared: Rc::clone(&self.shared),
             task: info,
         };
-        let fut = self.design.handle(cx, req);
-        self.tasks.put(Task { fut, info });
+        self.tasks.infos[slot as usize] = Some(info);
+        self.tasks.store.spawn(slot, cx, req);
         if start_now {
             self.poll_task(slot, generation);
         }
@@ -161,12 +156,13 @@ impl World<'_> {
 
     pub(crate) fn poll_task(&mut self, slot: u32, generation: u32) {
         // Polled in place: the task stays in its slot unless it finished or crashed.
-        let Some(task) = self.tasks.get_mut(slot, generation) else {
+        let Some(info) = self.tasks.live(slot, generation) else {
             return; // The task was dropped by a crash; this wake-up is stale.
         };
         let mut context = Context::from_waker(Waker::noop());
-        let poll = task.fut.as_mut().poll(&mut context);
-        let info = task.info;
+        let Some(poll) = self.tasks.store.poll(slot, &mut context) else {
+            return;
+        };
         let (crash, acks) = {
             let mut shared = self.shared.borrow_mut();
             let acks = if shared.pending_acks.is_empty() {
@@ -183,13 +179,12 @@ impl World<'_> {
             return;
         }
         // The task is done (or its server crashed): free the slot, drop the future.
-        let finished = self.tasks.remove(slot);
+        self.tasks.remove(slot);
         let acked = {
             let mut shared = self.shared.borrow_mut();
             shared.release_locks(slot, info.generation);
             shared.acked.get(slot as usize).copied().unwrap_or(false)
         };
-        drop(finished);
         if let Some((server, cause)) = crash {
             self.crash(server, cause, Some(info.req));
             return;
@@ -228,7 +223,7 @@ impl World<'_> {
             return;
         }
         state.up = false;
-        let dropped = self.tasks.remove_server(server);
+        self.tasks.remove_server(server);
         {
             let mut shared = self.shared.borrow_mut();
             shared.log(
@@ -243,7 +238,6 @@ impl World<'_> {
                 .kernel
                 .schedule_in(self.scenario.server.restart_delay, Ev::Restart { server });
         }
-        drop(dropped);
     }
 
     pub(crate) fn restart(&mut self, server: u16) {
