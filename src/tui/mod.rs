@@ -55,7 +55,15 @@ static TERMINATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 /// return, error, SIGTERM (a flag the loops watch) and panic (hooks).
 fn with_terminal(body: impl FnOnce(&mut DefaultTerminal) -> io::Result<()>) -> io::Result<()> {
     // A second handler cannot be installed; one per process serves every TUI session.
-    let _ = ctrlc::set_handler(|| TERMINATED.store(true, std::sync::atomic::Ordering::Relaxed));
+    let _ = ctrlc::set_handler(|| {
+        TERMINATED.store(true, std::sync::atomic::Ordering::Relaxed);
+        // The loops see the flag within a tick and restore the terminal. When the terminal
+        // itself is gone (SIGHUP: its window closed), crossterm's `event::poll` can spin on
+        // the dead tty and never return (crossterm-rs/crossterm#793), so the loop would never
+        // look: give it a second, then leave. Runs on ctrlc's own thread, never in a run.
+        std::thread::sleep(Duration::from_secs(1));
+        std::process::exit(129);
+    });
     let mut terminal = ratatui::try_init()?;
     // Installed after ratatui's hook, so it runs first: release the mouse, then ratatui restores
     // the screen and the default hook prints the message on a usable terminal.
