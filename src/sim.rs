@@ -196,6 +196,7 @@ impl<E> Kernel<E> {
     /// Schedules `event` after `delay`, like [`Kernel::schedule_in`], for a caller whose events
     /// come in time order (a constant delay from a clock that never goes back). One that would
     /// not keep the FIFO in order goes to the heap instead, so the order is always right.
+    #[inline]
     pub fn schedule_in_order(&mut self, delay: SimDuration, event: E) {
         let time = self.now + delay;
         if self.fifo.back().is_some_and(|b| b.time() > time) {
@@ -208,6 +209,7 @@ impl<E> Kernel<E> {
 
     /// Schedules `event` at the absolute time `at`. An instant in the past is clamped to now:
     /// time never goes backwards.
+    #[inline]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         let time = at.max(self.now);
         self.seq += 1;
@@ -215,11 +217,13 @@ impl<E> Kernel<E> {
     }
 
     /// Schedules `event` after `delay` from now.
+    #[inline]
     pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
         self.schedule_at(self.now + delay, event);
     }
 
     /// Takes the earliest event and moves the clock to it, unless a budget forbids it.
+    #[inline]
     pub fn step(&mut self) -> Next<E> {
         let (from_fifo, top_time) = match (self.queue.peek(), self.fifo.front()) {
             (None, None) => return Next::Idle,

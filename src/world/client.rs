@@ -114,10 +114,7 @@ impl World<'_> {
     }
 
     fn key_for(&self, op: u32, attempt: u32) -> Option<IdemKey> {
-        if self.design.mints_key_per_attempt() {
-            return Some(IdemKey { op, attempt });
-        }
-        match self.scenario.retry.key {
+        match self.key_policy {
             KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
             KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
             KeyPolicy::None => None,

@@ -679,6 +679,9 @@ pub(crate) struct World<'a> {
     pub(crate) servers: Vec<server::ServerState>,
     pub(crate) tasks: server::Tasks<'a>,
     pub(crate) delivered: u64,
+    /// How the client mints keys: the scenario's policy, or one per attempt for a design
+    /// that includes its client's keys (asked once, not per attempt).
+    pub(crate) key_policy: crate::scenario::KeyPolicy,
     seed: u64,
 }
 
@@ -740,6 +743,11 @@ impl<'a> World<'a> {
             servers: vec![server::ServerState::default(); server_count],
             tasks: server::Tasks::new(design.tasks()),
             delivered: 0,
+            key_policy: if design.mints_key_per_attempt() {
+                crate::scenario::KeyPolicy::PerAttempt
+            } else {
+                scenario.retry.key
+            },
             seed,
         }
     }
