@@ -140,3 +140,52 @@ fn a_difference_is_reported_at_its_first_event() {
         None
     );
 }
+
+/// The executor keeps a `design_fn` design's futures unboxed in reused slots, and any other
+/// design's boxed (`Design::tasks`). The two stores must not change a run: the same designs,
+/// wrapped so that they take the boxed default, give the same traces on every bundled scenario
+/// that runs them, under faults and crashes.
+#[test]
+fn boxed_and_unboxed_task_stores_give_identical_traces() {
+    use idemlab::handlers::Design;
+    use idemlab::handlers::api::{Cx, Request};
+    /// Delegates everything but `tasks`, so the executor boxes each future.
+    struct Boxed<'a>(&'a dyn Design);
+    impl Design for Boxed<'_> {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn summary(&self) -> &str {
+            self.0.summary()
+        }
+        fn handle(&self, cx: Cx, req: Request) -> handlers::HandlerFuture {
+            self.0.handle(cx, req)
+        }
+        fn is_safe(&self) -> bool {
+            self.0.is_safe()
+        }
+        fn mints_key_per_attempt(&self) -> bool {
+            self.0.mints_key_per_attempt()
+        }
+    }
+    let mut compared = 0;
+    for (path, scenario) in common::bundled() {
+        for name in &scenario.designs {
+            let design = scenario.design(name).unwrap();
+            let boxed = Boxed(design.as_ref());
+            for seed in 0..5 {
+                let a = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
+                let b = run(&scenario, &boxed, seed, &FaultPlan::default());
+                assert_eq!(
+                    a.trace.hash(),
+                    b.trace.hash(),
+                    "{} / {name} / seed {seed}: first difference at event {:?}",
+                    path.display(),
+                    a.trace.first_difference(&b.trace)
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 60, "only {compared} runs compared");
+}
