@@ -1145,18 +1145,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
                 Some((*i, record.iter().map(str::to_string).collect()))
             })
             .collect();
-        let (ticks, panels) = crate::sweep::panels(&plan, &parsed);
+        let chart = crate::sweep::panels(&plan, &parsed);
         let title = format!(
             "{} · {} seeds per point · {}",
             scenario.name,
             plan.seeds,
-            plan.params.first().map_or("", |p| p.path.as_str())
+            chart.subject()
         );
-        let x_label = plan
-            .params
-            .first()
-            .map_or(String::new(), |p| p.path.clone());
-        let text = crate::plot::svg(&title, &x_label, &ticks, &panels);
+        let text = crate::plot::svg(&title, &chart.parameter, &chart.ticks, &chart.panels);
         write_atomically(svg_path, |w| w.write_all(text.as_bytes()))?;
     }
     eprintln!(

@@ -70,8 +70,8 @@ fn tick_label(v: f64) -> String {
 pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Panel]) -> String {
     let n = panels.len().max(1) as f64;
     let width = PANEL_W * n;
-    let legend_h = 24.0;
-    let height = PANEL_H + 30.0 + legend_h;
+    let legend_rows = legend_rows(panels, width);
+    let height = PANEL_H + 30.0 + LEGEND_ROW * (legend_rows + 1.0) + 6.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -193,33 +193,58 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
             }
         }
     }
-    // The legend, once, under the panels.
+    // The legend, once, under the panels, wrapped to as many rows as it needs; then the key to
+    // lines and bands on a row of its own.
     let names: Vec<&str> = panels
         .first()
         .map(|p| p.series.iter().map(|s| s.name.as_str()).collect())
         .unwrap_or_default();
-    let y = PANEL_H + 30.0 + 6.0;
+    let mut y = PANEL_H + 30.0 + 6.0;
     let mut x = 20.0;
     for (j, name) in names.iter().enumerate() {
+        let entry_w = 30.0 + 7.0 * name.chars().count() as f64;
+        if x > 20.0 && x + entry_w > width - 10.0 {
+            x = 20.0;
+            y += LEGEND_ROW;
+        }
         let color = COLORS[j % COLORS.len()];
+        let dash = DASHES[j % DASHES.len()];
         let _ = writeln!(
             out,
-            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
             x + 18.0,
             x + 22.0,
             y + 4.0,
             escape(name)
         );
-        x += 30.0 + 7.0 * name.len() as f64;
+        x += entry_w;
     }
     let _ = writeln!(
         out,
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#666">line: mean over seeds · band: lowest to highest seed</text>"##,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#666">line: the mean of its runs · band: their lowest to highest</text>"##,
         width - 10.0,
-        y + 4.0
+        y + LEGEND_ROW + 4.0
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// The height of one row of the legend.
+const LEGEND_ROW: f64 = 18.0;
+
+/// How many rows the legend takes when entries wrap at `width` (the same rule as [`svg`]).
+fn legend_rows(panels: &[Panel], width: f64) -> f64 {
+    let mut rows = 1.0;
+    let mut x = 20.0;
+    for s in panels.first().map_or(&[][..], |p| &p.series[..]) {
+        let entry_w = 30.0 + 7.0 * s.name.chars().count() as f64;
+        if x > 20.0 && x + entry_w > width - 10.0 {
+            x = 20.0;
+            rows += 1.0;
+        }
+        x += entry_w;
+    }
+    rows
 }
 
 /// A step of 1, 2, 2.5 or 5 × 10^k that cuts `0..=max` into four to eight parts.

@@ -563,14 +563,16 @@ fn x_of(value: &str, index: usize) -> f64 {
 }
 
 /// The chart of a finished sweep against its first parameter: duplicate rate, in-doubt rate and
-/// p99 latency, one line per design (mean over seeds and any other parameters) with a band from
-/// the lowest to the highest. Returns the x ticks and the panels.
-pub fn panels(
-    plan: &SweepPlan,
-    rows: &[(u64, Vec<String>)],
-) -> (Vec<(f64, String)>, Vec<crate::plot::Panel>) {
+/// p99 latency, one line per design (the mean over seeds) with a band from the lowest to the
+/// highest seed. When other parameters were swept too, each of their combinations gets its own
+/// line if that makes at most [`MAX_LINES`] lines; otherwise the lines average over them too,
+/// and [`Chart::averaged_over`] names them.
+pub fn panels(plan: &SweepPlan, rows: &[(u64, Vec<String>)]) -> Chart {
     chart(&plan.params, &plan.designs, &plan.header(), rows)
 }
+
+/// The most lines a chart panel draws before combinations of the other parameters are averaged.
+pub const MAX_LINES: usize = 6;
 
 /// A sweep read back from its CSV file, ready to chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -583,6 +585,24 @@ pub struct Chart {
     pub panels: Vec<crate::plot::Panel>,
     /// How many rows the file had.
     pub rows: usize,
+    /// The other swept parameters the lines average over (empty when each combination has its
+    /// own line, or when only one parameter was swept).
+    pub averaged_over: Vec<String>,
+}
+
+impl Chart {
+    /// The chart's subject for a title: the x axis, and what the lines average over.
+    pub fn subject(&self) -> String {
+        if self.averaged_over.is_empty() {
+            self.parameter.clone()
+        } else {
+            format!(
+                "{} (lines average over {})",
+                self.parameter,
+                self.averaged_over.join(", ")
+            )
+        }
+    }
 }
 
 /// Reads a sweep's CSV (as `idemlab sweep` writes it) and charts it against its first parameter.
@@ -632,13 +652,7 @@ pub fn chart_from_csv(text: &str) -> Result<Chart, String> {
     if rows.is_empty() {
         return Err("the sweep CSV has no rows".to_string());
     }
-    let (ticks, panels) = chart(&params, &designs, &header, &rows);
-    Ok(Chart {
-        parameter: params[0].path.clone(),
-        ticks,
-        panels,
-        rows: rows.len(),
-    })
+    Ok(chart(&params, &designs, &header, &rows))
 }
 
 fn chart(
@@ -646,7 +660,14 @@ fn chart(
     designs: &[String],
     header: &[String],
     rows: &[(u64, Vec<String>)],
-) -> (Vec<(f64, String)>, Vec<crate::plot::Panel>) {
+) -> Chart {
+    let empty = || Chart {
+        parameter: params.first().map(|p| p.path.clone()).unwrap_or_default(),
+        ticks: Vec::new(),
+        panels: Vec::new(),
+        rows: rows.len(),
+        averaged_over: Vec::new(),
+    };
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ops), Some(dups), Some(doubt), Some(p99)) = (
         col("ops"),
@@ -654,10 +675,48 @@ fn chart(
         col("in_doubt"),
         col("latency_p99_us"),
     ) else {
-        return (Vec::new(), Vec::new());
+        return empty();
     };
     let Some(first) = params.first() else {
-        return (Vec::new(), Vec::new());
+        return empty();
+    };
+    // The values of the other parameters, one combination per line when they fit.
+    let combos: Vec<Vec<String>> = {
+        let mut seen: Vec<Vec<String>> = Vec::new();
+        for (_, r) in rows {
+            let combo: Vec<String> = r.get(1..params.len()).unwrap_or_default().to_vec();
+            if !seen.contains(&combo) {
+                seen.push(combo);
+            }
+        }
+        seen
+    };
+    let split = combos.len() > 1 && combos.len() * designs.len() <= MAX_LINES;
+    let lines: Vec<(String, &String, Option<&Vec<String>>)> = if split {
+        designs
+            .iter()
+            .flat_map(|design| {
+                combos.iter().map(move |combo| {
+                    let named: Vec<String> = params[1..]
+                        .iter()
+                        .zip(combo)
+                        .map(|(p, v)| format!("{}={v}", short_path(&p.path)))
+                        .collect();
+                    (
+                        format!("{design} · {}", named.join(" ")),
+                        design,
+                        Some(combo),
+                    )
+                })
+            })
+            .collect()
+    } else {
+        designs.iter().map(|d| (d.clone(), d, None)).collect()
+    };
+    let averaged_over: Vec<String> = if split || combos.len() <= 1 {
+        Vec::new()
+    } else {
+        params[1..].iter().map(|p| p.path.clone()).collect()
     };
     let ticks: Vec<(f64, String)> = first
         .values
@@ -685,10 +744,10 @@ fn chart(
         .enumerate()
         .map(|(which, title)| crate::plot::Panel {
             title: title.to_string(),
-            series: designs
+            series: lines
                 .iter()
-                .map(|design| crate::plot::Series {
-                    name: design.clone(),
+                .map(|(name, design, combo)| crate::plot::Series {
+                    name: name.clone(),
                     points: first
                         .values
                         .iter()
@@ -698,7 +757,10 @@ fn chart(
                                 .iter()
                                 .filter(|(_, r)| {
                                     r.first() == Some(value)
-                                        && r.get(params.len() + 1) == Some(design)
+                                        && r.get(params.len() + 1) == Some(*design)
+                                        && combo.is_none_or(|c| {
+                                            r.get(1..params.len()) == Some(c.as_slice())
+                                        })
                                 })
                                 .map(|(_, r)| metric(r, which))
                                 .collect();
@@ -715,7 +777,18 @@ fn chart(
                 .collect(),
         })
         .collect();
-    (ticks, panels)
+    Chart {
+        parameter: first.path.clone(),
+        ticks,
+        panels,
+        rows: rows.len(),
+        averaged_over,
+    }
+}
+
+/// The last part of a parameter's path (`client.retry.timeout` → `timeout`), for line names.
+fn short_path(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -745,6 +818,63 @@ mod tests {
         assert!(e.to_string().contains("expected none, full"), "{e}");
         assert!(Param::parse("network.loss").is_err());
         assert!(Param::parse("network.loss=1:0:0.1").is_err());
+    }
+
+    /// A sweep CSV over `network.loss` and `client.retry.timeout` for `designs`, 2 seeds each,
+    /// with `duplicates` = 10 × loss + timeout in ms / 10 (so each line's mean is known).
+    fn two_param_csv(designs: &[&str]) -> String {
+        let mut text = format!(
+            "network.loss,client.retry.timeout,seed,design,ops,duplicates,in_doubt,latency_p99_us\n"
+        );
+        for loss in ["0.0", "0.1"] {
+            for timeout in ["20ms", "40ms"] {
+                for seed in 1..=2 {
+                    for d in designs {
+                        let l: f64 = loss.parse().unwrap();
+                        let t: f64 = timeout.trim_end_matches("ms").parse().unwrap();
+                        let dups = 10.0 * l + t / 10.0;
+                        text += &format!("{loss},{timeout},{seed},{d},1,{dups},0,1000\n");
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn a_second_parameter_gets_its_own_lines_when_they_fit() {
+        let chart = chart_from_csv(&two_param_csv(&["naive", "atomic-key"])).unwrap();
+        assert!(chart.averaged_over.is_empty());
+        assert_eq!(chart.subject(), "network.loss");
+        let dup = &chart.panels[0];
+        let names: Vec<&str> = dup.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "naive · timeout=20ms",
+                "naive · timeout=40ms",
+                "atomic-key · timeout=20ms",
+                "atomic-key · timeout=40ms"
+            ]
+        );
+        // Each line holds its own timeout: 10 × loss + 2 or + 4, the same for both seeds.
+        let means: Vec<f64> = dup.series[1].points.iter().map(|p| p.1).collect();
+        assert_eq!(means, [4.0, 5.0]);
+    }
+
+    #[test]
+    fn too_many_lines_average_over_the_second_parameter_and_say_so() {
+        let designs = ["a", "b", "c", "d"];
+        let chart = chart_from_csv(&two_param_csv(&designs)).unwrap();
+        assert_eq!(chart.averaged_over, ["client.retry.timeout"]);
+        assert_eq!(
+            chart.subject(),
+            "network.loss (lines average over client.retry.timeout)"
+        );
+        let dup = &chart.panels[0];
+        assert_eq!(dup.series.len(), 4);
+        // The mean over both timeouts (2 and 4) at loss 0: 3; the band spans them.
+        assert_eq!(dup.series[0].points[0], (0.0, 3.0, 2.0, 4.0));
     }
 
     #[test]

@@ -172,11 +172,11 @@ pub fn view(v: &SweepView, frame: &mut Frame) {
         .map(|t| t.1.clone())
         .unwrap_or_default();
     let chart = Chart::new(datasets)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" {} against {} ", panel.title, v.chart.parameter)),
-        )
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            " {} against {} ",
+            panel.title,
+            v.chart.subject()
+        )))
         .x_axis(Axis::default().bounds([x_min, x_max]).labels([first, last]))
         .y_axis(
             Axis::default()
