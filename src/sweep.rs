@@ -823,8 +823,8 @@ mod tests {
     /// A sweep CSV over `network.loss` and `client.retry.timeout` for `designs`, 2 seeds each,
     /// with `duplicates` = 10 × loss + timeout in ms / 10 (so each line's mean is known).
     fn two_param_csv(designs: &[&str]) -> String {
-        let mut text = format!(
-            "network.loss,client.retry.timeout,seed,design,ops,duplicates,in_doubt,latency_p99_us\n"
+        let mut text = String::from(
+            "network.loss,client.retry.timeout,seed,design,ops,duplicates,in_doubt,latency_p99_us\n",
         );
         for loss in ["0.0", "0.1"] {
             for timeout in ["20ms", "40ms"] {
