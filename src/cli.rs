@@ -1480,13 +1480,15 @@ fn cmd_bench(ops: u32, loss: f64, seed: u64, runs: u32, out: &mut String) -> Res
         .count();
     let _ = writeln!(
         out,
-        "ops={} attempts={} messages={} duplicates={} gave_up={} events={} sim_ms={} runs={} wall_ms={:.1} wall_ms_min={:.1} wall_ms_max={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
+        "ops={} attempts={} messages={} duplicates={} gave_up={} events={} trace_events={} trace_bytes={} sim_ms={} runs={} wall_ms={:.1} wall_ms_min={:.1} wall_ms_max={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
         metrics.ops,
         metrics.attempts,
         messages,
         metrics.duplicates,
         metrics.in_doubt,
         run.events,
+        run.trace.len(),
+        run.trace.len() * crate::trace::Trace::BYTES_PER_EVENT,
         run.end_us / 1_000,
         runs,
         wall_s * 1_000.0,

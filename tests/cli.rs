@@ -237,6 +237,8 @@ fn bench_runs_workload_w_and_reports_every_figure() {
         "messages",
         "duplicates",
         "gave_up",
+        "trace_events",
+        "trace_bytes",
         "sim_ms",
         "wall_ms",
         "events_per_sec",
@@ -244,6 +246,8 @@ fn bench_runs_workload_w_and_reports_every_figure() {
     ] {
         assert!(fields.contains_key(key), "missing {key} in {out}");
     }
+    // The trace is packed: 32 bytes an event (the budget is 64).
+    assert_eq!(fields["trace_bytes"], fields["trace_events"] * 32.0);
     let per_op = fields["attempts"] / fields["ops"];
     assert!((1.19..1.28).contains(&per_op), "attempts per op {per_op}");
     let dup_rate = fields["duplicates"] / fields["ops"];
