@@ -396,8 +396,8 @@ impl Cx {
     /// Acknowledges the message this handler is consuming, now (a consumer's `ack`; for an
     /// HTTP request, answering early). The broker stops redelivering it once the ack arrives;
     /// the handler's own return value is then not sent. A step like any other: it can crash.
-    pub async fn ack(&self) {
-        self.step(StepKind::Ack, |w, t| w.ack(t)).await
+    pub fn ack(&self) -> impl Future<Output = ()> + '_ {
+        self.step(StepKind::Ack, |w, t| w.ack(t))
     }
 
     /// A suspension point of `kind` that completes after its latency by running `apply` on the
@@ -421,216 +421,214 @@ pub struct Db<'a> {
     durable: bool,
 }
 
-impl Db<'_> {
+impl<'a> Db<'a> {
     /// Reads `key`.
-    pub async fn get(&self, key: &str) -> Option<Value> {
+    pub fn get<'k>(&self, key: &'k str) -> impl Future<Output = Option<Value>> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Get, move |w, t| {
-                w.live(durable, t.server, key).cloned()
-            })
-            .await
+        self.cx.step(StepKind::Get, move |w, t| {
+            w.live(durable, t.server, key).cloned()
+        })
     }
 
     /// Writes `key` (last writer wins).
-    pub async fn put(&self, key: &str, value: Value) {
-        self.put_for(key, value, None).await
+    pub fn put<'k>(&self, key: &'k str, value: Value) -> impl Future<Output = ()> + use<'a, 'k> {
+        self.put_for(key, value, None)
     }
 
     /// Writes `key` to live for `ttl` (`None`: for ever): after that, reads find nothing, as
     /// when a reaper prunes idempotency records.
-    pub async fn put_for(&self, key: &str, value: Value, ttl: Option<SimDuration>) {
+    pub fn put_for<'k>(
+        &self,
+        key: &'k str,
+        value: Value,
+        ttl: Option<SimDuration>,
+    ) -> impl Future<Output = ()> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Put, move |w, t| {
-                w.upsert(durable, t.server, key, value);
-                w.set_expiry(durable, key, ttl);
-            })
-            .await
+        self.cx.step(StepKind::Put, move |w, t| {
+            w.upsert(durable, t.server, key, value);
+            w.set_expiry(durable, key, ttl);
+        })
     }
 
     /// `PUT`: sets resource `key` to `value` (an absolute write). An effect (`write`) only when
     /// the value changes, so repeating it changes nothing. Returns true if it changed.
-    pub async fn write(&self, key: &str, value: Value) -> bool {
+    pub fn write<'k>(
+        &self,
+        key: &'k str,
+        value: Value,
+    ) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Write, move |w, t| {
-                if w.live(durable, t.server, key) == Some(&value) {
-                    return false;
-                }
-                let amount = value.as_int().map_or(0, i64::unsigned_abs);
-                w.upsert(durable, t.server, key, value);
-                w.record_effect(t, EffectKind::Write, amount);
-                true
-            })
-            .await
+        self.cx.step(StepKind::Write, move |w, t| {
+            if w.live(durable, t.server, key) == Some(&value) {
+                return false;
+            }
+            let amount = value.as_int().map_or(0, i64::unsigned_abs);
+            w.upsert(durable, t.server, key, value);
+            w.record_effect(t, EffectKind::Write, amount);
+            true
+        })
     }
 
     /// `DELETE`: marks resource `key` deleted. An effect (`delete`) only the first time;
     /// returns false when it was already gone.
-    pub async fn remove(&self, key: &str) -> bool {
+    pub fn remove<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Delete, move |w, t| {
-                if w.live(durable, t.server, key) == Some(&Value::Tombstone) {
-                    return false;
-                }
-                w.upsert(durable, t.server, key, Value::Tombstone);
-                w.record_effect(t, EffectKind::Delete, 0);
-                true
-            })
-            .await
+        self.cx.step(StepKind::Delete, move |w, t| {
+            if w.live(durable, t.server, key) == Some(&Value::Tombstone) {
+                return false;
+            }
+            w.upsert(durable, t.server, key, Value::Tombstone);
+            w.record_effect(t, EffectKind::Delete, 0);
+            true
+        })
     }
 
     /// `If-Match: v{expected}`: sets resource `key` to `value` only if its version is
     /// `expected` (an absent resource is version 0). `Ok(new version)`, an effect (`write`);
     /// or `Err(current version)`, nothing written: answer 412.
-    pub async fn write_if_version(&self, key: &str, expected: u64, value: i64) -> Result<u64, u64> {
+    pub fn write_if_version<'k>(
+        &self,
+        key: &'k str,
+        expected: u64,
+        value: i64,
+    ) -> impl Future<Output = Result<u64, u64>> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::CompareAndSet, move |w, t| {
-                let current = match w.live(durable, t.server, key) {
-                    Some(Value::Versioned { version, .. }) => *version,
-                    _ => 0,
-                };
-                if current != expected {
-                    return Err(current);
-                }
-                let version = current + 1;
-                w.upsert(durable, t.server, key, Value::Versioned { version, value });
-                w.record_effect(t, EffectKind::Write, value.unsigned_abs());
-                Ok(version)
-            })
-            .await
+        self.cx.step(StepKind::CompareAndSet, move |w, t| {
+            let current = match w.live(durable, t.server, key) {
+                Some(Value::Versioned { version, .. }) => *version,
+                _ => 0,
+            };
+            if current != expected {
+                return Err(current);
+            }
+            let version = current + 1;
+            w.upsert(durable, t.server, key, Value::Versioned { version, value });
+            w.record_effect(t, EffectKind::Write, value.unsigned_abs());
+            Ok(version)
+        })
     }
 
     /// Removes `key`; true if it was there.
-    pub async fn delete(&self, key: &str) -> bool {
+    pub fn delete<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Delete, move |w, t| {
-                w.store_mut(durable, t.server).remove(key).is_some()
-            })
-            .await
+        self.cx.step(StepKind::Delete, move |w, t| {
+            w.store_mut(durable, t.server).remove(key).is_some()
+        })
     }
 
     /// `SELECT ... FOR UPDATE NOWAIT`: takes the row lock on `key` for this request, or
     /// `Err(Locked)` at once when another request holds it. The lock lasts as long as the
     /// request (its database session): it is released when the handler returns, and when the
     /// server crashes. Lock the key row first, and two attempts in flight cannot both proceed.
-    pub async fn lock(&self, key: &str) -> Result<(), Locked> {
-        self.cx
-            .step(StepKind::Lock, move |w, t| {
-                if w.lock(t, key) { Ok(()) } else { Err(Locked) }
-            })
-            .await
+    pub fn lock<'k>(&self, key: &'k str) -> impl Future<Output = Result<(), Locked>> + use<'a, 'k> {
+        self.cx.step(StepKind::Lock, move |w, t| {
+            if w.lock(t, key) { Ok(()) } else { Err(Locked) }
+        })
     }
 
     /// Atomically writes `value` unless `key` exists; `Err(existing)` if it does.
-    pub async fn insert_if_absent(&self, key: &str, value: Value) -> Result<(), Value> {
-        self.insert_if_absent_for(key, value, None).await
+    pub fn insert_if_absent<'k>(
+        &self,
+        key: &'k str,
+        value: Value,
+    ) -> impl Future<Output = Result<(), Value>> + use<'a, 'k> {
+        self.insert_if_absent_for(key, value, None)
     }
 
     /// [`Db::insert_if_absent`] for a value that lives `ttl` (`None`: for ever).
-    pub async fn insert_if_absent_for(
+    pub fn insert_if_absent_for<'k>(
         &self,
-        key: &str,
+        key: &'k str,
         value: Value,
         ttl: Option<SimDuration>,
-    ) -> Result<(), Value> {
+    ) -> impl Future<Output = Result<(), Value>> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::InsertIfAbsent, move |w, t| {
-                if let Some(existing) = w.live(durable, t.server, key) {
-                    return Err(existing.clone());
-                }
-                w.upsert(durable, t.server, key, value);
-                w.set_expiry(durable, key, ttl);
-                Ok(())
-            })
-            .await
+        self.cx.step(StepKind::InsertIfAbsent, move |w, t| {
+            if let Some(existing) = w.live(durable, t.server, key) {
+                return Err(existing.clone());
+            }
+            w.upsert(durable, t.server, key, value);
+            w.set_expiry(durable, key, ttl);
+            Ok(())
+        })
     }
 
     /// Atomically replaces `key` when it currently holds `expected` (`None`: absent);
     /// `Err(current)` otherwise.
-    pub async fn compare_and_set(
+    pub fn compare_and_set<'k, 'v>(
         &self,
-        key: &str,
-        expected: Option<&Value>,
+        key: &'k str,
+        expected: Option<&'v Value>,
         new: Value,
-    ) -> Result<(), Option<Value>> {
-        self.compare_and_set_for(key, expected, new, None).await
+    ) -> impl Future<Output = Result<(), Option<Value>>> + use<'a, 'k, 'v> {
+        self.compare_and_set_for(key, expected, new, None)
     }
 
     /// [`Db::compare_and_set`] for a value that lives `ttl` (`None`: for ever).
-    pub async fn compare_and_set_for(
+    pub fn compare_and_set_for<'k, 'v>(
         &self,
-        key: &str,
-        expected: Option<&Value>,
+        key: &'k str,
+        expected: Option<&'v Value>,
         new: Value,
         ttl: Option<SimDuration>,
-    ) -> Result<(), Option<Value>> {
+    ) -> impl Future<Output = Result<(), Option<Value>>> + use<'a, 'k, 'v> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::CompareAndSet, move |w, t| {
-                let current = w.live(durable, t.server, key);
-                if current == expected {
-                    w.upsert(durable, t.server, key, new);
-                    w.set_expiry(durable, key, ttl);
-                    Ok(())
-                } else {
-                    Err(current.cloned())
-                }
-            })
-            .await
+        self.cx.step(StepKind::CompareAndSet, move |w, t| {
+            let current = w.live(durable, t.server, key);
+            if current == expected {
+                w.upsert(durable, t.server, key, new);
+                w.set_expiry(durable, key, ttl);
+                Ok(())
+            } else {
+                Err(current.cloned())
+            }
+        })
     }
 
     /// Adds `by` to the counter at `key` and returns the new value. Each call is an effect
     /// (`increment`): applying it twice counts twice.
-    pub async fn incr(&self, key: &str, by: i64) -> i64 {
+    pub fn incr<'k>(&self, key: &'k str, by: i64) -> impl Future<Output = i64> + use<'a, 'k> {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Incr, move |w, t| {
-                let next = w.update(durable, t.server, key, |current| {
-                    let next = current.and_then(Value::as_int).unwrap_or(0) + by;
-                    (Value::Int { value: next }, next)
-                });
-                w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
-                next
-            })
-            .await
+        self.cx.step(StepKind::Incr, move |w, t| {
+            let next = w.update(durable, t.server, key, |current| {
+                let next = current.and_then(Value::as_int).unwrap_or(0) + by;
+                (Value::Int { value: next }, next)
+            });
+            w.record_effect(t, EffectKind::Increment, by.unsigned_abs());
+            next
+        })
     }
 
     /// Creates an order row for `amount` and returns its id. Each call is an effect (`order`).
-    pub async fn create_order(&self, amount: u64) -> u64 {
+    pub fn create_order(&self, amount: u64) -> impl Future<Output = u64> + use<'a> {
         self.cx
             .step(StepKind::CreateOrder, move |w, t| w.create_order(t, amount))
-            .await
     }
 
     /// Runs `body` as one transaction: one suspension point, all of its writes and effects
     /// applied together, or none of them when `body` returns `Err` or the server crashes first.
-    pub async fn transaction<T, E>(
+    pub fn transaction<T, E, B>(
         &self,
-        body: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
+        body: B,
+    ) -> impl Future<Output = Result<T, E>> + use<'a, T, E, B>
+    where
+        B: FnOnce(&mut Txn<'_>) -> Result<T, E>,
+    {
         let durable = self.durable;
-        self.cx
-            .step(StepKind::Transaction, move |w, t| {
-                let mut txn = Txn {
-                    world: w,
-                    task: t,
-                    durable,
-                    writes: Vec::new(),
-                    orders: Vec::new(),
-                };
-                let result = body(&mut txn);
-                if result.is_ok() {
-                    txn.commit();
-                }
-                result
-            })
-            .await
+        self.cx.step(StepKind::Transaction, move |w, t| {
+            let mut txn = Txn {
+                world: w,
+                task: t,
+                durable,
+                writes: Vec::new(),
+                orders: Vec::new(),
+            };
+            let result = body(&mut txn);
+            if result.is_ok() {
+                txn.commit();
+            }
+            result
+        })
     }
 }
 
@@ -719,34 +717,34 @@ pub struct Payments<'a> {
     cx: &'a Cx,
 }
 
-impl Payments<'_> {
+impl<'a> Payments<'a> {
     /// Charges `amount` and returns the receipt id. Each call is an effect (`charge`) that
     /// stays made whatever happens to the server afterwards. When the provider is unavailable
     /// (an `unavailable` fault, or `provider.unavailable` in the scenario) it charges nothing
     /// and answers [`Unavailable`], which converts into a 503 response.
-    pub async fn charge(&self, amount: u64) -> Result<u64, Unavailable> {
-        self.cx
-            .step(StepKind::Charge, move |w, t| {
-                if w.provider_unavailable(t) {
-                    return Err(Unavailable);
-                }
-                Ok(w.charge(t, amount))
-            })
-            .await
+    pub fn charge(&self, amount: u64) -> impl Future<Output = Result<u64, Unavailable>> + use<'a> {
+        self.cx.step(StepKind::Charge, move |w, t| {
+            if w.provider_unavailable(t) {
+                return Err(Unavailable);
+            }
+            Ok(w.charge(t, amount))
+        })
     }
 
     /// Charges `amount` with the provider's own idempotency key (as Stripe's API takes one):
     /// the first call with `key` charges; every later call with the same key answers the same
     /// receipt and charges nothing. This is how a foreign call joins an idempotent design.
-    pub async fn charge_with_key(&self, key: &str, amount: u64) -> Result<u64, Unavailable> {
-        self.cx
-            .step(StepKind::Charge, move |w, t| {
-                if w.provider_unavailable(t) {
-                    return Err(Unavailable);
-                }
-                Ok(w.charge_with_key(t, key, amount))
-            })
-            .await
+    pub fn charge_with_key<'k>(
+        &self,
+        key: &'k str,
+        amount: u64,
+    ) -> impl Future<Output = Result<u64, Unavailable>> + use<'a, 'k> {
+        self.cx.step(StepKind::Charge, move |w, t| {
+            if w.provider_unavailable(t) {
+                return Err(Unavailable);
+            }
+            Ok(w.charge_with_key(t, key, amount))
+        })
     }
 }
 
