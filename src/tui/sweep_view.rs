@@ -98,7 +98,7 @@ pub fn view(v: &SweepView, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(Line::from(head)), header);
     frame.render_widget(
         Paragraph::new(Line::styled(
-            "Tab / ← → switch chart · line: mean over seeds · dots: lowest and highest seed · q quit",
+            "Tab / ← → switch chart · line: mean of its runs · dots: lowest and highest · q quit",
             Style::new().add_modifier(Modifier::DIM),
         )),
         footer,
