@@ -34,7 +34,8 @@ const DASHES: [&str; 6] = ["", "6,3", "2,2", "8,3,2,3", "4,4", "1,3"];
 const PANEL_W: f64 = 420.0;
 const PANEL_H: f64 = 260.0;
 const MARGIN_L: f64 = 58.0;
-const MARGIN_R: f64 = 16.0;
+/// Room for half of the last x label (`100ms`) right of the axis.
+const MARGIN_R: f64 = 24.0;
 const MARGIN_T: f64 = 34.0;
 const MARGIN_B: f64 = 46.0;
 

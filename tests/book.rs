@@ -295,6 +295,64 @@ const DIAGRAMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The sweep charts in the book, drawn by `idemlab sweep --plot`: (file, arguments after
+/// `sweep`, without `--out` and `--plot`). The chapter shows the same command.
+const SWEEP_CHARTS: &[(&str, &[&str])] = &[(
+    "sweep-timeout.svg",
+    &[
+        "timeout",
+        "--param",
+        "client.retry.timeout=10ms:100ms:10ms",
+        "--seeds",
+        "20",
+    ],
+)];
+
+#[test]
+fn the_books_sweep_charts_are_current_and_shown() {
+    let root = common::root();
+    let generated = book_src().join("generated");
+    let tmp = std::env::temp_dir().join(format!("idemlab-book-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let book: String = chapters()
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .collect();
+    for (file, args) in SWEEP_CHARTS {
+        let (csv, svg_path) = (tmp.join("sweep.csv"), tmp.join(file));
+        let mut all: Vec<&str> = vec!["sweep"];
+        all.extend_from_slice(args);
+        all.extend(["--out", csv.to_str().unwrap()]);
+        all.extend(["--plot", svg_path.to_str().unwrap()]);
+        let (code, _, err) = common::idemlab(&root, &all);
+        assert_eq!(code, 0, "{err}");
+        let svg = std::fs::read_to_string(&svg_path).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        let path = generated.join(file);
+        if std::env::var_os("IDEMLAB_BLESS").is_some() {
+            std::fs::write(&path, &svg).unwrap();
+        } else {
+            let quoted = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                quoted == svg,
+                "{} is stale (IDEMLAB_BLESS=1 cargo test --test book rewrites it)",
+                path.display()
+            );
+        }
+        assert!(
+            book.contains(&format!("(generated/{file})")),
+            "no chapter shows {file}"
+        );
+        // The chapter quotes the command that draws it.
+        let command = format!("idemlab sweep {}", args.join(" "));
+        assert!(
+            book.contains(&command),
+            "no chapter quotes `{command}` for {file}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 #[test]
 fn the_books_sequence_diagrams_are_current_and_shown() {
     let root = common::root();
