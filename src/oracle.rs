@@ -246,7 +246,14 @@ pub fn measure(run: &Run) -> Metrics {
     };
     // The final answers the server sent, per op: did they differ?
     let mut sent: Vec<(Option<Response>, bool)> = vec![(None, false); n];
-    for e in run.trace.iter() {
+    // Only responses are decoded whole; every other event is passed over by its kind.
+    let responds = run
+        .trace
+        .kinds()
+        .enumerate()
+        .filter(|(_, k)| *k == EventKind::Respond)
+        .filter_map(|(i, _)| run.trace.get(i));
+    for e in responds {
         if let (EventKind::Respond, Detail::Response(r)) = (e.kind, e.detail)
             && is_final(&r)
             && let Some(slot) = sent.get_mut((e.op as usize).wrapping_sub(1))
@@ -260,6 +267,7 @@ pub fn measure(run: &Run) -> Metrics {
     }
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
     for (i, op) in run.ops.iter().enumerate() {
         let applied = u64::from(counts[i].iter().copied().max().unwrap_or(0));
         m.attempts += u64::from(op.attempts);
@@ -304,9 +312,14 @@ pub fn measure(run: &Run) -> Metrics {
             }
         }
         for r in op.received.iter().filter(|r| r.accepted) {
-            *m.statuses.entry(r.response.status.to_string()).or_insert(0) += 1;
+            *statuses.entry(r.response.status).or_insert(0) += 1;
         }
     }
+    // Counted by number, named once per status (not once per response).
+    m.statuses = statuses
+        .into_iter()
+        .map(|(status, count)| (status.to_string(), count))
+        .collect();
     latencies.sort_unstable();
     m.latency_p50_us = percentile(&latencies, 50.0);
     m.latency_p99_us = percentile(&latencies, 99.0);

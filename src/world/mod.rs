@@ -722,7 +722,8 @@ impl<'a> World<'a> {
             ),
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
-            ledger: Vec::new(),
+            // One effect per operation is the ideal: room for it up front.
+            ledger: Vec::with_capacity(scenario.workload.ops as usize),
             applied: vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize],
             orders_created: 0,
             charges_made: 0,
