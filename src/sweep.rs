@@ -467,7 +467,8 @@ pub fn encode_row(fields: &[String]) -> String {
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
         .buffer_capacity(256)
-        .from_writer(Vec::with_capacity(256));
+        // Grown once to the row's size: a sweep keeps every row until the file is written.
+        .from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = writer.write_record(fields);
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
