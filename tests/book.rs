@@ -295,6 +295,35 @@ const DIAGRAMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Checks a picture the book shows: a whole SVG, the same as `path` (which
+/// `IDEMLAB_BLESS=1` rewrites), and shown by some chapter (`book` is every chapter's text).
+fn check_generated_svg(path: &std::path::Path, svg: &str, book: &str) {
+    let file = path.file_name().unwrap().to_string_lossy();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{file}: not a whole SVG"
+    );
+    assert_eq!(
+        svg.matches("<text").count(),
+        svg.matches("</text>").count(),
+        "{file}: unbalanced text elements"
+    );
+    if std::env::var_os("IDEMLAB_BLESS").is_some() {
+        std::fs::write(path, svg).unwrap();
+    } else {
+        let quoted = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            quoted == svg,
+            "{} is stale (IDEMLAB_BLESS=1 cargo test --test book rewrites it)",
+            path.display()
+        );
+    }
+    assert!(
+        book.contains(&format!("(generated/{file})")),
+        "no chapter shows {file}"
+    );
+}
+
 /// The sweep charts in the book, drawn by `idemlab sweep --plot`: (file, arguments after
 /// `sweep`, without `--out` and `--plot`). The chapter shows the same command.
 const SWEEP_CHARTS: &[(&str, &[&str])] = &[(
@@ -327,22 +356,7 @@ fn the_books_sweep_charts_are_current_and_shown() {
         let (code, _, err) = common::idemlab(&root, &all);
         assert_eq!(code, 0, "{err}");
         let svg = std::fs::read_to_string(&svg_path).unwrap();
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        let path = generated.join(file);
-        if std::env::var_os("IDEMLAB_BLESS").is_some() {
-            std::fs::write(&path, &svg).unwrap();
-        } else {
-            let quoted = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                quoted == svg,
-                "{} is stale (IDEMLAB_BLESS=1 cargo test --test book rewrites it)",
-                path.display()
-            );
-        }
-        assert!(
-            book.contains(&format!("(generated/{file})")),
-            "no chapter shows {file}"
-        );
+        check_generated_svg(&generated.join(file), &svg, &book);
         // The chapter quotes the command that draws it.
         let command = format!("idemlab sweep {}", args.join(" "));
         assert!(
@@ -378,27 +392,7 @@ fn the_books_sequence_diagrams_are_current_and_shown() {
         );
         assert_eq!(code, 0, "{err}");
         let svg = std::fs::read_to_string(&out).unwrap();
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        assert_eq!(
-            svg.matches("<text").count(),
-            svg.matches("</text>").count(),
-            "{file}: unbalanced text elements"
-        );
-        let path = generated.join(file);
-        if std::env::var_os("IDEMLAB_BLESS").is_some() {
-            std::fs::write(&path, &svg).unwrap();
-        } else {
-            let quoted = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                quoted == svg,
-                "{} is stale (IDEMLAB_BLESS=1 cargo test --test book rewrites it)",
-                path.display()
-            );
-        }
-        assert!(
-            book.contains(&format!("(generated/{file})")),
-            "no chapter shows {file}"
-        );
+        check_generated_svg(&generated.join(file), &svg, &book);
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
