@@ -1115,10 +1115,16 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
         return Ok(());
     }
 
-    // Every row, in task order: the same file whatever order the threads finished in.
-    let index_of: BTreeMap<Vec<String>, u64> = (0..plan.len())
-        .map(|i| (plan.key(&plan.task(i)), i))
-        .collect();
+    // Every row, in task order: the same file whatever order the threads finished in. Rows
+    // kept from before (`--resume`) are known by their key; only then is the index of keys
+    // built (for a million runs it is a million small vectors of strings).
+    let index_of: BTreeMap<Vec<String>, u64> = if done.is_empty() {
+        BTreeMap::new()
+    } else {
+        (0..plan.len())
+            .map(|i| (plan.key(&plan.task(i)), i))
+            .collect()
+    };
     let mut rows: Vec<(u64, String)> = done
         .into_iter()
         .filter_map(|(key, line)| index_of.get(&key).map(|i| (*i, line)))
