@@ -222,17 +222,27 @@ impl FaultPlan {
         FaultPlan { atoms }
     }
 
+    // The queries below run for every message and step of a run: inlined, so that asking an
+    // empty plan (most runs) costs a length check and nothing else.
+
     /// True if the plan drops `msg`.
+    #[inline]
     pub fn drops(&self, msg: MessageRef) -> bool {
-        self.atoms.contains(&FaultAtom::Drop(msg))
+        self.atoms
+            .iter()
+            .any(|a| matches!(a, FaultAtom::Drop(m) if *m == msg))
     }
 
     /// True if the plan duplicates `msg`.
+    #[inline]
     pub fn duplicates(&self, msg: MessageRef) -> bool {
-        self.atoms.contains(&FaultAtom::Duplicate(msg))
+        self.atoms
+            .iter()
+            .any(|a| matches!(a, FaultAtom::Duplicate(m) if *m == msg))
     }
 
     /// The total extra delay the plan puts on `msg`.
+    #[inline]
     pub fn delay(&self, msg: MessageRef) -> SimDuration {
         self.atoms
             .iter()
@@ -244,6 +254,7 @@ impl FaultPlan {
     }
 
     /// True if the plan makes the provider unavailable to `op`'s attempt `attempt`.
+    #[inline]
     pub fn unavailable(&self, op: u32, attempt: u32) -> bool {
         self.atoms.iter().any(|a| {
             matches!(*a, FaultAtom::Unavailable { op: o, attempt: at }
@@ -252,6 +263,7 @@ impl FaultPlan {
     }
 
     /// The extra time the plan adds to each `step` of `op`'s attempt `attempt`.
+    #[inline]
     pub fn slowdown(&self, op: u32, attempt: u32, step: StepKind) -> SimDuration {
         self.atoms
             .iter()
@@ -268,6 +280,7 @@ impl FaultPlan {
     }
 
     /// True if a partition covers the instant `at`.
+    #[inline]
     pub fn partitioned(&self, at: SimTime) -> bool {
         self.atoms.iter().any(|a| match a {
             FaultAtom::Partition { from, until } => *from <= at && at < *until,

@@ -591,14 +591,10 @@ impl Shared {
             StepKind::Ack => (Decision::Latency, self.timings.network_latency),
             _ => (Decision::StoreLatency, self.timings.store_latency),
         };
-        let base = SimDuration(
+        SimDuration(
             self.fates
                 .between(decision, identity, range.min.0, range.max.0),
-        );
-        if self.plan.atoms.is_empty() {
-            return base;
-        }
-        base + self.plan.slowdown(task.req.op, task.req.attempt, kind)
+        ) + self.plan.slowdown(task.req.op, task.req.attempt, kind)
     }
 
     /// The index of the task's next step, counting from 0 for each new task in the slot.
@@ -633,9 +629,6 @@ impl Shared {
 
     /// True (and a crash requested) if the plan crashes this task's server at this point.
     pub(crate) fn crash_point(&mut self, task: &TaskInfo, kind: StepKind, after: bool) -> bool {
-        if self.plan.atoms.is_empty() {
-            return false;
-        }
         let want = if after { When::After } else { When::Before };
         let hit = self.plan.atoms.iter().enumerate().position(|(i, atom)| {
             !self.fired[i]

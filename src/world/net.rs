@@ -47,16 +47,14 @@ impl World<'_> {
         };
         let mut shared = self.shared.borrow_mut();
         let now = shared.now();
-        // Most runs have no scripted faults: skip every look at the plan.
-        let planned = !shared.plan.atoms.is_empty();
         let fifo_dedup = self.scenario.broker.as_ref().is_some_and(|b| b.fifo_dedup);
         let cause = if is_request && req.copy == 1 && fifo_dedup {
             // Behind a broker, a request copy is the producer sending twice: a FIFO queue's
             // deduplication id drops it. Redeliveries (later attempts) are not sends.
             Some(LossCause::Deduplicated)
-        } else if planned && shared.plan.partitioned(now) {
+        } else if shared.plan.partitioned(now) {
             Some(LossCause::Partition)
-        } else if planned && shared.plan.drops(msg) {
+        } else if shared.plan.drops(msg) {
             Some(LossCause::Plan)
         } else if shared.fates.chance(Decision::Loss, identity, loss) {
             Some(LossCause::Random)
@@ -74,15 +72,12 @@ impl World<'_> {
                 },
             );
         } else {
-            let mut latency = SimDuration(shared.fates.between(
+            let latency = SimDuration(shared.fates.between(
                 Decision::Latency,
                 identity,
                 net.latency.min.0,
                 net.latency.max.0,
-            ));
-            if planned {
-                latency = latency + shared.plan.delay(msg);
-            }
+            )) + shared.plan.delay(msg);
             let msg = match response {
                 None => InFlight::Request { req, server },
                 Some(response) => InFlight::Response { req, response },
@@ -93,7 +88,7 @@ impl World<'_> {
         let Some(dup_copy) = duplicate_copy(dir, req.copy) else {
             return;
         };
-        let duplicated = (planned && shared.plan.duplicates(msg))
+        let duplicated = shared.plan.duplicates(msg)
             || shared
                 .fates
                 .chance(Decision::Duplicate, identity, net.duplicate);
