@@ -89,7 +89,8 @@ pub struct Fates {
     first: [u64; DECISIONS],
 }
 
-/// One more than the largest [`Decision`] discriminant.
+/// How many decisions have their first round computed up front: every discriminant so far.
+/// A decision added later without raising this still gets the same bits, computed each time.
 const DECISIONS: usize = 9;
 
 /// SplitMix64's finaliser: a fast bijective mixer for building stream ids.
@@ -127,7 +128,10 @@ impl Fates {
     /// 64 random bits for one decision about one identity: a keyed mix, one round per word.
     pub fn bits(&self, decision: Decision, identity: Identity) -> u64 {
         let [a, b, c, d] = identity.0;
-        let mut h = self.first[decision as usize];
+        let mut h = match self.first.get(decision as usize) {
+            Some(&first) => first,
+            None => mix(self.key[0] ^ decision as u64),
+        };
         h = mix(h ^ a ^ self.key[1]);
         h = mix(h ^ b ^ self.key[2]);
         h = mix(h ^ c ^ self.key[3]);

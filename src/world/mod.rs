@@ -376,14 +376,21 @@ impl Shared {
 
     /// The live value at `key`: `None` when absent or expired (an expired key is removed).
     pub(crate) fn live(&mut self, durable: bool, server: u16, key: &str) -> Option<&Value> {
+        self.expire(durable, key);
+        self.store(durable, server).get(key)
+    }
+
+    /// Removes durable `key` if its time has come. No key expires in most runs: then this is
+    /// one emptiness check, not a lookup.
+    fn expire(&mut self, durable: bool, key: &str) {
         if durable
+            && !self.expiry.is_empty()
             && let Some(&at) = self.expiry.get(key)
             && self.kernel.now().0 >= at
         {
             self.expiry.remove(key);
             self.durable.remove(key);
         }
-        self.store(durable, server).get(key)
     }
 
     /// Sets (or, with `None`, clears) the expiry of durable `key`, `ttl` from now. Volatile
@@ -485,10 +492,7 @@ impl Shared {
         key: &str,
         f: impl FnOnce(Option<&Value>) -> (Value, T),
     ) -> T {
-        if durable && !self.expiry.is_empty() {
-            // Drops the key if it has expired.
-            self.live(durable, server, key);
-        }
+        self.expire(durable, key);
         let store = self.store_mut(durable, server);
         match store.get_mut(key) {
             Some(slot) => {
