@@ -71,7 +71,8 @@ fn tick_label(v: f64) -> String {
 pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Panel]) -> String {
     let n = panels.len().max(1) as f64;
     let width = PANEL_W * n;
-    let legend_rows = legend_rows(panels, width);
+    let legend = legend_layout(panels, width);
+    let legend_rows = legend.last().map_or(1.0, |&(_, row)| row + 1.0);
     let height = PANEL_H + 30.0 + LEGEND_ROW * (legend_rows + 1.0) + 6.0;
     let mut out = String::new();
     let _ = writeln!(
@@ -196,18 +197,15 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
     }
     // The legend, once, under the panels, wrapped to as many rows as it needs; then the key to
     // lines and bands on a row of its own.
-    let names: Vec<&str> = panels
+    let names = panels
         .first()
-        .map(|p| p.series.iter().map(|s| s.name.as_str()).collect())
-        .unwrap_or_default();
-    let mut y = PANEL_H + 30.0 + 6.0;
-    let mut x = 20.0;
-    for (j, name) in names.iter().enumerate() {
-        let entry_w = 30.0 + 7.0 * name.chars().count() as f64;
-        if x > 20.0 && x + entry_w > width - 10.0 {
-            x = 20.0;
-            y += LEGEND_ROW;
-        }
+        .map_or(&[][..], |p| &p.series[..])
+        .iter()
+        .map(|s| s.name.as_str());
+    let top = PANEL_H + 30.0 + 6.0;
+    let mut y = top;
+    for (j, (name, &(x, row))) in names.zip(&legend).enumerate() {
+        y = top + LEGEND_ROW * row;
         let color = COLORS[j % COLORS.len()];
         let dash = DASHES[j % DASHES.len()];
         let _ = writeln!(
@@ -218,7 +216,6 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
             y + 4.0,
             escape(name)
         );
-        x += entry_w;
     }
     let _ = writeln!(
         out,
@@ -233,19 +230,20 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
 /// The height of one row of the legend.
 const LEGEND_ROW: f64 = 18.0;
 
-/// How many rows the legend takes when entries wrap at `width` (the same rule as [`svg`]).
-fn legend_rows(panels: &[Panel], width: f64) -> f64 {
-    let mut rows = 1.0;
-    let mut x = 20.0;
+/// Where each legend entry goes, wrapping at `width`: its x and its row (from 0).
+fn legend_layout(panels: &[Panel], width: f64) -> Vec<(f64, f64)> {
+    let mut layout = Vec::new();
+    let (mut x, mut row) = (20.0, 0.0);
     for s in panels.first().map_or(&[][..], |p| &p.series[..]) {
         let entry_w = 30.0 + 7.0 * s.name.chars().count() as f64;
         if x > 20.0 && x + entry_w > width - 10.0 {
             x = 20.0;
-            rows += 1.0;
+            row += 1.0;
         }
+        layout.push((x, row));
         x += entry_w;
     }
-    rows
+    layout
 }
 
 /// A step of 1, 2, 2.5 or 5 × 10^k that cuts `0..=max` into four to eight parts.
