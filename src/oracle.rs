@@ -254,7 +254,7 @@ pub fn measure(run: &Run) -> Metrics {
         .filter(|(_, k)| *k == EventKind::Respond)
         .filter_map(|(i, _)| run.trace.get(i));
     for e in responds {
-        if let (EventKind::Respond, Detail::Response(r)) = (e.kind, e.detail)
+        if let Detail::Response(r) = e.detail
             && is_final(&r)
             && let Some(slot) = sent.get_mut((e.op as usize).wrapping_sub(1))
         {

@@ -295,6 +295,14 @@ const DIAGRAMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Every chapter's text, one after the other.
+fn book_text() -> String {
+    chapters()
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .collect()
+}
+
 /// Checks a picture the book shows: a whole SVG, the same as `path` (which
 /// `IDEMLAB_BLESS=1` rewrites), and shown by some chapter (`book` is every chapter's text).
 fn check_generated_svg(path: &std::path::Path, svg: &str, book: &str) {
@@ -343,10 +351,7 @@ fn the_books_sweep_charts_are_current_and_shown() {
     let generated = book_src().join("generated");
     let tmp = std::env::temp_dir().join(format!("idemlab-book-sweep-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let book: String = chapters()
-        .iter()
-        .map(|c| std::fs::read_to_string(c).unwrap())
-        .collect();
+    let book = book_text();
     for (file, args) in SWEEP_CHARTS {
         let (csv, svg_path) = (tmp.join("sweep.csv"), tmp.join(file));
         let mut all: Vec<&str> = vec!["sweep"];
@@ -373,10 +378,7 @@ fn the_books_sequence_diagrams_are_current_and_shown() {
     let generated = book_src().join("generated");
     let tmp = std::env::temp_dir().join(format!("idemlab-book-svg-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let book: String = chapters()
-        .iter()
-        .map(|c| std::fs::read_to_string(c).unwrap())
-        .collect();
+    let book = book_text();
     for (file, scenario, design) in DIAGRAMS {
         let out = tmp.join(file);
         let (code, _, err) = common::idemlab(
