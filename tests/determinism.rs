@@ -7,6 +7,16 @@ use idemlab::fault::FaultPlan;
 use idemlab::handlers;
 use idemlab::world::run;
 
+/// Fails, naming `what` and the first event that differs, unless the two runs traced alike.
+fn assert_same_trace(a: &idemlab::world::Run, b: &idemlab::world::Run, what: &str) {
+    assert_eq!(
+        a.trace.hash(),
+        b.trace.hash(),
+        "{what}: first difference at event {:?}",
+        a.trace.first_difference(&b.trace)
+    );
+}
+
 /// Every bundled scenario × 100 seeds × every design it compares, run twice: identical trace
 /// hashes. Also checks, on every trace, that simulated time never goes backwards.
 #[test]
@@ -18,12 +28,10 @@ fn every_bundled_scenario_gives_identical_traces_for_100_seeds() {
             for seed in 0..100 {
                 let a = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
                 let b = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
-                assert_eq!(
-                    a.trace.hash(),
-                    b.trace.hash(),
-                    "{} / {name} / seed {seed}: first difference at event {:?}",
-                    path.display(),
-                    a.trace.first_difference(&b.trace)
+                assert_same_trace(
+                    &a,
+                    &b,
+                    &format!("{} / {name} / seed {seed}", path.display()),
                 );
                 assert!(!a.trace.is_empty());
                 let times: Vec<u64> = a.trace.iter().map(|e| e.time_us).collect();
@@ -176,12 +184,10 @@ fn boxed_and_unboxed_task_stores_give_identical_traces() {
             for seed in 0..5 {
                 let a = run(&scenario, design.as_ref(), seed, &FaultPlan::default());
                 let b = run(&scenario, &boxed, seed, &FaultPlan::default());
-                assert_eq!(
-                    a.trace.hash(),
-                    b.trace.hash(),
-                    "{} / {name} / seed {seed}: first difference at event {:?}",
-                    path.display(),
-                    a.trace.first_difference(&b.trace)
+                assert_same_trace(
+                    &a,
+                    &b,
+                    &format!("{} / {name} / seed {seed}", path.display()),
                 );
                 compared += 1;
             }
