@@ -64,6 +64,15 @@ pub enum CompareFormat {
     Csv,
 }
 
+/// What `bench` keeps of each timed run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchRecord {
+    /// Every event in the run's trace, as `run`, `compare` and the TUI make them.
+    Trace,
+    /// Only what the metrics need, as `sweep` makes them: no trace.
+    Metrics,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -245,6 +254,9 @@ pub enum Command {
         /// How many timed runs (after one untimed warm-up); the median is reported.
         #[arg(long, default_value_t = 5)]
         runs: u32,
+        /// What each timed run keeps: its whole trace, or only what its metrics need.
+        #[arg(long, value_enum, default_value_t = BenchRecord::Trace)]
+        record: BenchRecord,
     },
 }
 
@@ -422,7 +434,8 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             loss,
             seed,
             runs,
-        }) => cmd_bench(ops, loss, seed, runs, out),
+            record,
+        }) => cmd_bench(ops, loss, seed, runs, record, out),
     }
 }
 
@@ -1447,7 +1460,14 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
     s
 }
 
-fn cmd_bench(ops: u32, loss: f64, seed: u64, runs: u32, out: &mut String) -> Result<(), CliError> {
+fn cmd_bench(
+    ops: u32,
+    loss: f64,
+    seed: u64,
+    runs: u32,
+    record: BenchRecord,
+    out: &mut String,
+) -> Result<(), CliError> {
     if !(0.0..=1.0).contains(&loss) {
         return Err(CliError::Input(format!(
             "--loss must be a probability between 0 and 1, got {loss}"
@@ -1466,34 +1486,63 @@ fn cmd_bench(ops: u32, loss: f64, seed: u64, runs: u32, out: &mut String) -> Res
     }
     let scenario = workload_w(ops, loss);
     let design = lookup("counter")?;
+    let recording = match record {
+        BenchRecord::Trace => world::Recording::Trace,
+        BenchRecord::Metrics => world::Recording::Metrics,
+    };
+    let once = || {
+        world::run_with(
+            &scenario,
+            design.as_ref(),
+            seed,
+            &FaultPlan::default(),
+            recording,
+        )
+    };
     // One untimed warm-up, then `runs` timed runs; the clock covers the simulation only, not
     // measuring or printing. Every run is the same pure function, so only the time varies.
-    let mut run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
+    let mut run = once();
     let mut walls = Vec::new();
     for _ in 0..runs {
         drop(run);
         let started = Instant::now();
-        run = world::run(&scenario, design.as_ref(), seed, &FaultPlan::default());
+        run = once();
         walls.push(started.elapsed().as_secs_f64());
     }
     walls.sort_by(f64::total_cmp);
     let wall_s = walls[walls.len() / 2].max(1e-9);
     let metrics = oracle::measure(&run);
-    let messages = run
+    // The messages are counted on the trace, so on a traced run: the same run, event for event.
+    let traced = match recording {
+        world::Recording::Trace => None,
+        world::Recording::Metrics => Some(world::run(
+            &scenario,
+            design.as_ref(),
+            seed,
+            &FaultPlan::default(),
+        )),
+    };
+    let messages = traced
+        .as_ref()
+        .unwrap_or(&run)
         .trace
         .kinds()
         .filter(|k| matches!(k, EventKind::Send | EventKind::Respond))
         .count();
     let _ = writeln!(
         out,
-        "ops={} attempts={} messages={} duplicates={} gave_up={} events={} trace_events={} trace_bytes={} sim_ms={} runs={} wall_ms={:.1} wall_ms_min={:.1} wall_ms_max={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
+        "record={} ops={} attempts={} messages={} duplicates={} gave_up={} events={} trace_events={} trace_bytes={} sim_ms={} runs={} wall_ms={:.1} wall_ms_min={:.1} wall_ms_max={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
+        match record {
+            BenchRecord::Trace => "trace",
+            BenchRecord::Metrics => "metrics",
+        },
         metrics.ops,
         metrics.attempts,
         messages,
         metrics.duplicates,
         metrics.in_doubt,
         run.events,
-        run.trace.len(),
+        run.logged,
         run.trace.len() * crate::trace::Trace::BYTES_PER_EVENT,
         run.end_us / 1_000,
         runs,

@@ -225,11 +225,7 @@ pub fn measure(run: &Run) -> Metrics {
         succeeded: 0,
         failed: 0,
         unfinished: 0,
-        timeouts: run
-            .trace
-            .kinds()
-            .filter(|k| *k == EventKind::Timeout)
-            .count() as u64,
+        timeouts: run.timeouts,
         charged,
         different_response: 0,
         dead_lettered: 0,
@@ -244,27 +240,6 @@ pub fn measure(run: &Run) -> Metrics {
         first_divergence_us: None,
         stopped: run.stopped.map(|s| s.to_string()),
     };
-    // The final answers the server sent, per op: did they differ?
-    let mut sent: Vec<(Option<Response>, bool)> = vec![(None, false); n];
-    // Only responses are decoded whole; every other event is passed over by its kind.
-    let responds = run
-        .trace
-        .kinds()
-        .enumerate()
-        .filter(|(_, k)| *k == EventKind::Respond)
-        .filter_map(|(i, _)| run.trace.get(i));
-    for e in responds {
-        if let Detail::Response(r) = e.detail
-            && is_final(&r)
-            && let Some(slot) = sent.get_mut((e.op as usize).wrapping_sub(1))
-        {
-            match slot.0 {
-                None => slot.0 = Some(r),
-                Some(a) if a != r => slot.1 = true,
-                Some(_) => {}
-            }
-        }
-    }
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
@@ -296,7 +271,7 @@ pub fn measure(run: &Run) -> Metrics {
         if let Some(end) = op.end_us {
             latencies.push(end - op.start_us);
         }
-        if applied <= 1 && sent[i].1 {
+        if applied <= 1 && op.answers_differ {
             m.different_response += 1;
         }
         let mut first_answer: Option<Response> = None;

@@ -437,8 +437,14 @@ impl SweepPlan {
         // The catalog's designs are looked up by name in each worker thread.
         let row_metrics = match scenario.design(&task.design) {
             Ok(design) => {
-                let run =
-                    crate::world::run(scenario, design.as_ref(), task.seed, &FaultPlan::default());
+                // A sweep keeps only metrics: its runs record no trace.
+                let run = crate::world::run_with(
+                    scenario,
+                    design.as_ref(),
+                    task.seed,
+                    &FaultPlan::default(),
+                    crate::world::Recording::Metrics,
+                );
                 oracle::measure(&run)
             }
             Err(_) => unreachable_design(&task.design),

@@ -222,15 +222,22 @@ fn a_closed_stdout_pipe_is_not_an_error() {
 /// duplicate applications for about 11% of operations.
 #[test]
 fn bench_runs_workload_w_and_reports_every_figure() {
-    let (code, out, err) = idemlab(&root(), &["bench", "--ops", "20000", "--runs", "1"]);
-    assert_eq!(code, 0, "{err}");
-    let fields: std::collections::BTreeMap<&str, f64> = out
-        .split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k, v.parse().unwrap())
-        })
-        .collect();
+    let bench = |record: &str| {
+        let args = ["bench", "--ops", "20000", "--runs", "1", "--record", record];
+        let (code, out, err) = idemlab(&root(), &args);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with(&format!("record={record} ")), "{out}");
+        let fields: std::collections::BTreeMap<String, f64> = out
+            .split_whitespace()
+            .skip(1)
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.parse().unwrap())
+            })
+            .collect();
+        (out, fields)
+    };
+    let (out, fields) = bench("trace");
     for key in [
         "ops",
         "attempts",
@@ -255,6 +262,19 @@ fn bench_runs_workload_w_and_reports_every_figure() {
         (0.09..0.13).contains(&dup_rate),
         "duplicate rate {dup_rate}"
     );
+    // Without a trace it is the same run: the same figures, and no trace memory.
+    let (_, metrics) = bench("metrics");
+    for key in [
+        "ops",
+        "attempts",
+        "messages",
+        "duplicates",
+        "events",
+        "trace_events",
+    ] {
+        assert_eq!(metrics[key], fields[key], "{key}");
+    }
+    assert_eq!(metrics["trace_bytes"], 0.0);
     let (code, _, err) = idemlab(&root(), &["bench", "--loss", "1.5"]);
     assert_eq!(code, 2);
     assert!(err.contains("--loss must be a probability"));

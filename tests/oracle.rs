@@ -4,8 +4,11 @@
 mod common;
 
 use idemlab::fault::FaultPlan;
+use idemlab::handlers::api::Response;
 use idemlab::oracle::{measure, progress};
-use idemlab::world::run;
+use idemlab::sim::LimitHit;
+use idemlab::trace::{Detail, EventKind};
+use idemlab::world::{Recording, Run, run, run_with};
 
 #[test]
 fn progress_ends_where_measure_does() {
@@ -53,4 +56,74 @@ fn progress_ends_where_measure_does() {
         diverged > 0,
         "no run diverged: the comparison above proves little"
     );
+}
+
+/// What `measure` reads besides the ledger and outcomes, derived from the trace the long way:
+/// the timeouts that fired, and per operation the first final answer a server sent and
+/// whether a later final answer differed.
+fn from_trace(r: &Run) -> (u64, Vec<(Option<Response>, bool)>) {
+    let timeouts = r
+        .trace
+        .iter()
+        .filter(|e| e.kind == EventKind::Timeout)
+        .count() as u64;
+    let mut answers = vec![(None, false); r.ops.len()];
+    for e in r.trace.iter().filter(|e| e.kind == EventKind::Respond) {
+        if let Detail::Response(resp) = e.detail
+            && !resp.is_retryable()
+        {
+            let slot: &mut (Option<Response>, bool) = &mut answers[e.op as usize - 1];
+            match slot.0 {
+                None => slot.0 = Some(resp),
+                Some(first) => slot.1 |= first != resp,
+            }
+        }
+    }
+    (timeouts, answers)
+}
+
+/// A run made with `Recording::Metrics` is the same run without its trace: same events,
+/// ledger, operations and metrics; the counts it keeps instead of the trace (timeouts, each
+/// operation's answers) agree with the traced run's events; a trace budget stops both at the
+/// same event.
+#[test]
+fn a_metrics_only_run_measures_what_the_traced_run_does() {
+    let mut checked = 0;
+    let mut differing_answers = 0;
+    let mut with_timeouts = 0;
+    let mut stopped_by_trace = 0;
+    let mut scenarios = common::bundled();
+    let mut short = idemlab::scenario::default_scenario();
+    short.limits.max_trace_events = 40;
+    scenarios.push(("default with max_trace_events = 40".into(), short));
+    for (path, scenario) in scenarios {
+        for name in &scenario.designs {
+            let design = scenario.design(name).unwrap();
+            for seed in 0..20 {
+                let what = format!("{} / {name} / seed {seed}", path.display());
+                let plan = FaultPlan::default();
+                let a = run(&scenario, design.as_ref(), seed, &plan);
+                let b = run_with(&scenario, design.as_ref(), seed, &plan, Recording::Metrics);
+                assert!(b.trace.is_empty(), "{what}");
+                assert_eq!(a.logged, a.trace.len() as u64, "{what}");
+                assert_eq!(
+                    (a.logged, a.events, a.end_us, &a.ledger, &a.ops, a.stopped),
+                    (b.logged, b.events, b.end_us, &b.ledger, &b.ops, b.stopped),
+                    "{what}"
+                );
+                let (timeouts, answers) = from_trace(&a);
+                assert_eq!(a.timeouts, timeouts, "{what}");
+                let kept: Vec<_> = a.ops.iter().map(|o| (o.answer, o.answers_differ)).collect();
+                assert_eq!(kept, answers, "{what}");
+                assert_eq!(measure(&a), measure(&b), "{what}");
+                differing_answers += a.ops.iter().filter(|o| o.answers_differ).count();
+                with_timeouts += usize::from(timeouts > 0);
+                stopped_by_trace += usize::from(matches!(b.stopped, Some(LimitHit::Trace { .. })));
+                checked += 1;
+            }
+        }
+    }
+    // The comparison must have seen the cases it is about.
+    assert!(checked >= 1_000, "only {checked} runs");
+    assert!(differing_answers > 0 && with_timeouts > 0 && stopped_by_trace > 0);
 }

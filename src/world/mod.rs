@@ -153,6 +153,10 @@ pub struct OpRecord {
     pub attempts: u32,
     /// Every response the client received for it, in order.
     pub received: Responses,
+    /// The first final answer (not "try again") a server sent for it, received or not.
+    pub answer: Option<Response>,
+    /// True when a later final answer sent for it differed from [`OpRecord::answer`].
+    pub answers_differ: bool,
 }
 
 /// The finished run of one design: trace, ledger, per-operation records, final state.
@@ -162,8 +166,13 @@ pub struct Run {
     pub design: String,
     /// The seed.
     pub seed: u64,
-    /// Every event.
+    /// Every event, when the run was made with [`Recording::Trace`]; empty with
+    /// [`Recording::Metrics`].
     pub trace: Trace,
+    /// How many events the run logged, recorded in [`Run::trace`] or not.
+    pub logged: u64,
+    /// How many client timeouts fired (the `timeout` events).
+    pub timeouts: u64,
     /// Every effect.
     pub ledger: Vec<LedgerEntry>,
     /// Every logical operation.
@@ -192,6 +201,18 @@ impl Run {
             .map(|o| o.op)
             .collect()
     }
+}
+
+/// What a run keeps. Everything [`crate::oracle::measure`] reads is kept either way, so a
+/// run's metrics do not depend on this choice; only its trace does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recording {
+    /// Every event, in [`Run::trace`]: what the TUI, `trace`, diagrams and expectations read.
+    #[default]
+    Trace,
+    /// No trace ([`Run::trace`] stays empty, [`Run::logged`] still counts the events): for
+    /// runs that only need metrics, such as sweeps, which then write no trace memory at all.
+    Metrics,
 }
 
 /// Kernel events of the world.
@@ -284,6 +305,10 @@ pub struct Shared {
     pub(crate) fired: Vec<bool>,
     pub(crate) timings: Timings,
     pub(crate) trace: Trace,
+    /// False with [`Recording::Metrics`]: events are counted, not stored.
+    pub(crate) recording: bool,
+    /// Events logged but not stored (with [`Recording::Metrics`]).
+    pub(crate) unrecorded: u64,
     pub(crate) durable: BTreeMap<String, Value>,
     pub(crate) volatile: Vec<BTreeMap<String, Value>>,
     pub(crate) ledger: Vec<LedgerEntry>,
@@ -317,6 +342,11 @@ impl Shared {
         self.kernel.now()
     }
 
+    /// Every event logged so far, stored or not (the trace budget counts these).
+    fn logged(&self) -> u64 {
+        self.trace.len() as u64 + self.unrecorded
+    }
+
     /// Appends an event to the trace at the current time.
     #[inline(always)]
     pub(crate) fn log(
@@ -345,6 +375,10 @@ impl Shared {
         key: Option<crate::handlers::api::IdemKey>,
         detail: Detail,
     ) {
+        if !self.recording {
+            self.unrecorded += 1;
+            return;
+        }
         let time_us = self.kernel.now().0;
         self.trace.push(TraceEvent {
             time_us,
@@ -661,9 +695,20 @@ impl Shared {
 /// Never panics on a valid scenario; a run that exhausts a budget returns with
 /// [`Run::stopped`] set and the trace up to that point.
 pub fn run(scenario: &Scenario, design: &dyn Design, seed: u64, extra: &FaultPlan) -> Run {
+    run_with(scenario, design, seed, extra, Recording::Trace)
+}
+
+/// [`run`], keeping what `recording` says: the same run, event for event, either way.
+pub fn run_with(
+    scenario: &Scenario,
+    design: &dyn Design,
+    seed: u64,
+    extra: &FaultPlan,
+    recording: Recording,
+) -> Run {
     let mut plan = scenario.faults.clone();
     plan.atoms.extend(extra.atoms.iter().copied());
-    let mut world = World::new(scenario, design, seed, plan);
+    let mut world = World::new(scenario, design, seed, plan, recording);
     world.run()
 }
 
@@ -676,6 +721,8 @@ pub(crate) struct World<'a> {
     pub(crate) servers: Vec<server::ServerState>,
     pub(crate) tasks: server::Tasks<'a>,
     pub(crate) delivered: u64,
+    /// Client timeouts that fired.
+    pub(crate) timeouts: u64,
     /// How the client mints keys: the scenario's policy, or one per attempt for a design
     /// that includes its client's keys (asked once, not per attempt).
     pub(crate) key_policy: crate::scenario::KeyPolicy,
@@ -683,7 +730,14 @@ pub(crate) struct World<'a> {
 }
 
 impl<'a> World<'a> {
-    fn new(scenario: &'a Scenario, design: &'a dyn Design, seed: u64, plan: FaultPlan) -> Self {
+    fn new(
+        scenario: &'a Scenario,
+        design: &'a dyn Design,
+        seed: u64,
+        plan: FaultPlan,
+        recording: Recording,
+    ) -> Self {
+        let recording = recording == Recording::Trace;
         let server_count = usize::from(scenario.server.count);
         let fired = vec![false; plan.atoms.len()];
         let crash_times: Vec<(u16, SimTime)> = plan
@@ -712,16 +766,27 @@ impl<'a> World<'a> {
             },
             // Eight events per operation when nothing goes wrong, about ten under faults:
             // reserving them up front avoids copying a large trace when the vector doubles.
-            trace: Trace::with_capacity(
-                (scenario.workload.ops as usize)
-                    .saturating_mul(10)
-                    .min(scenario.limits.max_trace_events as usize),
-            ),
+            trace: if recording {
+                Trace::with_capacity(
+                    (scenario.workload.ops as usize)
+                        .saturating_mul(10)
+                        .min(scenario.limits.max_trace_events as usize),
+                )
+            } else {
+                Trace::default()
+            },
+            recording,
+            unrecorded: 0,
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
             // One effect per operation is the ideal: room for it up front.
             ledger: Vec::with_capacity(scenario.workload.ops as usize),
-            applied: vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize],
+            // Only the trace shows the running counts.
+            applied: if recording {
+                vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize]
+            } else {
+                Vec::new()
+            },
             orders_created: 0,
             charges_made: 0,
             provider_keys: BTreeMap::new(),
@@ -741,6 +806,7 @@ impl<'a> World<'a> {
             servers: vec![server::ServerState::default(); server_count],
             tasks: server::Tasks::new(design.tasks()),
             delivered: 0,
+            timeouts: 0,
             key_policy: if design.mints_key_per_attempt() {
                 crate::scenario::KeyPolicy::PerAttempt
             } else {
@@ -759,7 +825,7 @@ impl<'a> World<'a> {
                 Next::Event(ev) => {
                     self.handle(ev);
                     let mut shared = self.shared.borrow_mut();
-                    if shared.trace.len() as u64 >= max_trace {
+                    if shared.logged() >= max_trace {
                         let at_us = shared.now().0;
                         shared.log(Node::Sim, EventKind::Limit, None, Detail::None);
                         break Some(LimitHit::Trace {
@@ -811,11 +877,17 @@ impl<'a> World<'a> {
         shared.purge_expired();
         let end_us = shared.now().0;
         let events = shared.kernel.processed();
-        let ops = self.ops.iter_mut().map(|o| o.record()).collect();
+        let logged = shared.logged();
+        let ops = std::mem::take(&mut self.ops)
+            .into_iter()
+            .map(client::OpState::into_record)
+            .collect();
         Run {
             design: self.design.name().to_string(),
             seed: self.seed,
             trace: std::mem::take(&mut shared.trace),
+            logged,
+            timeouts: self.timeouts,
             ledger: std::mem::take(&mut shared.ledger),
             ops,
             delivered: self.delivered,

@@ -205,6 +205,14 @@ impl World<'_> {
 
     /// Logs `response` as the server's answer to the task's request and puts it on the wire.
     fn respond(&mut self, info: TaskInfo, response: Response) {
+        if !response.is_retryable()
+            && let Some(op) = self.ops.get_mut((info.req.op as usize).wrapping_sub(1))
+        {
+            match op.answer {
+                None => op.answer = Some(response),
+                Some(first) => op.answers_differ |= first != response,
+            }
+        }
         self.shared.borrow_mut().log(
             Node::Server(info.server),
             EventKind::Respond,
