@@ -666,6 +666,7 @@ impl Shared {
     }
 
     /// True (and a crash requested) if the plan crashes this task's server at this point.
+    #[inline]
     pub(crate) fn crash_point(&mut self, task: &TaskInfo, kind: StepKind, after: bool) -> bool {
         let want = if after { When::After } else { When::Before };
         let hit = self.plan.atoms.iter().enumerate().position(|(i, atom)| {
@@ -779,8 +780,9 @@ impl<'a> World<'a> {
             unrecorded: 0,
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
-            // One effect per operation is the ideal: room for it up front.
-            ledger: Vec::with_capacity(scenario.workload.ops as usize),
+            // One effect per operation is the ideal, and retries under faults add some: room
+            // for a quarter more up front, so that a faulty run rarely copies its ledger.
+            ledger: Vec::with_capacity((scenario.workload.ops as usize).saturating_mul(5) / 4),
             // Only the trace shows the running counts.
             applied: if recording {
                 vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize]
