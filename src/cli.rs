@@ -73,6 +73,16 @@ pub enum BenchRecord {
     Metrics,
 }
 
+impl BenchRecord {
+    /// The world's name for it.
+    fn recording(self) -> world::Recording {
+        match self {
+            BenchRecord::Trace => world::Recording::Trace,
+            BenchRecord::Metrics => world::Recording::Metrics,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -1486,10 +1496,7 @@ fn cmd_bench(
     }
     let scenario = workload_w(ops, loss);
     let design = lookup("counter")?;
-    let recording = match record {
-        BenchRecord::Trace => world::Recording::Trace,
-        BenchRecord::Metrics => world::Recording::Metrics,
-    };
+    let recording = record.recording();
     let once = || {
         world::run_with(
             &scenario,
@@ -1532,10 +1539,10 @@ fn cmd_bench(
     let _ = writeln!(
         out,
         "record={} ops={} attempts={} messages={} duplicates={} gave_up={} events={} trace_events={} trace_bytes={} sim_ms={} runs={} wall_ms={:.1} wall_ms_min={:.1} wall_ms_max={:.1} events_per_sec={:.0} ops_per_sec={:.0}",
-        match record {
-            BenchRecord::Trace => "trace",
-            BenchRecord::Metrics => "metrics",
-        },
+        record
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default(),
         metrics.ops,
         metrics.attempts,
         messages,

@@ -738,7 +738,7 @@ impl<'a> World<'a> {
         plan: FaultPlan,
         recording: Recording,
     ) -> Self {
-        let recording = recording == Recording::Trace;
+        let traced = recording == Recording::Trace;
         let server_count = usize::from(scenario.server.count);
         let fired = vec![false; plan.atoms.len()];
         let crash_times: Vec<(u16, SimTime)> = plan
@@ -767,7 +767,7 @@ impl<'a> World<'a> {
             },
             // Eight events per operation when nothing goes wrong, about ten under faults:
             // reserving them up front avoids copying a large trace when the vector doubles.
-            trace: if recording {
+            trace: if traced {
                 Trace::with_capacity(
                     (scenario.workload.ops as usize)
                         .saturating_mul(10)
@@ -776,7 +776,7 @@ impl<'a> World<'a> {
             } else {
                 Trace::default()
             },
-            recording,
+            recording: traced,
             unrecorded: 0,
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
@@ -784,7 +784,7 @@ impl<'a> World<'a> {
             // for a quarter more up front, so that a faulty run rarely copies its ledger.
             ledger: Vec::with_capacity((scenario.workload.ops as usize).saturating_mul(5) / 4),
             // Only the trace shows the running counts.
-            applied: if recording {
+            applied: if traced {
                 vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize]
             } else {
                 Vec::new()
