@@ -1163,15 +1163,18 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     })?;
     let _ = std::fs::remove_file(&partial);
     if let Some(svg_path) = &args.plot {
-        // Parsed back only for the chart.
+        // Parsed back only for the chart, by one reader: each line is one record (building a
+        // reader per line took longer than the whole sweep).
+        let text: String = rows.iter().map(|(_, line)| line.as_str()).collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
         let parsed: Vec<(u64, Vec<String>)> = rows
             .iter()
-            .filter_map(|(i, line)| {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .from_reader(line.as_bytes());
-                let record = reader.records().next()?.ok()?;
-                Some((*i, record.iter().map(str::to_string).collect()))
+            .zip(reader.records())
+            .filter_map(|((i, _), record)| {
+                Some((*i, record.ok()?.iter().map(str::to_string).collect()))
             })
             .collect();
         let chart = crate::sweep::panels(&plan, &parsed);

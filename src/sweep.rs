@@ -8,6 +8,7 @@
 //! rayon pool: parallelism is *across* runs, never inside one, so every row is as deterministic
 //! as a single `idemlab run`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -692,15 +693,18 @@ fn chart(
         return empty();
     };
     // The values of the other parameters, one combination per line when they fit.
+    // In the order they first appear; a set, not a scan of those seen, for each of a big
+    // sweep's rows.
     let combos: Vec<Vec<String>> = {
-        let mut seen: Vec<Vec<String>> = Vec::new();
+        let mut seen: BTreeSet<&[String]> = BTreeSet::new();
+        let mut combos = Vec::new();
         for (_, r) in rows {
-            let combo: Vec<String> = r.get(1..params.len()).unwrap_or_default().to_vec();
-            if !seen.contains(&combo) {
-                seen.push(combo);
+            let combo = r.get(1..params.len()).unwrap_or_default();
+            if seen.insert(combo) {
+                combos.push(combo.to_vec());
             }
         }
-        seen
+        combos
     };
     let split = combos.len() > 1 && combos.len() * designs.len() <= MAX_LINES;
     let lines: Vec<(String, &String, Option<&Vec<String>>)> = if split {
@@ -750,6 +754,36 @@ fn chart(
         "in-doubt rate (in doubt / ops)",
         "p99 latency (ms)",
     ];
+    // One pass over the rows: each adds its three metrics to its line's point. (Scanning every
+    // row for every point of every line made `--plot` of a 100,000-run sweep take longer than
+    // the sweep.)
+    let x_of_value: BTreeMap<&str, usize> = first
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.as_str(), i))
+        .collect();
+    let line_of: BTreeMap<(&str, Option<&[String]>), usize> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (_, design, combo))| ((design.as_str(), combo.map(Vec::as_slice)), i))
+        .collect();
+    let points = first.values.len();
+    let mut acc = vec![Acc::default(); titles.len() * lines.len() * points];
+    for (_, r) in rows {
+        let x = r.first().and_then(|v| x_of_value.get(v.as_str()));
+        let design = r.get(params.len() + 1).map(String::as_str);
+        let combo = if split { r.get(1..params.len()) } else { None };
+        let (Some(&x), Some(design)) = (x, design) else {
+            continue;
+        };
+        let Some(&line) = line_of.get(&(design, combo)) else {
+            continue;
+        };
+        for which in 0..titles.len() {
+            acc[(which * lines.len() + line) * points + x].add(metric(r, which));
+        }
+    }
     let panels = titles
         .iter()
         .enumerate()
@@ -757,31 +791,16 @@ fn chart(
             title: title.to_string(),
             series: lines
                 .iter()
-                .map(|(name, design, combo)| crate::plot::Series {
+                .enumerate()
+                .map(|(line, (name, _, _))| crate::plot::Series {
                     name: name.clone(),
                     points: first
                         .values
                         .iter()
                         .enumerate()
                         .filter_map(|(i, value)| {
-                            let ys: Vec<f64> = rows
-                                .iter()
-                                .filter(|(_, r)| {
-                                    r.first() == Some(value)
-                                        && r.get(params.len() + 1) == Some(*design)
-                                        && combo.is_none_or(|c| {
-                                            r.get(1..params.len()) == Some(c.as_slice())
-                                        })
-                                })
-                                .map(|(_, r)| metric(r, which))
-                                .collect();
-                            if ys.is_empty() {
-                                return None;
-                            }
-                            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
-                            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
-                            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                            Some((x_of(value, i), mean, lo, hi))
+                            let a = &acc[(which * lines.len() + line) * points + i];
+                            (a.n > 0).then(|| (x_of(value, i), a.sum / a.n as f64, a.lo, a.hi))
                         })
                         .collect(),
                 })
@@ -794,6 +813,35 @@ fn chart(
         panels,
         rows: rows.len(),
         averaged_over,
+    }
+}
+
+/// The runs at one point of one line: their count, sum, lowest and highest.
+#[derive(Clone, Copy)]
+struct Acc {
+    n: u64,
+    sum: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            n: 0,
+            sum: 0.0,
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Acc {
+    fn add(&mut self, y: f64) {
+        self.n += 1;
+        self.sum += y;
+        self.lo = self.lo.min(y);
+        self.hi = self.hi.max(y);
     }
 }
 
