@@ -3,8 +3,9 @@
 //! [`Kernel`] is generic over the event type so that it can be tested on its own (the kernel
 //! property tests push arbitrary events through it). The world (`crate::world`) drives it:
 //! [`Kernel::schedule_at`] and [`Kernel::schedule_in`] put an event in the future,
-//! [`Kernel::step`] takes the earliest one and advances the clock. Two events at the same instant fire in the order they were scheduled, so
-//! a run never depends on how a heap breaks ties.
+//! [`Kernel::step`] takes the earliest one and advances the clock. Two events at the same
+//! instant fire in the order they were scheduled, so a run never depends on how a heap breaks
+//! ties.
 //!
 //! Every run has two budgets ([`Budget`]): a number of events and a span of simulated time.
 //! When either is exhausted, [`Kernel::step`] returns [`Next::LimitHit`] naming the limit, and
