@@ -94,7 +94,7 @@ fn the_tui_opens_plays_shows_the_divergence_and_gives_the_terminal_back() {
     let screen = tmux.wait_for("the end of the trace", |s| s.contains("end of the trace"));
     assert!(screen.contains("divergence"), "no chart:\n{screen}");
     assert!(
-        screen.contains("dup 13"),
+        screen.contains("dup 19"),
         "naive's duplicates not shown:\n{screen}"
     );
     // Naive's duplicate effects are marked in the diagram; step back to find one if the

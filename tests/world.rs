@@ -311,3 +311,91 @@ fn a_failing_message_goes_to_the_dead_letter_queue_and_a_redrive_processes_it() 
             .any(|k| k == idemlab::trace::EventKind::Redrive)
     );
 }
+
+/// Regression (issue 16, defect 1): an answer that arrives during the backoff after its
+/// attempt timed out used to be accepted ("succeeded") while the scheduled retry was still
+/// sent, so the *client* made the server apply the operation again. The answer is late: the
+/// client has already decided to retry, and only the retry's answer ends the operation.
+#[test]
+fn an_answer_to_a_timed_out_attempt_is_late_even_during_the_backoff() {
+    let s = scenario(
+        r#"
+[workload]
+ops = 1
+[client.retry]
+timeout = "30ms"
+attempts_max = 3
+backoff = "constant"
+backoff_base = "10ms"
+jitter = "none"
+[network]
+latency = "1ms"
+[[faults]]
+kind = "slow"
+op = 1
+attempt = 1
+step = "incr"
+by = "30ms"
+"#,
+    );
+    let r = run_named(&s, "counter", &FaultPlan::default());
+    let kinds: Vec<(EventKind, u16)> = r
+        .trace
+        .iter()
+        .filter(|e| e.op == 1)
+        .map(|e| (e.kind, e.attempt))
+        .collect();
+    // Attempt 1's answer (33 ms) comes after its timeout (30 ms), inside the 10 ms backoff.
+    assert!(kinds.contains(&(EventKind::Late, 1)), "{kinds:?}");
+    assert!(!kinds.contains(&(EventKind::Receive, 1)), "{kinds:?}");
+    // The operation ends once, on the retry's answer, and nothing is sent after it ends.
+    let done: Vec<usize> = (0..kinds.len())
+        .filter(|&i| kinds[i].0 == EventKind::Done)
+        .collect();
+    assert_eq!(done.len(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds[done[0]].1, 2,
+        "ended by attempt 2's answer: {kinds:?}"
+    );
+    assert!(
+        kinds[done[0]..].iter().all(|(k, _)| *k != EventKind::Send),
+        "a send after the operation ended: {kinds:?}"
+    );
+    // The client never tells success and retries anyway: with a design that is idempotent
+    // by key, the same faults give exactly once.
+    let key = run_named(&s, "atomic-key", &FaultPlan::default());
+    let m = measure(&key);
+    assert_eq!((m.duplicates, m.lost, m.inconsistent), (0, 0, 0), "{m:?}");
+}
+
+/// A retryable answer (503) accepted before the attempt's timer fires must not be retried a
+/// second time by that timer.
+#[test]
+fn a_retryable_answer_and_the_timeout_of_the_same_attempt_make_one_retry() {
+    let s = scenario(
+        r#"
+[workload]
+ops = 1
+[client.retry]
+timeout = "30ms"
+attempts_max = 4
+backoff = "constant"
+backoff_base = "50ms"
+jitter = "none"
+[network]
+latency = "1ms"
+[[faults]]
+kind = "unavailable"
+op = 1
+attempt = 1
+"#,
+    );
+    let r = run_named(&s, "process-payment", &FaultPlan::default());
+    let sends = r
+        .trace
+        .iter()
+        .filter(|e| e.op == 1 && e.kind == EventKind::Send)
+        .count();
+    assert_eq!(sends, 2, "one 503, one retry");
+    assert_eq!(r.ops[0].attempts, 2);
+}

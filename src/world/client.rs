@@ -35,6 +35,11 @@ pub(crate) struct OpState {
     /// The first final answer a server sent, and whether a later one differed.
     pub answer: Option<Response>,
     pub answers_differ: bool,
+    /// True while the client waits for the answer to its current attempt: from the send
+    /// until the attempt times out or an answer is accepted. An answer that arrives after its
+    /// attempt timed out (during the backoff, say) is late: the client has already decided to
+    /// retry, and acting on it too would send a retry for an operation it reports done.
+    pub waiting: bool,
 }
 
 impl OpState {
@@ -56,6 +61,7 @@ impl OpState {
                 moved_on: false,
                 answer: None,
                 answers_differ: false,
+                waiting: false,
             })
             .collect()
     }
@@ -133,6 +139,7 @@ impl World<'_> {
     pub(crate) fn send_attempt(&mut self, op: u32) {
         let attempt = self.ops[op as usize - 1].attempt + 1;
         self.ops[op as usize - 1].attempt = attempt;
+        self.ops[op as usize - 1].waiting = true;
         let state = &self.ops[op as usize - 1];
         let req = Request {
             op,
@@ -161,7 +168,12 @@ impl World<'_> {
 
     pub(crate) fn response_arrives(&mut self, req: Request, response: Response) {
         let state = &mut self.ops[req.op as usize - 1];
-        let accepted = state.outcome.is_none() && req.attempt == state.attempt;
+        let accepted = state.outcome.is_none() && state.waiting && req.attempt == state.attempt;
+        // Behind a broker, an answer that is not an ack leaves the message in flight until its
+        // visibility timeout; every other accepted answer ends the wait.
+        if accepted && (self.scenario.broker.is_none() || response.is_success()) {
+            state.waiting = false;
+        }
         let mut shared = self.shared.borrow_mut();
         state.received.push(Received {
             time_us: shared.now().0,
@@ -202,10 +214,12 @@ impl World<'_> {
     }
 
     pub(crate) fn timeout(&mut self, op: u32, attempt: u32) {
-        let state = &self.ops[op as usize - 1];
-        if state.outcome.is_some() || state.attempt != attempt {
+        let state = &mut self.ops[op as usize - 1];
+        if state.outcome.is_some() || state.attempt != attempt || !state.waiting {
             return;
         }
+        state.waiting = false;
+        let state = &self.ops[op as usize - 1];
         self.timeouts += 1;
         self.shared.borrow_mut().log_op(
             Node::Client(state.client),
