@@ -43,13 +43,13 @@ fn main() {
     );
 
     let started = Instant::now();
-    let explored = Checker::new(&race, correct.as_ref()).explore(2).unwrap();
+    let explored = Checker::new(&race, correct.as_ref()).explore(2);
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "explore, slow-server-race, key-in-transaction, <= 2 faults: {} plans in {:.3}s = {:.0} plans/s",
-        explored.plans,
+        "explore, slow-server-race, key-in-transaction, <= 2 faults: {} runs in {:.3}s = {:.0} runs/s",
+        explored.runs(),
         secs,
-        explored.plans as f64 / secs
+        explored.runs() as f64 / secs
     );
 
     let mut first = Vec::new();

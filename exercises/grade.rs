@@ -39,7 +39,7 @@ pub const EXERCISES: [(u32, &str, &[FaultKind], usize); 5] = [
 /// Grades exercise `number`'s `handle`; returns the report and whether it passed.
 pub fn run<F, Fut>(number: u32, handle: F) -> (String, bool)
 where
-    F: Fn(Cx, Request) -> Fut,
+    F: Fn(Cx, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response> + 'static,
 {
     let (_, scenario, kinds, max_faults) = EXERCISES[number as usize - 1];

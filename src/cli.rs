@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -50,6 +51,15 @@ pub enum MatrixFormat {
     /// One row per cell.
     Csv,
     /// `{ "classes": [...], "rows": [{ "design", "cells": {...}, "broken_by": {...} }] }`.
+    Json,
+}
+
+/// How `explore` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExploreFormat {
+    /// The coverage per depth, the claim, and the counterexample's story.
+    Text,
+    /// One JSON object (see the README).
     Json,
 }
 
@@ -171,7 +181,9 @@ pub enum Command {
         #[arg(long)]
         check_determinism: bool,
     },
-    /// Try every plan of at most K faults over the fault points of the fault-free run.
+    /// Try every plan of at most K faults over the tree of runs: each plan's own run offers
+    /// the points its extensions may use (a retry, a copy, a redelivery exists only because
+    /// of an earlier fault), breadth first, with runs that repeat another pruned.
     /// Exit 1 on a violation.
     Explore {
         /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are ignored.
@@ -179,12 +191,26 @@ pub enum Command {
         /// The design to explore.
         #[arg(long)]
         design: String,
-        /// The most faults in one plan.
-        #[arg(long)]
+        /// The most faults in one plan (the depth of the search).
+        #[arg(long, default_value_t = 2)]
         max_faults: usize,
-        /// Only these kinds of fault: drop, duplicate, delay, crash (comma-separated).
+        /// Only these kinds of fault: drop, duplicate, delay, crash, slow, unavailable
+        /// (comma-separated; default drop,duplicate,delay,crash).
         #[arg(long, value_delimiter = ',', value_name = "KINDS")]
         faults: Option<Vec<String>>,
+        /// Stop after about this many runs; the report says what was covered.
+        #[arg(long, value_name = "N")]
+        max_runs: Option<u64>,
+        /// Stop after this much wall-clock time (`90s`, `10m`); the report says what was
+        /// covered.
+        #[arg(long, value_name = "DURATION")]
+        time: Option<String>,
+        /// Worker threads (default: one per core). The report is the same for any number.
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// text, or json (a stable contract: the coverage per depth and the counterexample).
+        #[arg(long, value_enum, default_value_t = ExploreFormat::Text)]
+        format: ExploreFormat,
         /// Write the minimal counterexample as a scenario file that replays it.
         #[arg(long, value_name = "FILE.toml")]
         out: Option<PathBuf>,
@@ -285,6 +311,9 @@ pub enum CliError {
     /// A file could not be written. Exit 2.
     #[error("{0}")]
     Io(String),
+    /// Stopped by Ctrl-C (SIGINT). Exit 130, as shells report a process ended by it.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
@@ -293,6 +322,7 @@ impl CliError {
         match self {
             CliError::Expectation(_) => 1,
             CliError::Input(_) | CliError::Limit(_) | CliError::Io(_) => 2,
+            CliError::Interrupted(_) => 130,
         }
     }
 }
@@ -392,10 +422,27 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             design,
             max_faults,
             faults,
+            max_runs,
+            time,
+            jobs,
+            format,
             out: path,
         }) => {
             let kinds = fault_kinds(faults)?;
-            cmd_explore(&scenario, &design, max_faults, &kinds, path, out)
+            cmd_explore(
+                ExploreArgs {
+                    scenario,
+                    design,
+                    max_faults,
+                    kinds,
+                    max_runs,
+                    time,
+                    jobs,
+                    format,
+                    path,
+                },
+                out,
+            )
         }
         Some(Command::Sweep {
             scenario,
@@ -912,57 +959,157 @@ fn cmd_check(
     }
 }
 
-fn cmd_explore(
-    scenario_name: &str,
-    design_name: &str,
+struct ExploreArgs {
+    scenario: String,
+    design: String,
     max_faults: usize,
-    kinds: &[crate::check::FaultKind],
+    kinds: Vec<crate::check::FaultKind>,
+    max_runs: Option<u64>,
+    time: Option<String>,
+    jobs: usize,
+    format: ExploreFormat,
     path: Option<PathBuf>,
-    out: &mut String,
-) -> Result<(), CliError> {
-    let scenario = load_scenario(scenario_name)?;
-    let design = scenario_design(&scenario, design_name)?;
-    watch_ctrl_c();
-    let checker = crate::check::Checker::new(&scenario, design.as_ref()).fault_kinds(kinds);
-    let points = checker.fault_points().len();
-    let progress = progress_line("explored", None);
-    let checker = checker.stop_when(&INTERRUPTED).on_progress(&progress);
-    let report = checker
-        .explore(max_faults)
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    clear_progress();
-    let _ = writeln!(
-        out,
-        "explored {} of {} plans with at most {max_faults} fault(s) over {points} fault points of {}{}: {} violated an invariant",
-        report.plans,
-        report.total,
-        scenario.name,
-        if report.complete {
-            ""
-        } else {
-            " (stopped early by Ctrl-C)"
-        },
-        report.violations
-    );
-    match &report.minimal {
-        Some(found) => {
-            out.push('\n');
-            write_counterexample(found, path, out)?;
-            Err(CliError::Expectation(format!(
-                "`{design_name}` breaks \"{}\"",
-                found.violation.invariant
-            )))
+}
+
+/// The most faults `explore` searches: a tree deeper than this has more plans than any
+/// budget reaches, and `--max-runs` or `--time` is the way to bound a deep search.
+const EXPLORE_DEPTH_MAX: usize = 64;
+
+/// Set by the `--time` watchdog thread of `explore`.
+static TIME_UP: AtomicBool = AtomicBool::new(false);
+
+fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), CliError> {
+    let scenario = load_scenario(&args.scenario)?;
+    let design = scenario_design(&scenario, &args.design)?;
+    let max_faults = args.max_faults.min(EXPLORE_DEPTH_MAX);
+    let time_limit = match &args.time {
+        Some(text) => {
+            let d = crate::time::parse_duration(text)
+                .map_err(|e| CliError::Input(format!("--time {text}: {e}")))?;
+            if d.0 == 0 {
+                return Err(CliError::Input("--time must be longer than 0".to_string()));
+            }
+            Some(std::time::Duration::from_micros(d.0))
         }
-        None if report.complete => {
+        None => None,
+    };
+    let jobs = worker_threads(args.jobs, u64::MAX)?;
+    watch_ctrl_c();
+    // One flag for both ends of a search: Ctrl-C raises it, and so does the watchdog.
+    let stop = AtomicBool::new(false);
+    let bar = indicatif::ProgressBar::new(0);
+    if io::stderr().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {pos}/{len} plans extended · {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let on_progress = |p: &crate::check::ExploreProgress| {
+        bar.set_length(p.parents);
+        bar.set_position(p.parents_done);
+        bar.set_message(format!("{} fault(s), {} runs", p.depth, p.runs));
+    };
+    let mut checker = crate::check::Checker::new(&scenario, design.as_ref())
+        .fault_kinds(&args.kinds)
+        .jobs(jobs)
+        .stop_when(&stop)
+        .on_explore_progress(&on_progress);
+    if let Some(n) = args.max_runs {
+        checker = checker.max_runs(n);
+    }
+    let started = std::time::Instant::now();
+    let done = AtomicBool::new(false);
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Watches Ctrl-C and the clock; leaves as soon as the search is over.
+            while !done.load(Ordering::Relaxed) {
+                if INTERRUPTED.load(Ordering::Relaxed) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if time_limit.is_some_and(|t| started.elapsed() >= t) {
+                    TIME_UP.store(true, Ordering::Relaxed);
+                    stop.store(true, Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        let report = checker.explore(max_faults);
+        done.store(true, Ordering::Relaxed);
+        report
+    });
+    bar.finish_and_clear();
+    let interrupted = INTERRUPTED.load(Ordering::Relaxed);
+    match args.format {
+        ExploreFormat::Json => {
+            let mut json = report.to_json(&scenario.name, &args.design);
+            if report.stopped == Some(crate::check::Stop::Interrupted) {
+                json["stopped"] = serde_json::json!(if TIME_UP.load(Ordering::Relaxed) {
+                    "time"
+                } else {
+                    "interrupted"
+                });
+            }
             let _ = writeln!(
                 out,
-                "no violation in all {} plans with ≤ {max_faults} fault(s)",
-                report.plans
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
             );
-            Ok(())
         }
-        None => Ok(()),
+        ExploreFormat::Text => {
+            let mut lines = report.lines(&scenario.name, &args.design);
+            if report.stopped == Some(crate::check::Stop::Interrupted)
+                && let Some(last) = lines.last_mut()
+            {
+                let by = if TIME_UP.load(Ordering::Relaxed) {
+                    format!("stopped by --time {}", args.time.as_deref().unwrap_or(""))
+                } else {
+                    "stopped by Ctrl-C".to_string()
+                };
+                *last = last.replace("stopped early", &by);
+            }
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        }
     }
+    if let Some(found) = &report.minimal {
+        if args.format == ExploreFormat::Text {
+            out.push('\n');
+            write_counterexample(found, args.path, out)?;
+        } else if let Some(path) = args.path {
+            let text = found.to_toml();
+            write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+        }
+        return Err(CliError::Expectation(format!(
+            "`{}` breaks \"{}\"",
+            args.design, found.violation.invariant
+        )));
+    }
+    if interrupted && !TIME_UP.load(Ordering::Relaxed) {
+        return Err(CliError::Interrupted(
+            "interrupted: the report above says what was covered".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The worker threads for `--jobs N`: one per core for 0, and never more than the cores
+/// (more threads than cores only add switching) nor than the units of work. Says so on stderr
+/// when it lowers the number asked for.
+fn worker_threads(jobs: usize, work: u64) -> Result<usize, CliError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let wanted = if jobs == 0 { cores } else { jobs };
+    let capped = wanted
+        .min(cores)
+        .min(usize::try_from(work.max(1)).unwrap_or(usize::MAX));
+    if jobs != 0 && capped < jobs {
+        eprintln!("note: --jobs {jobs} lowered to {capped} (this machine has {cores} cores)");
+    }
+    Ok(capped)
 }
 
 struct SweepArgs {
@@ -1524,13 +1671,17 @@ fn cmd_bench(
     let metrics = oracle::measure(&run);
     // The messages are counted on the trace, so on a traced run: the same run, event for event.
     let traced = match recording {
-        world::Recording::Trace => None,
-        world::Recording::Metrics => Some(world::run(
-            &scenario,
-            design.as_ref(),
-            seed,
-            &FaultPlan::default(),
-        )),
+        world::Recording::Trace
+        | world::Recording::ExploreTraced
+        | world::Recording::FingerprintTraced => None,
+        world::Recording::Metrics | world::Recording::Explore | world::Recording::Fingerprint => {
+            Some(world::run(
+                &scenario,
+                design.as_ref(),
+                seed,
+                &FaultPlan::default(),
+            ))
+        }
     };
     let messages = traced
         .as_ref()

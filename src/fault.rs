@@ -124,6 +124,13 @@ pub enum FaultAtom {
         when: When,
         /// Which step.
         step: StepKind,
+        /// The step's position among the steps of the handler serving the attempt, from 1:
+        /// `Some(2)` is the second step, which must be of kind `step`; `None` is the first step
+        /// of that kind. A second `transaction` in one attempt is its own point.
+        position: Option<u32>,
+        /// Which network copy of the request the handler serves (0 the original, 1 the
+        /// network's duplicate); `None` matches whichever reaches the step first.
+        copy: Option<u32>,
     },
     /// Clients and servers cannot reach each other: every message sent in `[from, until)` is
     /// lost.
@@ -144,6 +151,11 @@ pub enum FaultAtom {
         step: StepKind,
         /// The extra time.
         by: SimDuration,
+        /// Only the step at this position (from 1) of the handler; `None`: every step of
+        /// kind `step` in the attempt.
+        position: Option<u32>,
+        /// Only the handler serving this network copy; `None`: every copy.
+        copy: Option<u32>,
     },
     /// The payment provider answers 503 (and charges nothing) to the calls made while serving
     /// `op`'s attempt `attempt` (`None`: every attempt).
@@ -152,6 +164,10 @@ pub enum FaultAtom {
         op: u32,
         /// The attempt; `None` matches every attempt.
         attempt: Option<u32>,
+        /// Only the call at this step position (from 1) of the handler; `None`: every call.
+        position: Option<u32>,
+        /// Only the handler serving this network copy; `None`: every copy.
+        copy: Option<u32>,
     },
 }
 
@@ -167,13 +183,17 @@ impl fmt::Display for FaultAtom {
                 attempt,
                 when,
                 step,
+                position,
+                copy,
             } => {
                 let when = when.name();
                 write!(f, "crash the server of op {op}")?;
                 if let Some(a) = attempt {
                     write!(f, " attempt {a}")?;
                 }
-                write!(f, " {when} its `{}` step", step.name())
+                write_copy(f, *copy)?;
+                write!(f, " {when} its `{}` step", step.name())?;
+                write_position(f, *position)
             }
             FaultAtom::Partition { from, until } => {
                 write!(
@@ -186,19 +206,49 @@ impl fmt::Display for FaultAtom {
                 attempt,
                 step,
                 by,
-            } => write!(
-                f,
-                "slow the `{}` step of op {op} attempt {attempt} by {by}",
-                step.name()
-            ),
-            FaultAtom::Unavailable { op, attempt } => {
+                position,
+                copy,
+            } => {
+                write!(f, "slow the `{}` step", step.name())?;
+                write_position(f, *position)?;
+                write!(f, " of op {op} attempt {attempt}")?;
+                write_copy(f, *copy)?;
+                write!(f, " by {by}")
+            }
+            FaultAtom::Unavailable {
+                op,
+                attempt,
+                position,
+                copy,
+            } => {
                 write!(f, "the provider answers 503 to op {op}")?;
                 match attempt {
-                    Some(a) => write!(f, " attempt {a}"),
-                    None => f.write_str(" (every attempt)"),
+                    Some(a) => write!(f, " attempt {a}")?,
+                    None => f.write_str(" (every attempt)")?,
+                }
+                write_copy(f, *copy)?;
+                match position {
+                    Some(p) => write!(f, " at its step {p}"),
+                    None => Ok(()),
                 }
             }
         }
+    }
+}
+
+/// ` (step N)` when a step atom names its position.
+fn write_position(f: &mut fmt::Formatter<'_>, position: Option<u32>) -> fmt::Result {
+    match position {
+        Some(p) => write!(f, " (step {p})"),
+        None => Ok(()),
+    }
+}
+
+/// ` (copy N)` when an atom names the network's duplicate of a request.
+fn write_copy(f: &mut fmt::Formatter<'_>, copy: Option<u32>) -> fmt::Result {
+    match copy {
+        Some(c) if c > 0 => write!(f, " (copy {c})"),
+        _ => Ok(()),
     }
 }
 
@@ -253,18 +303,30 @@ impl FaultPlan {
             .fold(SimDuration::ZERO, |acc, d| acc + d)
     }
 
-    /// True if the plan makes the provider unavailable to `op`'s attempt `attempt`.
+    /// True if the plan makes the provider unavailable to the call at step `position` (from 1)
+    /// of the handler serving copy `copy` of `op`'s attempt `attempt`.
     #[inline]
-    pub fn unavailable(&self, op: u32, attempt: u32) -> bool {
+    pub fn unavailable(&self, op: u32, attempt: u32, copy: u32, position: u32) -> bool {
         self.atoms.iter().any(|a| {
-            matches!(*a, FaultAtom::Unavailable { op: o, attempt: at }
-                if o == op && at.is_none_or(|x| x == attempt))
+            matches!(*a, FaultAtom::Unavailable { op: o, attempt: at, position: p, copy: c }
+                if o == op
+                    && at.is_none_or(|x| x == attempt)
+                    && p.is_none_or(|x| x == position)
+                    && c.is_none_or(|x| x == copy))
         })
     }
 
-    /// The extra time the plan adds to each `step` of `op`'s attempt `attempt`.
+    /// The extra time the plan adds to the `step` at `position` (from 1) of the handler
+    /// serving copy `copy` of `op`'s attempt `attempt`.
     #[inline]
-    pub fn slowdown(&self, op: u32, attempt: u32, step: StepKind) -> SimDuration {
+    pub fn slowdown(
+        &self,
+        op: u32,
+        attempt: u32,
+        copy: u32,
+        position: u32,
+        step: StepKind,
+    ) -> SimDuration {
         self.atoms
             .iter()
             .filter_map(|a| match *a {
@@ -273,7 +335,16 @@ impl FaultPlan {
                     attempt: at,
                     step: st,
                     by,
-                } if o == op && at == attempt && st == step => Some(by),
+                    position: p,
+                    copy: c,
+                } if o == op
+                    && at == attempt
+                    && st == step
+                    && p.is_none_or(|x| x == position)
+                    && c.is_none_or(|x| x == copy) =>
+                {
+                    Some(by)
+                }
                 _ => None,
             })
             .fold(SimDuration::ZERO, |acc, d| acc + d)

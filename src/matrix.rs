@@ -239,6 +239,8 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
                         attempt: 1,
                         step,
                         by: late,
+                        position: None,
+                        copy: None,
                     }])
                 })
                 .collect();
@@ -346,6 +348,8 @@ fn crash_points(scenario: &Scenario, entry: &Entry, options: &Options) -> Vec<Fa
             attempt: Some(1),
             when: When::After,
             step: *step,
+            position: None,
+            copy: None,
         }]));
     }
     plans

@@ -680,6 +680,7 @@ struct RawFault {
     from: Option<Spanned<DurText>>,
     until: Option<Spanned<DurText>>,
     step: Option<Spanned<String>>,
+    position: Option<Spanned<i64>>,
 }
 
 // ----- stage two: validation -----
@@ -1247,10 +1248,12 @@ fn fault_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "drop" | "duplicate" => &["message", "op", "attempt", "copy"],
         "delay" => &["message", "op", "attempt", "copy", "by"],
-        "crash" => &["at", "server", "op", "attempt", "before", "after"],
+        "crash" => &[
+            "at", "server", "op", "attempt", "copy", "before", "after", "position",
+        ],
         "partition" => &["from", "until"],
-        "unavailable" => &["op", "attempt"],
-        "slow" => &["op", "attempt", "step", "by"],
+        "unavailable" => &["op", "attempt", "copy", "position"],
+        "slow" => &["op", "attempt", "copy", "step", "position", "by"],
         _ => &[],
     }
 }
@@ -1276,7 +1279,8 @@ fn validate_fault(
     }
     // A key that does not apply to this kind is a mistake, not something to ignore.
     let allowed = fault_keys(kind);
-    let present: [(&str, Option<Range<usize>>); 12] = [
+    let present: [(&str, Option<Range<usize>>); 13] = [
+        ("position", f.position.as_ref().map(Spanned::span)),
         ("step", f.step.as_ref().map(Spanned::span)),
         ("message", f.message.as_ref().map(Spanned::span)),
         ("op", f.op.as_ref().map(Spanned::span)),
@@ -1327,6 +1331,19 @@ fn validate_fault(
             .map(|v| int_in(src, v, 1, i64::from(retry.attempts_max), "attempt").map(|a| a as u32))
             .transpose()
     };
+    // The handler-step faults may name the request copy and the step's position.
+    let step_copy = || -> Result<Option<u32>, ScenarioError> {
+        f.copy
+            .as_ref()
+            .map(|c| int_in(src, c, 0, 1, "copy").map(|c| c as u32))
+            .transpose()
+    };
+    let position = || -> Result<Option<u32>, ScenarioError> {
+        f.position
+            .as_ref()
+            .map(|p| int_in(src, p, 1, 1_000, "position").map(|p| p as u32))
+            .transpose()
+    };
     match kind {
         "drop" | "duplicate" | "delay" => {
             let message = f.message.as_ref().ok_or_else(|| need("message"))?;
@@ -1358,10 +1375,39 @@ fn validate_fault(
                 },
             })
         }
-        "crash" => validate_crash(src, fault, op(false)?, attempt()?, server, &need),
+        "crash" => {
+            let atom = validate_crash(src, fault, op(false)?, attempt()?, server, &need)?;
+            Ok(match atom {
+                FaultAtom::CrashAtStep {
+                    op,
+                    attempt,
+                    when,
+                    step,
+                    ..
+                } => FaultAtom::CrashAtStep {
+                    op,
+                    attempt,
+                    when,
+                    step,
+                    position: position()?,
+                    copy: step_copy()?,
+                },
+                at_a_time => {
+                    if let Some(p) = f.position.as_ref().or(f.copy.as_ref()) {
+                        return Err(src.at(
+                            p,
+                            "`position` and `copy` name a handler step: they go with `before` or `after`, not with `at`",
+                        ));
+                    }
+                    at_a_time
+                }
+            })
+        }
         "unavailable" => Ok(FaultAtom::Unavailable {
             op: op(true)?.unwrap_or(1),
             attempt: attempt()?,
+            position: position()?,
+            copy: step_copy()?,
         }),
         "slow" => {
             let step = f.step.as_ref().ok_or_else(|| need("step"))?;
@@ -1371,6 +1417,8 @@ fn validate_fault(
                 attempt: attempt()?.unwrap_or(1),
                 step: step_kind,
                 by: duration(src, f.by.as_ref().ok_or_else(|| need("by"))?)?,
+                position: position()?,
+                copy: step_copy()?,
             })
         }
         _ => {
@@ -1458,6 +1506,8 @@ fn validate_crash(
         attempt,
         when,
         step: step_kind,
+        position: None,
+        copy: None,
     })
 }
 
@@ -1515,6 +1565,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (
         "key-expiry.toml",
         include_str!("../scenarios/key-expiry.toml"),
+    ),
+    (
+        "retry-outlives-key.toml",
+        include_str!("../scenarios/retry-outlives-key.toml"),
     ),
     (
         "middleware.toml",
@@ -1788,14 +1842,18 @@ fn fault_toml(atom: &FaultAtom) -> String {
             attempt,
             when,
             step,
+            position,
+            copy,
         } => {
             let when = when.name();
             let attempt = attempt
                 .map(|a| format!("attempt = {a}\n"))
                 .unwrap_or_default();
             format!(
-                "kind = \"crash\"\nop = {op}\n{attempt}{when} = \"{}\"\n",
-                step.name()
+                "kind = \"crash\"\nop = {op}\n{attempt}{}{when} = \"{}\"\n{}",
+                copy_line(*copy),
+                step.name(),
+                position_line(*position)
             )
         }
         FaultAtom::Partition { from, until } => {
@@ -1806,15 +1864,40 @@ fn fault_toml(atom: &FaultAtom) -> String {
             attempt,
             step,
             by,
+            position,
+            copy,
         } => format!(
-            "kind = \"slow\"\nop = {op}\nattempt = {attempt}\nstep = \"{}\"\nby = \"{by}\"\n",
-            step.name()
+            "kind = \"slow\"\nop = {op}\nattempt = {attempt}\n{}step = \"{}\"\n{}by = \"{by}\"\n",
+            copy_line(*copy),
+            step.name(),
+            position_line(*position)
         ),
-        FaultAtom::Unavailable { op, attempt } => {
+        FaultAtom::Unavailable {
+            op,
+            attempt,
+            position,
+            copy,
+        } => {
             let attempt = attempt
                 .map(|a| format!("attempt = {a}\n"))
                 .unwrap_or_default();
-            format!("kind = \"unavailable\"\nop = {op}\n{attempt}")
+            format!(
+                "kind = \"unavailable\"\nop = {op}\n{attempt}{}{}",
+                copy_line(*copy),
+                position_line(*position)
+            )
         }
     }
+}
+
+/// `copy = N` for a step fault that names the request's network copy.
+fn copy_line(copy: Option<u32>) -> String {
+    copy.map(|c| format!("copy = {c}\n")).unwrap_or_default()
+}
+
+/// `position = N` for a step fault that names the step's position in the handler.
+fn position_line(position: Option<u32>) -> String {
+    position
+        .map(|p| format!("position = {p}\n"))
+        .unwrap_or_default()
 }

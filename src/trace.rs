@@ -700,6 +700,33 @@ pub fn write_csv<W: io::Write>(trace: &Trace, out: W) -> Result<(), csv::Error> 
     Ok(())
 }
 
+/// The event as four words, for hashing runs that keep no trace: the packed fields, with the
+/// time left out when `timeless` (an event whose moment changes nothing that follows, such as
+/// a late answer the client ignores).
+#[inline]
+pub(crate) fn event_words(e: &TraceEvent, timeless: bool) -> [u64; 4] {
+    let p = Packed::pack(e);
+    [
+        if timeless { u64::MAX } else { p.time_us },
+        p.big,
+        u64::from(p.op) | u64::from(p.small) << 32,
+        u64::from(p.node_index)
+            | u64::from(p.attempt) << 16
+            | u64::from(p.copy) << 24
+            | u64::from(p.kind) << 32
+            | u64::from(p.node_kind) << 40
+            | u64::from(p.key) << 48
+            | u64::from(p.detail_tag) << 56,
+    ]
+}
+
+/// A body as one word (tag and value), for fingerprints.
+#[inline]
+pub(crate) fn body_word(body: Body) -> u64 {
+    let (tag, value) = pack_body(body);
+    (u64::from(tag) << 56) ^ value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

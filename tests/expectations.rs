@@ -104,6 +104,16 @@ fn every_bundled_scenario_round_trips_through_to_toml() {
                 attempt: None,
                 when: When::Before,
                 step: idemlab::world::StepKind::Get,
+                position: None,
+                copy: None,
+            },
+            FaultAtom::CrashAtStep {
+                op: 1,
+                attempt: Some(1),
+                when: When::After,
+                step: idemlab::world::StepKind::Transaction,
+                position: Some(2),
+                copy: Some(1),
             },
             FaultAtom::Partition {
                 from: SimTime(1_000),
@@ -114,14 +124,28 @@ fn every_bundled_scenario_round_trips_through_to_toml() {
                 attempt: 1,
                 step: idemlab::world::StepKind::Transaction,
                 by: SimDuration::from_millis(80),
+                position: None,
+                copy: None,
+            },
+            FaultAtom::Slow {
+                op: 1,
+                attempt: 1,
+                step: idemlab::world::StepKind::Get,
+                by: SimDuration::from_millis(5),
+                position: Some(1),
+                copy: Some(0),
             },
             FaultAtom::Unavailable {
                 op: 1,
                 attempt: None,
+                position: None,
+                copy: None,
             },
             FaultAtom::Unavailable {
                 op: 1,
                 attempt: Some(1),
+                position: Some(3),
+                copy: Some(0),
             },
         ]);
         let text = idemlab::scenario::to_toml(&scenario, "a header\nwith \"two\" lines");

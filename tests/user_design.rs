@@ -76,6 +76,8 @@ fn three_crashes_outlast_the_clients_retries() {
         attempt: Some(attempt),
         when: When::Before,
         step: StepKind::Put,
+        position: None,
+        copy: None,
     };
     let plan = FaultPlan::new(vec![crash(1), crash(3), crash(5)]);
     let s = scenario();
@@ -86,7 +88,8 @@ fn three_crashes_outlast_the_clients_retries() {
     // Each of the three operations charged exactly once; only op 1 ends in doubt.
     assert_eq!((m.charged, m.duplicates, m.in_doubt), (300, 0, 1));
     // Exhaustively, no plan of at most two faults breaks it.
-    let explored = Checker::new(&s, &design).explore(2).unwrap();
-    assert_eq!(explored.violations, 0);
-    assert!(explored.plans > 600);
+    let explored = Checker::new(&s, &design).explore(2);
+    assert_eq!(explored.violations(), 0);
+    assert!(explored.complete());
+    assert!(explored.runs() > 600, "{}", explored.runs());
 }

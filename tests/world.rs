@@ -91,6 +91,8 @@ fn a_crash_before_a_step_prevents_it_and_after_a_step_keeps_it() {
         attempt: Some(1),
         when: When::Before,
         step: StepKind::Charge,
+        position: None,
+        copy: None,
     }]);
     let m = measure(&run_named(&s, "process-payment", &before));
     assert_eq!((m.duplicates, m.charged, m.succeeded), (0, 300, 3));
@@ -99,6 +101,8 @@ fn a_crash_before_a_step_prevents_it_and_after_a_step_keeps_it() {
         attempt: Some(1),
         when: When::After,
         step: StepKind::Charge,
+        position: None,
+        copy: None,
     }]);
     let m = measure(&run_named(&s, "process-payment", &after));
     assert_eq!((m.duplicates, m.charged, m.succeeded), (1, 400, 3));
@@ -112,6 +116,8 @@ fn an_atomic_claim_left_by_a_crash_stays_in_progress_and_the_client_ends_in_doub
         attempt: None,
         when: When::After,
         step: StepKind::InsertIfAbsent,
+        position: None,
+        copy: None,
     }]);
     let r = run_named(&s, "atomic-key", &plan);
     let m = measure(&r);
@@ -398,4 +404,44 @@ attempt = 1
         .count();
     assert_eq!(sends, 2, "one 503, one retry");
     assert_eq!(r.ops[0].attempts, 2);
+}
+
+/// A crash named by its step's position: the second `get` of a handler that reads twice is
+/// its own point, before which the first read has happened.
+#[test]
+fn a_crash_names_a_step_by_its_position() {
+    async fn reads_twice(cx: Cx, req: Request) -> Response {
+        let _ = cx.db().get("a").await;
+        let _ = cx.db().get("b").await;
+        let n = cx.db().incr("n", req.amount() as i64).await;
+        Response::ok(Body::Count(n))
+    }
+    let s = scenario(CALM);
+    let design = design_fn("reads-twice", "test", reads_twice);
+    let crash_at = |position| {
+        FaultPlan::new(vec![FaultAtom::CrashAtStep {
+            op: 1,
+            attempt: Some(1),
+            when: When::After,
+            step: StepKind::Get,
+            position,
+            copy: None,
+        }])
+    };
+    let steps_before_crash = |r: &Run| {
+        r.trace
+            .iter()
+            .take_while(|e| e.kind != EventKind::Crash)
+            .filter(|e| e.kind == EventKind::Step && e.op == 1 && e.attempt == 1)
+            .count()
+    };
+    // Without a position: the first `get`. With position 2: the second.
+    assert_eq!(steps_before_crash(&run(&s, &design, 1, &crash_at(None))), 1);
+    assert_eq!(
+        steps_before_crash(&run(&s, &design, 1, &crash_at(Some(2)))),
+        2
+    );
+    // Position 3 is the `incr`, not a `get`: the atom names both, so it never fires.
+    let r = run(&s, &design, 1, &crash_at(Some(3)));
+    assert!(r.trace.kinds().all(|k| k != EventKind::Crash));
 }

@@ -39,7 +39,7 @@ use serde::Serialize;
 
 use crate::fate::Identity;
 use crate::time::{SimDuration, SimTime};
-use crate::world::{Shared, StepKind, TaskInfo};
+use crate::world::{Point, Shared, StepId, StepKind, TaskInfo};
 
 /// The idempotency key a client attached to a request (the `Idempotency-Key` header).
 ///
@@ -411,6 +411,7 @@ impl Cx {
             kind,
             apply: Some(apply),
             state: StepState::Init,
+            position: 0,
         }
     }
 }
@@ -426,6 +427,7 @@ impl<'a> Db<'a> {
     pub fn get<'k>(&self, key: &'k str) -> impl Future<Output = Option<Value>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Get, move |w, t| {
+            w.touch(t, key);
             w.live(durable, t.server, key).cloned()
         })
     }
@@ -445,6 +447,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = ()> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Put, move |w, t| {
+            w.touch(t, key);
             w.upsert(durable, t.server, key, value);
             w.set_expiry(durable, key, ttl);
         })
@@ -459,6 +462,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Write, move |w, t| {
+            w.touch(t, key);
             if w.live(durable, t.server, key) == Some(&value) {
                 return false;
             }
@@ -474,6 +478,7 @@ impl<'a> Db<'a> {
     pub fn remove<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Delete, move |w, t| {
+            w.touch(t, key);
             if w.live(durable, t.server, key) == Some(&Value::Tombstone) {
                 return false;
             }
@@ -494,6 +499,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<u64, u64>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::CompareAndSet, move |w, t| {
+            w.touch(t, key);
             let current = match w.live(durable, t.server, key) {
                 Some(Value::Versioned { version, .. }) => *version,
                 _ => 0,
@@ -512,6 +518,7 @@ impl<'a> Db<'a> {
     pub fn delete<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Delete, move |w, t| {
+            w.touch(t, key);
             w.store_mut(durable, t.server).remove(key).is_some()
         })
     }
@@ -522,6 +529,7 @@ impl<'a> Db<'a> {
     /// server crashes. Lock the key row first, and two attempts in flight cannot both proceed.
     pub fn lock<'k>(&self, key: &'k str) -> impl Future<Output = Result<(), Locked>> + use<'a, 'k> {
         self.cx.step(StepKind::Lock, move |w, t| {
+            w.touch(t, key);
             if w.lock(t, key) { Ok(()) } else { Err(Locked) }
         })
     }
@@ -544,6 +552,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<(), Value>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::InsertIfAbsent, move |w, t| {
+            w.touch(t, key);
             if let Some(existing) = w.live(durable, t.server, key) {
                 return Err(existing.clone());
             }
@@ -574,6 +583,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<(), Option<Value>>> + use<'a, 'k, 'v> {
         let durable = self.durable;
         self.cx.step(StepKind::CompareAndSet, move |w, t| {
+            w.touch(t, key);
             let current = w.live(durable, t.server, key);
             if current == expected {
                 w.upsert(durable, t.server, key, new);
@@ -590,6 +600,7 @@ impl<'a> Db<'a> {
     pub fn incr<'k>(&self, key: &'k str, by: i64) -> impl Future<Output = i64> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Incr, move |w, t| {
+            w.touch(t, key);
             let next = w.update(durable, t.server, key, |current| {
                 let next = current.and_then(Value::as_int).unwrap_or(0) + by;
                 (Value::Int { value: next }, next)
@@ -645,6 +656,7 @@ pub struct Txn<'a> {
 impl Txn<'_> {
     /// Reads `key`, seeing this transaction's own writes.
     pub fn get(&mut self, key: &str) -> Option<Value> {
+        self.world.touch(self.task, key);
         if let Some((_, v, _)) = self.writes.iter().rev().find(|(k, _, _)| k == key) {
             return v.clone();
         }
@@ -655,16 +667,19 @@ impl Txn<'_> {
 
     /// Writes `key` at commit.
     pub fn put(&mut self, key: &str, value: Value) {
+        self.world.touch(self.task, key);
         self.writes.push((key.to_string(), Some(value), None));
     }
 
     /// Writes `key` at commit, to live for `ttl` (`None`: for ever); see [`Db::put_for`].
     pub fn put_for(&mut self, key: &str, value: Value, ttl: Option<SimDuration>) {
+        self.world.touch(self.task, key);
         self.writes.push((key.to_string(), Some(value), ttl));
     }
 
     /// Removes `key` at commit.
     pub fn delete(&mut self, key: &str) {
+        self.world.touch(self.task, key);
         self.writes.push((key.to_string(), None, None));
     }
 
@@ -740,6 +755,8 @@ impl<'a> Payments<'a> {
         amount: u64,
     ) -> impl Future<Output = Result<u64, Unavailable>> + use<'a, 'k> {
         self.cx.step(StepKind::Charge, move |w, t| {
+            // The provider's key is state the operations may share, like a store key.
+            w.touch(t, key);
             if w.provider_unavailable(t) {
                 return Err(Unavailable);
             }
@@ -822,6 +839,8 @@ struct Step<'a, T, F: FnOnce(&mut Shared, &TaskInfo) -> T> {
     kind: StepKind,
     apply: Option<F>,
     state: StepState,
+    /// The step's position in the handler, from 1, once it has begun.
+    position: u32,
 }
 
 // `Step` holds no self-references: moving it between polls is fine.
@@ -837,13 +856,30 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
         match this.state {
             StepState::Init => {
                 let index = world.next_step_index(task);
-                if world.crash_point(task, this.kind, false) {
+                let position = index + 1;
+                this.position = position;
+                let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
+                let (latency, stall) = world.step_latency(task, this.kind, identity, position);
+                let r = task.req;
+                let kind = this.kind;
+                let now = world.now().0;
+                world.point(|| Point::StepStart {
+                    step: StepId {
+                        op: r.op,
+                        attempt: r.attempt,
+                        copy: r.copy,
+                        position,
+                        kind,
+                    },
+                    at_us: now,
+                    done_us: now + latency.0,
+                    slowed_us: stall.0,
+                });
+                if world.crash_point(task, this.kind, position, false) {
                     this.state = StepState::Halted;
                     return Poll::Pending;
                 }
-                let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
-                let latency = world.step_latency(task, this.kind, identity);
-                world.schedule_wake(task, latency);
+                world.schedule_wake(task, latency + stall);
                 this.state = StepState::Waiting;
                 Poll::Pending
             }
@@ -852,9 +888,25 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                     this.state = StepState::Halted;
                     return Poll::Pending;
                 };
+                let r = task.req;
+                let (kind, position) = (this.kind, this.position);
+                let now = world.now().0;
+                let unavailable = kind == StepKind::Charge
+                    && world.plan.unavailable(r.op, r.attempt, r.copy, position);
+                world.point(|| Point::StepDone {
+                    step: StepId {
+                        op: r.op,
+                        attempt: r.attempt,
+                        copy: r.copy,
+                        position,
+                        kind,
+                    },
+                    at_us: now,
+                    unavailable,
+                });
                 let out = apply(&mut world, task);
                 world.trace_step(task, this.kind);
-                if world.crash_point(task, this.kind, true) {
+                if world.crash_point(task, this.kind, position, true) {
                     this.state = StepState::Halted;
                     return Poll::Pending;
                 }

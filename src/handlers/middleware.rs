@@ -13,7 +13,7 @@
 //! | `fingerprint` | `true` | answer 422 when a key comes back with another payload |
 //! | `store` | `"success"` | which responses are stored: `"success"` (an error deletes the record, so the next attempt runs again) or `"all"` (errors are replayed too) |
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::api::{Cx, Request, Response, Value};
 use super::keys::claim;
@@ -66,7 +66,7 @@ pub const OPTIONS: &[OptionSpec] = &[
 /// **Instead:** make the wrapped design's own effects idempotent (a provider key, recovery
 /// points), and choose a lease longer than the slowest legitimate execution.
 pub struct Middleware {
-    inner: Rc<dyn Design>,
+    inner: Arc<dyn Design>,
     lease: SimDuration,
     ttl: Option<SimDuration>,
     fingerprint: bool,
@@ -77,10 +77,10 @@ impl Middleware {
     /// Builds the middleware from its options (validated by the scenario reader).
     pub fn new(options: &Options) -> Self {
         let inner_name = text_option(options, "inner", "naive");
-        let inner: Rc<dyn Design> = match super::lookup(inner_name) {
-            Ok(d) => Rc::from(d),
+        let inner: Arc<dyn Design> = match super::lookup(inner_name) {
+            Ok(d) => Arc::from(d),
             // The scenario reader only accepts known names; fall back rather than panic.
-            Err(_) => Rc::new(super::design_fn(
+            Err(_) => Arc::new(super::design_fn(
                 "naive",
                 super::http::NAIVE,
                 super::http::naive,
@@ -104,7 +104,7 @@ impl Design for Middleware {
         MIDDLEWARE
     }
     fn handle(&self, cx: Cx, req: Request) -> HandlerFuture {
-        let inner = Rc::clone(&self.inner);
+        let inner = Arc::clone(&self.inner);
         let (lease, own_ttl, check, store_all) =
             (self.lease, self.ttl, self.fingerprint, self.store_all);
         Box::pin(async move {

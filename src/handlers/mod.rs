@@ -42,7 +42,10 @@ use crate::time::SimDuration;
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Response>>>;
 
 /// A handler design: how a server answers one request.
-pub trait Design {
+///
+/// `Send + Sync`: a design is a recipe, with no state of its own (what a handler keeps lives
+/// behind [`Cx`]), so searches and sweeps run it on every core at once, one run per thread.
+pub trait Design: Send + Sync {
     /// The stable kebab-case name used in scenario files and reports.
     fn name(&self) -> &str;
     /// One line: what the design does and the contract it offers.
@@ -177,7 +180,7 @@ impl<F> FnDesign<F> {
 /// Turns `async fn(Cx, Request) -> Response` into a [`Design`].
 pub fn design_fn<F, Fut>(name: &str, summary: &str, f: F) -> FnDesign<F>
 where
-    F: Fn(Cx, Request) -> Fut,
+    F: Fn(Cx, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response> + 'static,
 {
     FnDesign {
@@ -191,7 +194,7 @@ where
 
 impl<F, Fut> Design for FnDesign<F>
 where
-    F: Fn(Cx, Request) -> Fut,
+    F: Fn(Cx, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response> + 'static,
 {
     fn name(&self) -> &str {

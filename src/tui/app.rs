@@ -317,6 +317,8 @@ impl App {
                 attempt: None,
                 when: When::After,
                 step: crate::world::StepKind::Charge,
+                position: None,
+                copy: None,
             });
         }
         let result: Comparison = compare::compare(&self.scenario, &designs, self.seed, &plan);
@@ -578,6 +580,22 @@ impl App {
         })
     }
 
+    /// The position (from 1) of the step at the cursor among its handler's steps.
+    fn step_position(&self, e: &TraceEvent) -> u32 {
+        self.focused()
+            .run
+            .trace
+            .iter()
+            .take(self.cursor + 1)
+            .filter(|x| {
+                x.kind == EventKind::Step
+                    && x.op == e.op
+                    && x.attempt == e.attempt
+                    && x.copy == e.copy
+            })
+            .count() as u32
+    }
+
     fn add_what_if(&mut self, kind: WhatIf) {
         let Some(e) = self.current() else {
             return;
@@ -602,6 +620,9 @@ impl App {
                     attempt: Some(u32::from(e.attempt)),
                     when: When::After,
                     step,
+                    // This step, not the first of its kind: its place among the handler's.
+                    position: Some(self.step_position(&e)),
+                    copy: Some(u32::from(e.copy)),
                 },
                 _ => {
                     self.status = "put the cursor on a handler step (◆ or $) first".to_string();

@@ -12,7 +12,10 @@
 
 pub mod client;
 pub mod net;
+pub mod points;
 pub mod server;
+
+pub use points::{Exploration, Instant, OpView, Point, StepId};
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -189,6 +192,8 @@ pub struct Run {
     pub events: u64,
     /// True when the design is safe (`GET`): no effect is expected.
     pub safe: bool,
+    /// The fault points and fingerprints, with [`Recording::Explore`].
+    pub exploration: Option<Box<Exploration>>,
 }
 
 impl Run {
@@ -213,6 +218,18 @@ pub enum Recording {
     /// No trace ([`Run::trace`] stays empty, [`Run::logged`] still counts the events): for
     /// runs that only need metrics, such as sweeps, which then write no trace memory at all.
     Metrics,
+    /// No trace, but the run's fault points and fingerprints ([`Run::exploration`]): what a
+    /// search over the tree of runs needs to extend a plan and to recognise a run it has
+    /// already searched.
+    Explore,
+    /// [`Recording::Explore`] with the trace too: for searches whose invariants may read it.
+    ExploreTraced,
+    /// No trace, and of the exploration only [`Exploration::hash`]: for the runs of a search
+    /// that are checked and fingerprinted but not extended (their points come from a run of
+    /// their own when they are).
+    Fingerprint,
+    /// [`Recording::Fingerprint`] with the trace too.
+    FingerprintTraced,
 }
 
 /// Kernel events of the world.
@@ -309,6 +326,8 @@ pub struct Shared {
     pub(crate) recording: bool,
     /// Events logged but not stored (with [`Recording::Metrics`]).
     pub(crate) unrecorded: u64,
+    /// With [`Recording::Explore`]: the fault points and fingerprints.
+    pub(crate) recorder: Option<Box<points::Recorder>>,
     pub(crate) durable: BTreeMap<String, Value>,
     pub(crate) volatile: Vec<BTreeMap<String, Value>>,
     pub(crate) ledger: Vec<LedgerEntry>,
@@ -375,13 +394,8 @@ impl Shared {
         key: Option<crate::handlers::api::IdemKey>,
         detail: Detail,
     ) {
-        if !self.recording {
-            self.unrecorded += 1;
-            return;
-        }
-        let time_us = self.kernel.now().0;
-        self.trace.push(TraceEvent {
-            time_us,
+        let event = TraceEvent {
+            time_us: self.kernel.now().0,
             op,
             attempt,
             copy,
@@ -389,7 +403,39 @@ impl Shared {
             node,
             key,
             detail,
-        });
+        };
+        if let Some(recorder) = self.recorder.as_deref_mut() {
+            recorder.event(&event);
+        }
+        if !self.recording {
+            self.unrecorded += 1;
+            return;
+        }
+        self.trace.push(event);
+    }
+
+    /// Records a fault point, when the run is exploring.
+    #[inline]
+    pub(crate) fn point(&mut self, point: impl FnOnce() -> Point) {
+        if let Some(recorder) = self.recorder.as_deref_mut()
+            && recorder.full()
+        {
+            recorder.point(point());
+        }
+    }
+
+    /// True when the run records its fault points.
+    #[inline]
+    pub(crate) fn records_points(&self) -> bool {
+        self.recorder.as_deref().is_some_and(points::Recorder::full)
+    }
+
+    /// Notes that `task`'s handler touched store `key`, when the run is exploring.
+    #[inline]
+    pub(crate) fn touch(&mut self, task: &TaskInfo, key: &str) {
+        if let Some(recorder) = self.recorder.as_deref_mut() {
+            recorder.touch(task.req.op, key);
+        }
     }
 
     pub(crate) fn store(&self, durable: bool, server: u16) -> &BTreeMap<String, Value> {
@@ -504,12 +550,14 @@ impl Shared {
     /// True if the provider answers this call of `task` with 503 (by the plan or the fates).
     pub(crate) fn provider_unavailable(&mut self, task: &TaskInfo) -> bool {
         let r = task.req;
+        // The step counter has moved past this step: it is this step's position from 1 (and,
+        // as the fates have always used it, its identity's index).
         let index = self
             .task_steps
             .get(task.slot as usize)
             .copied()
             .unwrap_or(0);
-        self.plan.unavailable(r.op, r.attempt)
+        self.plan.unavailable(r.op, r.attempt, r.copy, index)
             || self.fates.chance(
                 Decision::Unavailable,
                 Identity::step(r.op, r.attempt, r.copy, index),
@@ -560,6 +608,9 @@ impl Shared {
     /// Records an effect in the ledger and the trace.
     pub(crate) fn record_effect(&mut self, task: &TaskInfo, kind: EffectKind, amount: u64) {
         let op = task.req.op;
+        if let Some(recorder) = self.recorder.as_deref_mut() {
+            recorder.made(op, kind);
+        }
         let nth = match self.applied.get_mut(op as usize - 1) {
             Some(counts) => {
                 counts[kind as usize] += 1;
@@ -616,12 +667,14 @@ impl Shared {
         receipt
     }
 
+    /// The step's latency and the stall the plan adds to it. `position` counts from 1.
     pub(crate) fn step_latency(
         &self,
         task: &TaskInfo,
         kind: StepKind,
         identity: Identity,
-    ) -> SimDuration {
+        position: u32,
+    ) -> (SimDuration, SimDuration) {
         // A call to the provider takes the outside world's time, an ack the network's,
         // everything else the store's.
         let (decision, range) = match kind {
@@ -629,10 +682,14 @@ impl Shared {
             StepKind::Ack => (Decision::Latency, self.timings.network_latency),
             _ => (Decision::StoreLatency, self.timings.store_latency),
         };
-        SimDuration(
-            self.fates
-                .between(decision, identity, range.min.0, range.max.0),
-        ) + self.plan.slowdown(task.req.op, task.req.attempt, kind)
+        let r = task.req;
+        (
+            SimDuration(
+                self.fates
+                    .between(decision, identity, range.min.0, range.max.0),
+            ),
+            self.plan.slowdown(r.op, r.attempt, r.copy, position, kind),
+        )
     }
 
     /// The index of the task's next step, counting from 0 for each new task in the slot.
@@ -665,15 +722,28 @@ impl Shared {
         );
     }
 
-    /// True (and a crash requested) if the plan crashes this task's server at this point.
+    /// True (and a crash requested) if the plan crashes this task's server at this point:
+    /// just before or after its step of `kind` at `position` (from 1).
     #[inline]
-    pub(crate) fn crash_point(&mut self, task: &TaskInfo, kind: StepKind, after: bool) -> bool {
+    pub(crate) fn crash_point(
+        &mut self,
+        task: &TaskInfo,
+        kind: StepKind,
+        position: u32,
+        after: bool,
+    ) -> bool {
+        if self.plan.atoms.is_empty() {
+            return false;
+        }
         let want = if after { When::After } else { When::Before };
+        let r = task.req;
         let hit = self.plan.atoms.iter().enumerate().position(|(i, atom)| {
             !self.fired[i]
-                && matches!(*atom, FaultAtom::CrashAtStep { op, attempt, when, step }
-                    if op == task.req.op
-                        && attempt.is_none_or(|a| a == task.req.attempt)
+                && matches!(*atom, FaultAtom::CrashAtStep { op, attempt, when, step, position: p, copy }
+                    if op == r.op
+                        && attempt.is_none_or(|a| a == r.attempt)
+                        && copy.is_none_or(|c| c == r.copy)
+                        && p.is_none_or(|p| p == position)
                         && when == want
                         && step == kind)
         });
@@ -738,7 +808,10 @@ impl<'a> World<'a> {
         plan: FaultPlan,
         recording: Recording,
     ) -> Self {
-        let traced = recording == Recording::Trace;
+        let traced = matches!(
+            recording,
+            Recording::Trace | Recording::ExploreTraced | Recording::FingerprintTraced
+        );
         let server_count = usize::from(scenario.server.count);
         let fired = vec![false; plan.atoms.len()];
         let crash_times: Vec<(u16, SimTime)> = plan
@@ -778,6 +851,15 @@ impl<'a> World<'a> {
             },
             recording: traced,
             unrecorded: 0,
+            recorder: match recording {
+                Recording::Explore | Recording::ExploreTraced => {
+                    Some(Box::new(points::Recorder::new(scenario.workload.ops, true)))
+                }
+                Recording::Fingerprint | Recording::FingerprintTraced => Some(Box::new(
+                    points::Recorder::new(scenario.workload.ops, false),
+                )),
+                Recording::Trace | Recording::Metrics => None,
+            },
             durable: BTreeMap::new(),
             volatile: vec![BTreeMap::new(); server_count],
             // One effect per operation is the ideal, and retries under faults add some: room
@@ -898,6 +980,7 @@ impl<'a> World<'a> {
             end_us,
             events,
             safe: self.design.is_safe(),
+            exploration: shared.recorder.take().map(|r| Box::new(r.finish())),
         }
     }
 }

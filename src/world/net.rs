@@ -61,6 +61,31 @@ impl World<'_> {
         } else {
             None
         };
+        if shared.records_points() {
+            // Lost whatever the plan says: by the network's own fates, a partition or FIFO
+            // deduplication. Then no delay or drop of the plan's can change its fate.
+            let lost_anyway = matches!(
+                cause,
+                Some(LossCause::Deduplicated | LossCause::Partition | LossCause::Random)
+            ) || (cause == Some(LossCause::Plan)
+                && shared.fates.chance(Decision::Loss, identity, loss));
+            let natural = shared.fates.between(
+                Decision::Latency,
+                identity,
+                net.latency.min.0,
+                net.latency.max.0,
+            );
+            let point = crate::world::Point::Message {
+                msg,
+                sent_us: now.0,
+                arrives_us: (!lost_anyway).then_some(now.0 + natural),
+                dropped: cause == Some(LossCause::Plan),
+                delayed_us: shared.plan.delay(msg).0,
+                duplicable: duplicate_copy(dir, req.copy).is_some(),
+                duplicated: shared.plan.duplicates(msg),
+            };
+            shared.point(|| point);
+        }
         if let Some(cause) = cause {
             shared.log(
                 Node::Net,

@@ -1,0 +1,250 @@
+//! Exhaustive exploration over the tree of runs: it reaches the points that exist only because
+//! of earlier faults, never claims more than it ran, and its pruning changes no verdict.
+
+mod common;
+
+use idemlab::check::{Checker, FaultKind};
+use idemlab::fault::{Direction, FaultAtom};
+use idemlab::handlers::api::{Body, Cx, Request, Response, Value};
+use idemlab::handlers::{design_fn, lookup};
+use idemlab::scenario::{self, Scenario};
+
+fn bundled(name: &str) -> Scenario {
+    let text =
+        std::fs::read_to_string(common::root().join(format!("scenarios/{name}.toml"))).unwrap();
+    scenario::parse(&text, name).unwrap()
+}
+
+/// Regression (issue 15): the old search tried only the fault-free run's points, so it could
+/// never drop attempt 2 or 3, and said "no violation" at every depth. Over the tree of runs,
+/// three drops break `short-ttl`, two do not, and the counterexample keeps its three atoms.
+#[test]
+fn three_lost_messages_in_a_row_outlive_a_short_key_and_two_do_not() {
+    let s = bundled("retry-outlives-key");
+    let d = lookup("short-ttl").unwrap();
+    let two = Checker::new(&s, d.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(2);
+    assert!(two.minimal.is_none());
+    assert_eq!(two.complete_depth(), Some(2));
+    let lines = two.lines("retry-outlives-key", "short-ttl").join("\n");
+    assert!(
+        lines.contains("no violation in any plan of ≤ 2 fault(s) of kinds drop"),
+        "{lines}"
+    );
+    let three = Checker::new(&s, d.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(3);
+    let found = three.minimal.expect("three drops break it");
+    assert_eq!(
+        found.violation.invariant,
+        "at most one effect per operation"
+    );
+    assert_eq!(found.plan.atoms.len(), 3, "{}", found.report());
+    // The response of attempt 1, then the requests of attempts 2 and 3: two of the atoms are
+    // on attempts that exist only because of the fault before them.
+    let attempts: Vec<(Direction, u32)> = found
+        .plan
+        .atoms
+        .iter()
+        .map(|a| match a {
+            FaultAtom::Drop(m) => (m.dir, m.attempt),
+            other => panic!("not a drop: {other}"),
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (Direction::Response, 1),
+            (Direction::Request, 2),
+            (Direction::Request, 3)
+        ]
+    );
+    // The correct design survives every number of drops the tree has.
+    let correct = lookup("key-in-transaction").unwrap();
+    let all = Checker::new(&s, correct.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(12);
+    assert!(all.minimal.is_none());
+    assert!(all.complete(), "{:?}", all.depths);
+}
+
+#[test]
+fn no_depth_panics_and_a_tree_smaller_than_the_depth_is_searched_whole() {
+    let root = common::root();
+    for k in ["0", "1", "3", "1000"] {
+        let (code, out, err) = common::idemlab(
+            &root,
+            &[
+                "explore",
+                "retry-outlives-key",
+                "--design",
+                "key-in-transaction",
+                "--faults",
+                "drop",
+                "--max-faults",
+                k,
+            ],
+        );
+        assert_eq!(code, 0, "--max-faults {k}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.contains("no violation in any plan of ≤ "), "{out}");
+    }
+}
+
+/// A design that survives any single fault but not a lost response followed by a crash on the
+/// retry: the first attempt charges and records its key in one transaction (safe against any
+/// crash), but a retry that finds the record "refreshes" it by deleting and writing it again.
+/// Crash between the two on the retry, and the next attempt finds no key and charges again.
+async fn refreshes_on_retry(cx: Cx, req: Request) -> Response {
+    let Some(key) = req.idempotency_key() else {
+        return Response::key_missing();
+    };
+    let record = format!("idem:{key}");
+    if let Some(stored) = cx.db().get(&record).await.and_then(|v| v.response()) {
+        cx.db().delete(&record).await;
+        cx.db().put(&record, Value::from(stored)).await;
+        return stored;
+    }
+    let amount = req.amount();
+    let done = cx
+        .db()
+        .transaction(|txn| {
+            if let Some(existing) = txn.get(&record).and_then(|v| v.response()) {
+                return Err(existing);
+            }
+            let order = txn.create_order(amount);
+            let response = Response::created(Body::Order(order));
+            txn.put(&record, Value::from(response));
+            Ok(response)
+        })
+        .await;
+    done.unwrap_or_else(|existing| existing)
+}
+
+#[test]
+fn a_design_broken_only_on_a_retry_is_found_at_two_faults() {
+    let s = scenario::parse(
+        "[workload]\nops = 1\n[client.retry]\ntimeout = \"30ms\"\nattempts_max = 4\nbackoff = \"constant\"\nbackoff_base = \"20ms\"\njitter = \"none\"\n[network]\nlatency = \"1ms\"\n[server]\nrestart_delay = \"10ms\"\n",
+        "retry-crash.toml",
+    )
+    .unwrap();
+    let design = design_fn("refreshes-on-retry", "test", refreshes_on_retry);
+    let one = Checker::new(&s, &design).explore(1);
+    assert!(
+        one.minimal.is_none(),
+        "{}",
+        one.minimal.map(|c| c.report()).unwrap_or_default()
+    );
+    assert!(one.complete());
+    let two = Checker::new(&s, &design).explore(2);
+    let found = two
+        .minimal
+        .expect("a lost response, then a crash on the retry");
+    assert_eq!(found.plan.atoms.len(), 2, "{}", found.report());
+    assert!(
+        matches!(
+            found.plan.atoms[1],
+            FaultAtom::CrashAtStep {
+                attempt: Some(2),
+                ..
+            }
+        ),
+        "{}",
+        found.report()
+    );
+}
+
+/// The pruned search and the plain tree search agree: on every bundled scenario small enough
+/// for both, for every catalog design, at two faults, they find the same first violating plan,
+/// the same counterexample, and the same violating runs (by fingerprint).
+#[test]
+fn pruning_changes_no_verdict_and_no_counterexample() {
+    let mut compared = 0;
+    let mut pruned_any = 0;
+    let mut violations = 0;
+    for (path, s) in common::bundled() {
+        if s.workload.ops > 3 {
+            continue;
+        }
+        for name in idemlab::handlers::names() {
+            let Ok(design) = s.design(&name) else {
+                continue;
+            };
+            let pruned = Checker::new(&s, design.as_ref()).explore(2);
+            let plain = Checker::new(&s, design.as_ref()).pruning(false).explore(2);
+            let what = format!("{} × {name}", path.display());
+            assert_eq!(pruned.first, plain.first, "{what}");
+            assert_eq!(
+                pruned.minimal.as_ref().map(|c| (&c.plan, &c.violation)),
+                plain.minimal.as_ref().map(|c| (&c.plan, &c.violation)),
+                "{what}"
+            );
+            // The plain search meets a violating run once per plan that makes it; the pruned
+            // one meets each at least once.
+            let set = |r: &idemlab::check::ExploreReport| -> std::collections::BTreeSet<u128> {
+                r.violating_runs.iter().copied().collect()
+            };
+            assert_eq!(set(&pruned), set(&plain), "{what}");
+            assert!(pruned.runs() <= plain.runs(), "{what}");
+            pruned_any += u64::from(pruned.runs() < plain.runs());
+            violations += u64::from(pruned.first.is_some());
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} pairs compared");
+    assert!(pruned_any > 10, "the pruning never pruned: {pruned_any}");
+    assert!(
+        violations > 10,
+        "too few violations to compare: {violations}"
+    );
+}
+
+/// Every core, same answer: the report is the same for one thread and for four.
+#[test]
+fn the_report_is_the_same_for_any_number_of_threads() {
+    for (scenario, design) in [
+        ("crash-after-charge", "key-in-transaction"),
+        ("lost-response", "naive"),
+    ] {
+        let s = bundled(scenario);
+        let d = lookup(design).unwrap();
+        let one = Checker::new(&s, d.as_ref()).jobs(1).explore(2);
+        let four = Checker::new(&s, d.as_ref()).jobs(4).explore(2);
+        assert_eq!(
+            one.to_json(scenario, design),
+            four.to_json(scenario, design)
+        );
+        assert_eq!(one.violating_runs, four.violating_runs);
+    }
+}
+
+/// A budget stops the search where it says, and the claim is only what was covered.
+#[test]
+fn a_run_budget_stops_the_search_and_the_report_says_how_far_it_got() {
+    let s = bundled("crash-after-charge");
+    let d = lookup("key-in-transaction").unwrap();
+    let full = Checker::new(&s, d.as_ref()).explore(3);
+    assert!(full.complete());
+    let depth2: u64 = full.depths[..3].iter().map(|d| d.runs).sum();
+    let cut = Checker::new(&s, d.as_ref())
+        .max_runs(depth2 + 10)
+        .explore(3);
+    assert!(!cut.complete());
+    assert_eq!(cut.complete_depth(), Some(2));
+    assert_eq!(
+        cut.stopped,
+        Some(idemlab::check::Stop::MaxRuns(depth2 + 10))
+    );
+    let last = cut.depths.last().unwrap();
+    assert!(!last.complete && last.parents_done < last.parents);
+    let words = cut
+        .lines("crash-after-charge", "key-in-transaction")
+        .join("\n");
+    assert!(
+        words.contains("complete for every plan of ≤ 2 fault(s)"),
+        "{words}"
+    );
+    assert!(words.contains("stopped by --max-runs"), "{words}");
+    assert!(!words.contains("≤ 3"), "{words}");
+}
