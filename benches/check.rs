@@ -5,7 +5,10 @@
 //!   its generated plans; and `explore` over every plan of at most 2 faults;
 //! - time to the first violation: `process-payment`, including shrinking it to the minimal story
 //!   (the race needs no fault at all there), and on `lost-response` with network duplicates
-//!   only, where the race needs a search.
+//!   only, where the race needs a search;
+//! - `explore` over the tree of runs of `default` × `key-in-transaction` on every core: runs
+//!   and distinct runs per second at two faults, and the time to cover three faults whole
+//!   (about a minute on two cores; `IDEMLAB_BENCH_QUICK=1` skips it).
 
 use std::time::Instant;
 
@@ -51,6 +54,33 @@ fn main() {
         secs,
         explored.runs() as f64 / secs
     );
+
+    let default = idemlab::scenario::default_scenario();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let started = Instant::now();
+    let two = Checker::new(&default, correct.as_ref()).explore(2);
+    let secs = started.elapsed().as_secs_f64();
+    assert!(two.complete() && two.minimal.is_none());
+    println!(
+        "explore, default, key-in-transaction, <= 2 faults, {cores} cores: {} runs ({} distinct) in {secs:.2}s = {:.0} runs/s, {:.0} distinct runs/s",
+        two.runs(),
+        two.distinct(),
+        two.runs() as f64 / secs,
+        two.distinct() as f64 / secs
+    );
+    if std::env::var_os("IDEMLAB_BENCH_QUICK").is_none() {
+        let started = Instant::now();
+        let three = Checker::new(&default, correct.as_ref()).explore(3);
+        let secs = started.elapsed().as_secs_f64();
+        assert!(three.complete() && three.minimal.is_none());
+        let decided: u64 = three.depths.iter().map(|d| d.independent).sum();
+        println!(
+            "explore, default, key-in-transaction, <= 3 faults, {cores} cores: complete in {secs:.1}s: {} runs ({} distinct, {:.0} distinct runs/s), {decided} plans decided without a run",
+            three.runs(),
+            three.distinct(),
+            three.distinct() as f64 / secs
+        );
+    }
 
     let mut first = Vec::new();
     for _ in 0..5 {

@@ -526,9 +526,34 @@ fn lookup(name: &str) -> Result<Box<dyn Design>, CliError> {
 
 /// The design called `name`, built with `scenario`'s options for it.
 fn scenario_design(scenario: &Scenario, name: &str) -> Result<Box<dyn Design>, CliError> {
+    if scenario.is_own_design(name) {
+        return Err(own_design(scenario, name));
+    }
     scenario
         .design(name)
         .map_err(|e| CliError::Input(e.to_string()))
+}
+
+/// What to do with a scenario that runs a design of the user's own: run it from Rust.
+fn own_design(scenario: &Scenario, name: &str) -> CliError {
+    CliError::Input(format!(
+        "`{name}` is a design of your own (the scenario lists it in `own_designs`): idemlab cannot run it, your code can. Replay it from a test: `let s = idemlab::scenario::parse(&text, \"{}.toml\")?; let (violation, run) = Checker::new(&s, &{}).replay(&s);` (or `idemlab::world::run(&s, &your_design, s.seed, &Default::default())`)",
+        scenario.name,
+        name.replace('-', "_")
+    ))
+}
+
+/// The designs of `names` (default: the scenario's), refusing a design of the user's own
+/// with what to do instead.
+fn resolve_designs(
+    scenario: &Scenario,
+    names: Option<&[String]>,
+) -> Result<Vec<Box<dyn Design>>, CliError> {
+    let list = names.unwrap_or(&scenario.designs);
+    if let Some(own) = list.iter().find(|n| scenario.is_own_design(n)) {
+        return Err(own_design(scenario, own));
+    }
+    crate::compare::resolve(scenario, Some(list)).map_err(|e| CliError::Input(e.to_string()))
 }
 
 fn ensure_complete(metrics: &[Metrics]) -> Result<(), CliError> {
@@ -596,6 +621,12 @@ fn cmd_run(
             out.push('\n');
             let ideal = oracle::ideal(&scenario);
             render_table(out, &ideal, std::slice::from_ref(&metrics));
+            for key in &run.final_missing {
+                let _ = writeln!(
+                    out,
+                    "\nfinal state: {key} does not exist when the run ends ([oracle] exists)"
+                );
+            }
         }
         RunFormat::Json => {
             #[derive(serde::Serialize)]
@@ -637,8 +668,7 @@ fn cmd_compare(
         Some(name) => load_scenario(name)?,
         None => scenario::default_scenario(),
     };
-    let designs = compare::resolve(&scenario, designs.as_deref())
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let designs = resolve_designs(&scenario, designs.as_deref())?;
     let seed = seed.unwrap_or(scenario.seed);
     let result = compare::compare(&scenario, &designs, seed, &FaultPlan::default());
     match format {
@@ -904,6 +934,21 @@ fn fault_kinds(names: Option<Vec<String>>) -> Result<Vec<crate::check::FaultKind
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The kinds a search tries, comma-separated (the default ones when none were named).
+fn kind_names(kinds: &[crate::check::FaultKind]) -> String {
+    let kinds = if kinds.is_empty() {
+        &crate::check::FaultKind::DEFAULT[..]
+    } else {
+        kinds
+    };
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[allow(clippy::too_many_arguments)]
 fn cmd_check(
     scenario_name: &str,
     design_name: &str,
@@ -944,10 +989,11 @@ fn cmd_check(
         None => {
             let _ = writeln!(
                 out,
-                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults, seed {seed}){}",
+                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults of kinds {}, seed {seed}){}",
                 report.plans,
                 scenario.name,
                 cases,
+                kind_names(kinds),
                 if report.complete {
                     ""
                 } else {
@@ -1589,6 +1635,8 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
         amount: 1,
         amounts: Vec::new(),
         resources: 0,
+        item: 0,
+        payloads: Default::default(),
     };
     s.retry = scenario::RetryPolicy {
         timeout: SimDuration::from_millis(20),

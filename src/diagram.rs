@@ -79,7 +79,7 @@ fn shape(lanes: &Lanes, e: &TraceEvent) -> (usize, usize, &'static str, &'static
             (from, net, "✗", RED)
         }
         (EventKind::Duplicate, _) => (net, net, "⇉", "#8e24aa"),
-        (EventKind::Step, Detail::Step(step)) => {
+        (EventKind::Step, Detail::Step(step, _)) => {
             let target = match step {
                 StepKind::Charge => lanes.of(Node::Provider),
                 StepKind::Ack => net,

@@ -325,7 +325,7 @@ fn first_attempt_steps(scenario: &Scenario, entry: &Entry, options: &Options) ->
         .iter()
         .filter(|e| e.kind == EventKind::Step && e.op == 1 && e.attempt == 1)
         .filter_map(|e| match e.detail {
-            Detail::Step(step) => Some(step),
+            Detail::Step(step, _) => Some(step),
             _ => None,
         })
         .collect()

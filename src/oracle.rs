@@ -100,7 +100,19 @@ pub struct Metrics {
     pub first_divergence_us: Option<u64>,
     /// Set when the run stopped at a budget: which one.
     pub stopped: Option<String>,
+    /// Assertions on the final state (`[oracle] exists`) that did not hold: the keys that
+    /// should exist when the run ends and do not. Serialized only when some failed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub final_state: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Metrics an `[expect]` line may name besides [`METRIC_NAMES`]: they are not columns of the
+/// sweep and compare CSVs, which keep their shape.
+pub const EXPECT_ONLY_METRICS: [&str; 1] = ["final_state"];
 
 impl Metrics {
     /// The value of the metric called `name` (see [`METRIC_NAMES`]).
@@ -124,6 +136,7 @@ impl Metrics {
             "dead_lettered" => self.dead_lettered,
             "latency_p50_us" => self.latency_p50_us,
             "latency_p99_us" => self.latency_p99_us,
+            "final_state" => self.final_state,
             _ => return None,
         })
     }
@@ -239,6 +252,7 @@ pub fn measure(run: &Run) -> Metrics {
         latency_p99_us: 0,
         first_divergence_us: None,
         stopped: run.stopped.map(|s| s.to_string()),
+        final_state: run.final_missing.len() as u64,
     };
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);

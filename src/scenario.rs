@@ -122,11 +122,12 @@ impl Jitter {
 
 impl KeyPolicy {
     /// Every policy, in declaration order.
-    pub const ALL: [KeyPolicy; 4] = [
+    pub const ALL: [KeyPolicy; 5] = [
         KeyPolicy::PerOperation,
         KeyPolicy::PerAttempt,
         KeyPolicy::None,
         KeyPolicy::Shared,
+        KeyPolicy::PerClient,
     ];
 
     /// The name used in scenario files and sweep parameters.
@@ -136,6 +137,7 @@ impl KeyPolicy {
             KeyPolicy::PerAttempt => "per-attempt",
             KeyPolicy::None => "none",
             KeyPolicy::Shared => "shared",
+            KeyPolicy::PerClient => "per-client",
         }
     }
 }
@@ -153,6 +155,10 @@ pub enum KeyPolicy {
     /// Every operation reuses the first operation's key, whatever its payload: the client bug
     /// behind fault class (vii), a key reused with a different payload.
     Shared,
+    /// One key per operation, numbered by each client on its own (`k1`, `k2`, ... for its
+    /// first, second, ... operation), as clients with sequential keys do: two clients' keys
+    /// collide, and a server must tell them apart by who sent them.
+    PerClient,
 }
 
 /// The logical operations the clients run.
@@ -171,9 +177,85 @@ pub struct Workload {
     pub amounts: Vec<u64>,
     /// How many resources (`/items/{n}`) the operations share, dealt round-robin; 0: one each.
     pub resources: u32,
+    /// The item every operation's payload names (0: the payload names none).
+    pub item: u32,
+    /// What single operations carry besides: their own item, amount, a version for
+    /// `If-Match`, another operation's key, free-form fields (`[[workload.op]]`).
+    pub payloads: BTreeMap<u32, Payload>,
+}
+
+/// `[oracle]`: what the oracle counts and checks beyond the built-in effects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OracleSpec {
+    /// Store keys whose writes are effects: a write that gives a key starting with one of these
+    /// a value its operation has not written there before is a `write` effect of that
+    /// operation, and a removal of such a key a `delete` effect (once per operation and key).
+    /// For designs that keep their resource with `put`, `insert_if_absent` or a transaction.
+    pub effect_keys: Vec<String>,
+    /// Keys that must exist (not deleted) in the durable store when the run ends.
+    pub exists: Vec<String>,
+}
+
+impl OracleSpec {
+    /// True when writes to `key` are effects.
+    pub fn is_effect_key(&self, key: &str) -> bool {
+        self.effect_keys.iter().any(|p| key.starts_with(p.as_str()))
+    }
+}
+
+/// What one operation's request carries, where it differs from the workload's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload {
+    /// The item it names.
+    pub item: Option<u32>,
+    /// Its amount.
+    pub amount: Option<u64>,
+    /// The version the client carries for `If-Match` (0: "the resource must not exist").
+    pub version: Option<u64>,
+    /// Send operation N's idempotency key instead of its own (a client reusing a key).
+    pub key_of: Option<u32>,
+    /// Free-form fields, by name.
+    pub fields: BTreeMap<String, String>,
 }
 
 impl Workload {
+    /// The item operation `op` (from 1) names; 0: none.
+    #[inline]
+    pub fn item_of(&self, op: u32) -> u32 {
+        if self.payloads.is_empty() {
+            return self.item;
+        }
+        self.payloads
+            .get(&op)
+            .and_then(|p| p.item)
+            .unwrap_or(self.item)
+    }
+
+    /// The version operation `op` carries for `If-Match`, if any.
+    #[inline]
+    pub fn version_of(&self, op: u32) -> Option<u64> {
+        if self.payloads.is_empty() {
+            return None;
+        }
+        self.payloads.get(&op).and_then(|p| p.version)
+    }
+
+    /// The operation whose idempotency key `op` sends (itself unless its payload says).
+    #[inline]
+    pub fn key_op_of(&self, op: u32) -> u32 {
+        if self.payloads.is_empty() {
+            return op;
+        }
+        self.payloads.get(&op).and_then(|p| p.key_of).unwrap_or(op)
+    }
+
+    /// The free-form fields of operation `op`'s payload.
+    pub fn fields_of(&self, op: u32) -> Option<&BTreeMap<String, String>> {
+        self.payloads
+            .get(&op)
+            .map(|p| &p.fields)
+            .filter(|f| !f.is_empty())
+    }
     /// The resource operation `op` (from 1) names.
     pub fn resource_of(&self, op: u32) -> u32 {
         if self.resources == 0 {
@@ -185,6 +267,11 @@ impl Workload {
 
     /// The amount of operation `op` (from 1).
     pub fn amount_of(&self, op: u32) -> u64 {
+        if !self.payloads.is_empty()
+            && let Some(amount) = self.payloads.get(&op).and_then(|p| p.amount)
+        {
+            return amount;
+        }
         if self.amounts.is_empty() {
             self.amount
         } else {
@@ -396,6 +483,11 @@ pub struct Scenario {
     pub design_options: BTreeMap<String, Options>,
     /// Assertions per design, in file order.
     pub expect: BTreeMap<String, Vec<Expectation>>,
+    /// `[oracle]`: which store writes are effects, and what must hold when the run ends.
+    pub oracle: OracleSpec,
+    /// Designs written outside idemlab that `designs` may name (`own_designs`): a
+    /// counterexample of a user's own design names it so, and parses.
+    pub own_designs: Vec<String>,
 }
 
 /// A scenario that could not be read, located in its file.
@@ -526,6 +618,8 @@ struct RawScenario {
     description: Option<String>,
     seed: Option<u64>,
     designs: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    own_designs: Vec<Spanned<String>>,
     workload: Option<RawWorkload>,
     client: Option<RawClient>,
     network: Option<RawNetwork>,
@@ -535,6 +629,7 @@ struct RawScenario {
     #[serde(default)]
     faults: Vec<Spanned<RawFault>>,
     broker: Option<Spanned<RawBroker>>,
+    oracle: Option<RawOracle>,
     #[serde(default)]
     design: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
     #[serde(default)]
@@ -550,6 +645,30 @@ struct RawWorkload {
     amount: Option<Spanned<i64>>,
     amounts: Option<Spanned<Vec<Spanned<i64>>>>,
     resources: Option<Spanned<i64>>,
+    item: Option<Spanned<i64>>,
+    #[serde(default)]
+    op: Vec<Spanned<RawPayload>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOracle {
+    #[serde(default)]
+    effect_keys: Vec<Spanned<String>>,
+    #[serde(default)]
+    exists: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPayload {
+    op: Option<Spanned<i64>>,
+    item: Option<Spanned<i64>>,
+    amount: Option<Spanned<i64>>,
+    version: Option<Spanned<i64>>,
+    key_of: Option<Spanned<i64>>,
+    #[serde(default)]
+    fields: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -799,6 +918,47 @@ fn int_in(
     Ok(n)
 }
 
+/// The `[[workload.op]]` tables: one per operation at most, each naming it.
+fn validate_payloads(
+    src: &Source<'_>,
+    raw: &[Spanned<RawPayload>],
+    ops: u32,
+) -> Result<BTreeMap<u32, Payload>, ScenarioError> {
+    let mut out = BTreeMap::new();
+    for entry in raw {
+        let p = entry.get_ref();
+        let Some(op_v) = &p.op else {
+            return Err(src.at(
+                entry,
+                "a [[workload.op]] table needs `op = N`: the operation whose payload it sets",
+            ));
+        };
+        let op = int_in(src, op_v, 1, i64::from(ops), "op")? as u32;
+        if out.contains_key(&op) {
+            return Err(src.at(
+                op_v,
+                format!("operation {op} already has a [[workload.op]] table; give each one once"),
+            ));
+        }
+        let num = |v: &Option<Spanned<i64>>, lo: i64, hi: i64, what: &str| {
+            v.as_ref().map(|v| int_in(src, v, lo, hi, what)).transpose()
+        };
+        let payload = Payload {
+            item: num(&p.item, 1, i64::from(u32::MAX), "item")?.map(|i| i as u32),
+            amount: num(&p.amount, 0, i64::MAX, "amount")?.map(|a| a as u64),
+            version: num(&p.version, 0, i64::from(u32::MAX - 1), "version")?.map(|v| v as u64),
+            key_of: num(&p.key_of, 1, i64::from(ops), "key_of")?.map(|k| k as u32),
+            fields: p
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+        };
+        out.insert(op, payload);
+    }
+    Ok(out)
+}
+
 fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let Some(w) = raw.workload else {
         return Err(src.error(
@@ -842,6 +1002,11 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
             Some(r) => int_in(src, r, 1, i64::from(MAX_OPS), "workload.resources")? as u32,
             None => 0,
         },
+        item: match &w.item {
+            Some(i) => int_in(src, i, 1, i64::from(u32::MAX), "workload.item")? as u32,
+            None => 0,
+        },
+        payloads: validate_payloads(src, &w.op, ops)?,
     };
     let broker = raw
         .broker
@@ -877,7 +1042,8 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
             .unwrap_or(0.0),
     };
     let limits = validate_limits(src, raw.limits.unwrap_or_default())?;
-    let designs = validate_designs(src, raw.designs)?;
+    let own_designs = validate_own_designs(src, raw.own_designs)?;
+    let designs = validate_designs(src, raw.designs, &own_designs)?;
     let mut atoms = partitions;
     for fault in &raw.faults {
         atoms.push(validate_fault(src, fault, &workload, &retry, &server)?);
@@ -902,6 +1068,32 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
         broker,
         design_options,
         expect,
+        oracle: validate_oracle(src, raw.oracle)?,
+        own_designs,
+    })
+}
+
+fn validate_oracle(src: &Source<'_>, raw: Option<RawOracle>) -> Result<OracleSpec, ScenarioError> {
+    let Some(raw) = raw else {
+        return Ok(OracleSpec::default());
+    };
+    let texts = |list: Vec<Spanned<String>>, what: &str| -> Result<Vec<String>, ScenarioError> {
+        list.into_iter()
+            .map(|k| {
+                if k.get_ref().is_empty() {
+                    Err(src.at(
+                        &k,
+                        format!("an empty key in `{what}`: give the key, or its first characters"),
+                    ))
+                } else {
+                    Ok(k.into_inner())
+                }
+            })
+            .collect()
+    };
+    Ok(OracleSpec {
+        effect_keys: texts(raw.effect_keys, "effect_keys")?,
+        exists: texts(raw.exists, "exists")?,
     })
 }
 
@@ -1034,6 +1226,12 @@ impl Scenario {
     pub fn design(&self, name: &str) -> Result<Box<dyn Design>, UnknownDesign> {
         let none = Options::new();
         handlers::build(name, self.design_options.get(name).unwrap_or(&none))
+    }
+
+    /// True when `name` is a design of the user's own that this scenario declares
+    /// (`own_designs`): idemlab cannot build it; the user's code runs it.
+    pub fn is_own_design(&self, name: &str) -> bool {
+        self.own_designs.iter().any(|d| d == name)
     }
 }
 
@@ -1179,9 +1377,34 @@ fn validate_limits(src: &Source<'_>, l: RawLimits) -> Result<Budget, ScenarioErr
     })
 }
 
+/// `own_designs`: names of designs written outside idemlab, which `designs` may then list.
+fn validate_own_designs(
+    src: &Source<'_>,
+    own: Vec<Spanned<String>>,
+) -> Result<Vec<String>, ScenarioError> {
+    let mut out: Vec<String> = Vec::new();
+    for d in own {
+        if handlers::entry(d.get_ref()).is_ok() {
+            return Err(src.at(
+                &d,
+                format!(
+                    "`{}` is a design of idemlab's own catalog: list it in `designs` only",
+                    d.get_ref()
+                ),
+            ));
+        }
+        if d.get_ref().is_empty() || out.contains(d.get_ref()) {
+            return Err(src.at(&d, "an empty or repeated name in `own_designs`"));
+        }
+        out.push(d.into_inner());
+    }
+    Ok(out)
+}
+
 fn validate_designs(
     src: &Source<'_>,
     designs: Option<Spanned<Vec<Spanned<String>>>>,
+    own: &[String],
 ) -> Result<Vec<String>, ScenarioError> {
     let Some(list) = designs else {
         return Ok(DEFAULT_DESIGNS.iter().map(|s| s.to_string()).collect());
@@ -1191,8 +1414,19 @@ fn validate_designs(
     }
     let mut out = Vec::new();
     for d in list.get_ref() {
-        if let Err(e) = handlers::entry(d.get_ref()) {
-            return Err(src.at(d, e.to_string()));
+        if own.contains(d.get_ref()) {
+            // A design of the user's own, declared so: nothing to check it against here.
+        } else if let Err(e) = handlers::entry(d.get_ref()) {
+            // A near miss is a typo; a name like no other may be the user's own design.
+            let own = if e.suggestion.is_none() {
+                format!(
+                    "; a design of your own goes in `own_designs` too (`own_designs = [\"{}\"]`) and is run from Rust",
+                    d.get_ref()
+                )
+            } else {
+                String::new()
+            };
+            return Err(src.at(d, format!("{e}{own}")));
         }
         if out.contains(d.get_ref()) {
             return Err(src.at(d, format!("design `{}` is listed twice", d.get_ref())));
@@ -1222,7 +1456,9 @@ fn validate_expect(
         }
         let mut list = Vec::new();
         for (metric, comparison) in table {
-            if !METRIC_NAMES.contains(&metric.get_ref().as_str()) {
+            if !METRIC_NAMES.contains(&metric.get_ref().as_str())
+                && !crate::oracle::EXPECT_ONLY_METRICS.contains(&metric.get_ref().as_str())
+            {
                 let hint = did_you_mean(metric.get_ref(), METRIC_NAMES);
                 return Err(src.at(
                     &metric,
@@ -1708,6 +1944,10 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     let _ = writeln!(out, "seed = {}", s.seed);
     let designs: Vec<String> = s.designs.iter().map(|d| quoted(d)).collect();
     let _ = writeln!(out, "designs = [{}]", designs.join(", "));
+    if !s.own_designs.is_empty() {
+        let own: Vec<String> = s.own_designs.iter().map(|d| quoted(d)).collect();
+        let _ = writeln!(out, "own_designs = [{}]", own.join(", "));
+    }
     let w = &s.workload;
     let _ = writeln!(
         out,
@@ -1720,6 +1960,32 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     }
     if w.resources > 0 {
         let _ = writeln!(out, "resources = {}", w.resources);
+    }
+    if w.item > 0 {
+        let _ = writeln!(out, "item = {}", w.item);
+    }
+    for (op, p) in &w.payloads {
+        let _ = writeln!(out, "\n[[workload.op]]\nop = {op}");
+        if let Some(i) = p.item {
+            let _ = writeln!(out, "item = {i}");
+        }
+        if let Some(a) = p.amount {
+            let _ = writeln!(out, "amount = {a}");
+        }
+        if let Some(v) = p.version {
+            let _ = writeln!(out, "version = {v}");
+        }
+        if let Some(k) = p.key_of {
+            let _ = writeln!(out, "key_of = {k}");
+        }
+        if !p.fields.is_empty() {
+            let fields: Vec<String> = p
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{} = {}", toml_key(k), quoted(v)))
+                .collect();
+            let _ = writeln!(out, "fields = {{ {} }}", fields.join(", "));
+        }
     }
     let r = &s.retry;
     let (backoff, jitter, key) = (r.backoff.name(), r.jitter.name(), r.key.name());
@@ -1782,6 +2048,21 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
             let _ = writeln!(out, "{name} = {value}");
         }
     }
+    if s.oracle != OracleSpec::default() {
+        let list = |keys: &[String]| -> String {
+            keys.iter()
+                .map(|k| quoted(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str("\n[oracle]\n");
+        if !s.oracle.effect_keys.is_empty() {
+            let _ = writeln!(out, "effect_keys = [{}]", list(&s.oracle.effect_keys));
+        }
+        if !s.oracle.exists.is_empty() {
+            let _ = writeln!(out, "exists = [{}]", list(&s.oracle.exists));
+        }
+    }
     for (design, list) in &s.expect {
         let _ = writeln!(out, "\n[expect.{}]", quoted(design));
         for e in list {
@@ -1800,6 +2081,18 @@ pub fn to_toml(scenario: &Scenario, header: &str) -> String {
 }
 
 /// A TOML basic string with the characters TOML requires escaped.
+/// A key as TOML writes it: bare when it can be, else quoted.
+fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        toml_string(k)
+    }
+}
+
 fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {

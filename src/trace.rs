@@ -229,8 +229,9 @@ pub enum Detail {
         /// Why.
         cause: LossCause,
     },
-    /// A handler step.
-    Step(StepKind),
+    /// A handler step, and for an atomic claim (`insert-if-absent`, `compare-and-set`, `lock`)
+    /// whether it won (`Some(true)`) or found the key taken (`Some(false)`).
+    Step(StepKind, Option<bool>),
     /// An effect, and how many times this operation has now had an effect of this kind.
     Effect {
         /// What kind.
@@ -334,7 +335,9 @@ impl TraceEvent {
                     LossCause::Deduplicated => "deduplicated",
                 }
             ),
-            Detail::Step(step) => step.name().to_string(),
+            Detail::Step(step, None) => step.name().to_string(),
+            Detail::Step(step, Some(true)) => format!("{} (won)", step.name()),
+            Detail::Step(step, Some(false)) => format!("{} (taken)", step.name()),
             Detail::Effect { kind, amount, nth } => {
                 if nth > 1 {
                     format!("{} {amount} (application {nth}: DUPLICATE)", kind.name())
@@ -476,7 +479,7 @@ fn pack_detail(detail: Detail) -> (u8, u32, u64) {
             latency_us,
         } => (1, u32::from(request), latency_us),
         Detail::Lost { request, cause } => (2, u32::from(request) | (cause as u32) << 1, 0),
-        Detail::Step(step) => (3, step as u32, 0),
+        Detail::Step(step, won) => (3, step as u32, won.map_or(0, |w| 1 + u64::from(w))),
         Detail::Effect { kind, amount, nth } => {
             (4, kind as u32 | nth.min(0x00ff_ffff) << 8, amount)
         }
@@ -513,7 +516,14 @@ fn unpack_detail(tag: u8, small: u32, big: u64) -> Detail {
                 _ => LossCause::Deduplicated,
             },
         },
-        3 => Detail::Step(step_at(small)),
+        3 => Detail::Step(
+            step_at(small),
+            match big {
+                1 => Some(false),
+                2 => Some(true),
+                _ => None,
+            },
+        ),
         4 => Detail::Effect {
             kind: EffectKind::ALL[((small & 0xff) as usize).min(EffectKind::ALL.len() - 1)],
             amount: big,
@@ -539,13 +549,10 @@ impl Packed {
     fn pack(e: &TraceEvent) -> Packed {
         let (node_kind, node_index) = pack_node(e.node);
         let (detail_tag, small, big) = pack_detail(e.detail);
-        // Keys are minted by the simulated client for its own operation (see `world::client`),
-        // so the operation is implied and only the attempt the key was minted for is stored.
-        debug_assert!(
-            e.key
-                .is_none_or(|k| k.op == e.op || (k.op == 1 && k.attempt == 0)),
-            "a key of another operation"
-        );
+        // Keys are mostly minted by the simulated client for its own operation (see
+        // `world::client`), so the operation is implied and only the attempt the key was minted
+        // for is stored. Another operation's key (a client reusing one, or numbering keys per
+        // client) is marked 254 and kept beside the events by `Trace::push`.
         Packed {
             time_us: e.time_us,
             big,
@@ -558,10 +565,12 @@ impl Packed {
             node_kind,
             // 255: the first operation's key, reused by a later one (`key = "shared"`).
             key: e.key.map_or(0, |k| {
-                if k.op != e.op {
+                if k.op == 1 && k.attempt == 0 && e.op != 1 {
                     255
+                } else if k.op != e.op || k.attempt > 252 {
+                    KEY_ELSEWHERE
                 } else {
-                    k.attempt.min(253) as u8 + 1
+                    k.attempt as u8 + 1
                 }
             }),
             detail_tag,
@@ -577,7 +586,7 @@ impl Packed {
             kind: EventKind::ALL[usize::from(self.kind).min(EventKind::ALL.len() - 1)],
             node: unpack_node(self.node_kind, self.node_index),
             key: match self.key {
-                0 => None,
+                0 | KEY_ELSEWHERE => None,
                 255 => Some(IdemKey { op: 1, attempt: 0 }),
                 k => Some(IdemKey {
                     op: self.op,
@@ -589,10 +598,15 @@ impl Packed {
     }
 }
 
+/// The packed key of an event whose key is not its own operation's: kept in `Trace::keys`.
+const KEY_ELSEWHERE: u8 = 254;
+
 /// The events of one run, in the order they happened, packed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Trace {
     events: Vec<Packed>,
+    /// The keys the packing cannot imply, by event index, in order (most runs have none).
+    keys: Vec<(u32, IdemKey)>,
 }
 
 impl Trace {
@@ -600,6 +614,7 @@ impl Trace {
     pub fn with_capacity(n: usize) -> Self {
         Trace {
             events: Vec::with_capacity(n),
+            keys: Vec::new(),
         }
     }
 
@@ -607,7 +622,24 @@ impl Trace {
     /// detail variant without the general matches.
     #[inline(always)]
     pub fn push(&mut self, event: TraceEvent) {
-        self.events.push(Packed::pack(&event));
+        let packed = Packed::pack(&event);
+        if packed.key == KEY_ELSEWHERE
+            && let Some(key) = event.key
+        {
+            self.keys.push((self.events.len() as u32, key));
+        }
+        self.events.push(packed);
+    }
+
+    /// Decodes event `i`, with its key from the side table when the packing could not imply it.
+    fn decode(&self, i: usize, p: &Packed) -> TraceEvent {
+        let mut e = p.unpack();
+        if p.key == KEY_ELSEWHERE
+            && let Ok(at) = self.keys.binary_search_by_key(&(i as u32), |(j, _)| *j)
+        {
+            e.key = Some(self.keys[at].1);
+        }
+        e
     }
 
     /// How many events.
@@ -622,12 +654,15 @@ impl Trace {
 
     /// The `i`-th event, decoded.
     pub fn get(&self, i: usize) -> Option<TraceEvent> {
-        self.events.get(i).map(Packed::unpack)
+        self.events.get(i).map(|p| self.decode(i, p))
     }
 
     /// Every event, decoded, in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = TraceEvent> + ExactSizeIterator + '_ {
-        self.events.iter().map(Packed::unpack)
+        self.events
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.decode(i, p))
     }
 
     /// The kind of every event, in order, without decoding the rest.
@@ -658,7 +693,7 @@ impl Trace {
     pub fn first_difference(&self, other: &Trace) -> Option<usize> {
         let common = self.events.len().min(other.events.len());
         (0..common)
-            .find(|&i| self.events[i] != other.events[i])
+            .find(|&i| self.events[i] != other.events[i] || self.get(i) != other.get(i))
             .or((self.events.len() != other.events.len()).then_some(common))
     }
 }
@@ -706,9 +741,15 @@ pub fn write_csv<W: io::Write>(trace: &Trace, out: W) -> Result<(), csv::Error> 
 #[inline]
 pub(crate) fn event_words(e: &TraceEvent, timeless: bool) -> [u64; 4] {
     let p = Packed::pack(e);
+    let elsewhere = match e.key {
+        Some(k) if p.key == KEY_ELSEWHERE => {
+            (u64::from(k.op) << 32 | u64::from(k.attempt)).rotate_left(17)
+        }
+        _ => 0,
+    };
     [
         if timeless { u64::MAX } else { p.time_us },
-        p.big,
+        p.big ^ elsewhere,
         u64::from(p.op) | u64::from(p.small) << 32,
         u64::from(p.node_index)
             | u64::from(p.attempt) << 16
@@ -746,7 +787,8 @@ mod tests {
                 request: false,
                 cause: LossCause::Partition,
             },
-            Detail::Step(StepKind::Charge),
+            Detail::Step(StepKind::Charge, None),
+            Detail::Step(StepKind::InsertIfAbsent, Some(false)),
             Detail::Effect {
                 kind: EffectKind::Charge,
                 amount: 100,

@@ -327,3 +327,73 @@ fn ctrl_c_stops_a_long_search_with_what_it_found() {
         "an interrupted search proves nothing beyond what it covered: {stdout}"
     );
 }
+
+/// Every counterexample `check` and `explore` write replays with `idemlab run` and shows the
+/// same violation: for every catalog design on the scenario of its catalog row (and the
+/// middleware, whose file once kept other designs' options and was refused).
+#[test]
+fn every_counterexample_file_replays_with_idemlab_run() {
+    let dir = std::env::temp_dir().join(format!("idemlab-replays-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("naive", "row01-naive-post"),
+        ("put", "row02-put-reordering"),
+        ("conditional-write", "row03-conditional-write"),
+        ("business-key", "row04-business-key"),
+        ("check-then-act", "row05-check-then-act"),
+        ("process-payment", "crash-after-charge"),
+        ("atomic-key", "row07-claim-first"),
+        ("key-in-transaction", "row08-key-in-transaction"),
+        ("recovery-points", "row09-recovery-points"),
+        ("middleware", "middleware"),
+        ("caches-errors", "stored-responses"),
+        ("short-ttl", "key-expiry"),
+        ("new-key-per-attempt", "row13-new-key-per-attempt"),
+        ("payload-hash", "dedup-table"),
+        ("ack-first", "row15-ack-first"),
+        ("process-then-ack", "row16-process-then-ack"),
+        ("inbox", "dlq-redrive-after-ttl"),
+        ("outbox-inbox", "row18-outbox-relay"),
+    ];
+    let mut replayed = 0;
+    for (design, scenario) in cases {
+        for command in ["check", "explore"] {
+            let file = dir.join(format!("{design}-{command}.toml"));
+            let file_arg = file.to_str().unwrap();
+            let mut args = vec![command, scenario, "--design", design, "--out", file_arg];
+            if command == "explore" {
+                args.extend(["--max-faults", "2"]);
+            }
+            let (code, out, err) = common::idemlab(&common::root(), &args);
+            if code == 0 {
+                continue; // Nothing broke it: no file to replay.
+            }
+            assert_eq!(code, 1, "{command} {scenario} --design {design}: {err}");
+            let text = std::fs::read_to_string(&file).unwrap();
+            let broken = out
+                .lines()
+                .find_map(|l| {
+                    l.split_once(" breaks \"")
+                        .map(|(_, rest)| rest.trim_end_matches(':'))
+                })
+                .unwrap_or_else(|| panic!("{out}"))
+                .to_string();
+            let (code, _, err) = common::idemlab(&common::root(), &["run", file_arg]);
+            assert_eq!(
+                code, 1,
+                "idemlab run of {command}'s counterexample for {design} on {scenario}: {err}\n{text}"
+            );
+            assert!(
+                err.contains(&format!("[expect.{design}]")),
+                "{design}: {err}\n{text}"
+            );
+            // The file's own [expect] line names the broken invariant's metric.
+            let parsed = idemlab::scenario::parse(&text, "replay.toml").unwrap();
+            let metric = &parsed.expect[design][0].metric;
+            assert!(err.contains(metric.as_str()), "{design} ({broken}): {err}");
+            replayed += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(replayed >= 20, "only {replayed} counterexamples replayed");
+}

@@ -171,9 +171,16 @@ fn pruning_changes_no_verdict_and_no_counterexample() {
             let Ok(design) = s.design(&name) else {
                 continue;
             };
-            let pruned = Checker::new(&s, design.as_ref()).explore(2);
+            let pruned = Checker::new(&s, design.as_ref())
+                .verify_decisions(true)
+                .explore(2);
             let plain = Checker::new(&s, design.as_ref()).pruning(false).explore(2);
             let what = format!("{} × {name}", path.display());
+            let misjudged: u64 = pruned.depths.iter().map(|d| d.misjudged).sum();
+            assert_eq!(
+                misjudged, 0,
+                "{what}: a plan decided clean breaks an invariant"
+            );
             assert_eq!(pruned.first, plain.first, "{what}");
             assert_eq!(
                 pruned.minimal.as_ref().map(|c| (&c.plan, &c.violation)),
@@ -247,4 +254,108 @@ fn a_run_budget_stops_the_search_and_the_report_says_how_far_it_got() {
     );
     assert!(words.contains("stopped by --max-runs"), "{words}");
     assert!(!words.contains("≤ 3"), "{words}");
+}
+
+/// The same agreement at three faults, where the plans decided without a run have a parent
+/// with a fault of its own (a crash among them): on the small bundled scenarios.
+#[test]
+fn pruning_changes_no_verdict_at_three_faults() {
+    let deep = std::env::var_os("IDEMLAB_EXPLORE_DEEP").is_some();
+    let mut compared = 0;
+    let mut decided = 0;
+    for (path, s) in common::bundled() {
+        // Every small scenario with IDEMLAB_EXPLORE_DEEP=1; else the one-operation ones.
+        if s.workload.ops > if deep { 3 } else { 1 } {
+            continue;
+        }
+        for name in idemlab::handlers::names() {
+            let Ok(design) = s.design(&name) else {
+                continue;
+            };
+            let pruned = Checker::new(&s, design.as_ref())
+                .verify_decisions(true)
+                .explore(3);
+            let plain = Checker::new(&s, design.as_ref()).pruning(false).explore(3);
+            let misjudged: u64 = pruned.depths.iter().map(|d| d.misjudged).sum();
+            assert_eq!(
+                misjudged,
+                0,
+                "{}: a plan decided clean breaks an invariant",
+                path.display()
+            );
+            let what = format!("{} × {name}", path.display());
+            assert_eq!(pruned.first, plain.first, "{what}");
+            assert_eq!(
+                pruned.minimal.as_ref().map(|c| (&c.plan, &c.violation)),
+                plain.minimal.as_ref().map(|c| (&c.plan, &c.violation)),
+                "{what}"
+            );
+            let set = |r: &idemlab::check::ExploreReport| -> std::collections::BTreeSet<u128> {
+                r.violating_runs.iter().copied().collect()
+            };
+            assert_eq!(set(&pruned), set(&plain), "{what}");
+            decided += pruned.depths.iter().map(|d| d.independent).sum::<u64>();
+            compared += 1;
+        }
+    }
+    assert!(compared > 20, "only {compared} pairs compared");
+    assert!(decided > 0, "no plan was decided without a run");
+}
+
+/// Every plan the search decides without a run, run after all, breaks nothing: on the larger
+/// bundled scenarios too (`default` among them), for the designs that survive them.
+#[test]
+fn plans_decided_without_a_run_break_nothing_when_run() {
+    let deep = std::env::var_os("IDEMLAB_EXPLORE_DEEP").is_some();
+    let cases: Vec<(&str, &str)> = if deep {
+        Vec::new()
+    } else {
+        vec![
+            ("default", "key-in-transaction"),
+            ("crash-after-charge", "recovery-points"),
+        ]
+    };
+    let mut decided = 0;
+    let mut checked = 0;
+    let all = common::bundled();
+    let pairs: Vec<(String, Scenario, String)> = if deep {
+        all.iter()
+            .flat_map(|(p, s)| {
+                idemlab::handlers::names()
+                    .into_iter()
+                    .map(move |n| (p.display().to_string(), s.clone(), n))
+            })
+            .collect()
+    } else {
+        cases
+            .iter()
+            .map(|(s, d)| (s.to_string(), bundled(s), d.to_string()))
+            .collect()
+    };
+    for (what, s, name) in pairs {
+        let Ok(design) = s.design(&name) else {
+            continue;
+        };
+        // A budget keeps the few huge trees (hundreds of thousands of runs) in bounds: what
+        // was decided in the part searched is verified all the same.
+        let r = Checker::new(&s, design.as_ref())
+            .verify_decisions(true)
+            .max_runs(150_000)
+            .explore(2);
+        let misjudged: u64 = r.depths.iter().map(|d| d.misjudged).sum();
+        if deep {
+            eprintln!(
+                "{what} × {name}: {} runs, {} decided",
+                r.runs(),
+                r.depths.iter().map(|d| d.independent).sum::<u64>()
+            );
+        }
+        assert_eq!(misjudged, 0, "{what} × {name}");
+        decided += r.depths.iter().map(|d| d.independent).sum::<u64>();
+        checked += 1;
+    }
+    assert!(
+        checked >= 2 && decided > 1_000,
+        "{checked} searches, {decided} decided"
+    );
 }

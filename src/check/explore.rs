@@ -107,6 +107,13 @@ pub struct DepthReport {
     pub merged: u64,
     /// Atoms not tried because the plan made them change nothing.
     pub dominated: u64,
+    /// Plans decided without a run: two atoms on operations that cannot interact (each
+    /// changed operations the other did not, all of them with store keys of their own, no
+    /// crash), whose plans of one atom fewer broke nothing; see the module documentation.
+    pub independent: u64,
+    /// With `Checker::verify_decisions`: plans decided without a run that, run after all,
+    /// broke an invariant. Always 0, or the reasoning is wrong.
+    pub misjudged: u64,
     /// Runs that broke an invariant.
     pub violations: u64,
     /// Runs that hit a budget (events, time or trace) before they ended.
@@ -226,6 +233,12 @@ impl ExploreReport {
                     group(d.dominated)
                 ));
             }
+            if d.independent > 0 {
+                line.push_str(&format!(
+                    "; {} plans decided without a run (two faults on operations that cannot interact)",
+                    group(d.independent)
+                ));
+            }
             if d.stopped_runs > 0 {
                 line.push_str(&format!("; {} hit a budget", group(d.stopped_runs)));
             }
@@ -306,6 +319,7 @@ impl ExploreReport {
                 "distinct": d.distinct,
                 "merged": d.merged,
                 "dominated": d.dominated,
+                "independent": d.independent,
                 "violations": d.violations,
                 "stopped_runs": d.stopped_runs,
                 "complete": d.complete,
@@ -371,6 +385,286 @@ struct TreeNode {
     plan: Vec<FaultAtom>,
     last: Option<Ordinal>,
     limit: Option<Ordinal>,
+    /// The family of its parent's children, when the next depth is the last: for deciding
+    /// plans of two independent atoms without running them.
+    family: Option<u32>,
+}
+
+/// What one atom changed in the run of the plan it extends (its parent's).
+#[derive(Clone, Debug)]
+struct Effect {
+    /// Operations whose own events changed, times taken from the operation's start.
+    relative: Vec<u32>,
+    /// `(key, op)` for every store key touched in this run by the operations whose events
+    /// changed or moved in time (a superset of `relative`).
+    touches: Vec<(u64, u32)>,
+    /// No store key of this run was touched by two operations.
+    private: bool,
+    /// Operations whose events changed or moved in time (a superset of `relative`).
+    absolute: Vec<u32>,
+    /// Where the operations of `absolute` were on the servers: `(server, from, to)` for each
+    /// handler task (its delivery to its last step or answer) and each refused request.
+    activity: Vec<(u16, u64, u64)>,
+    /// The run broke no invariant and hit no budget.
+    clean: bool,
+    /// For a crash atom: the server and the instant it crashes.
+    crash: Option<(u16, u64)>,
+    /// The operation the atom is about.
+    op: u32,
+    /// A handler of the run touched a volatile store.
+    cache: bool,
+    /// The run's end, events and logged events, for the budget of a combined run.
+    end_us: u64,
+    events: u64,
+    logged: u64,
+}
+
+/// The children of one plan, with what each changed, and what the plan's own run was like.
+#[derive(Debug, Default)]
+struct Family {
+    /// Each store key of the parent's run and the operation that touched it (`u32::MAX`: more
+    /// than one).
+    owners: HashMap<u64, u32>,
+    /// The parent's run was private (no key touched by two operations) and clean.
+    sound_base: bool,
+    /// The parent's plan crashes a server.
+    base_crash: bool,
+    /// A handler of the parent's run touched a volatile store.
+    cache: bool,
+    /// How long a crashed server stays down.
+    restart_us: u64,
+    end_us: u64,
+    events: u64,
+    logged: u64,
+    effects: HashMap<FaultAtom, Effect>,
+    /// The delays and stalls among the children, by the message or step they lengthen: the
+    /// lengths refined from their runs are the ones a child of the same atom would get.
+    timed: HashMap<FaultAtom, Vec<(Ordinal, FaultAtom)>>,
+}
+
+/// A delay or a stall with its length set to zero: the key of the point it lengthens.
+fn timed_key(atom: &FaultAtom) -> Option<FaultAtom> {
+    match *atom {
+        FaultAtom::Delay { msg, .. } => Some(FaultAtom::Delay {
+            msg,
+            by: SimDuration::ZERO,
+        }),
+        FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            position,
+            copy,
+            ..
+        } => Some(FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            by: SimDuration::ZERO,
+            position,
+            copy,
+        }),
+        _ => None,
+    }
+}
+
+impl Family {
+    /// True when the plan `parent + x + y` breaks no invariant, known without running it: the
+    /// family's base and both atoms' runs are clean, private and crash-free; the operations
+    /// each atom changed (in their own time) are different ones; the operations either atom
+    /// changed or moved touch store keys no other operation touches; and the budgets leave room
+    /// for both. Then the operations of the combined run behave, each in its own time, as in
+    /// one of the three runs, and every invariant is a property of each operation on its own.
+    ///
+    /// With a crash in the plan, time matters across operations (what is on the server when it
+    /// goes down), so more must hold: no operation is moved by both atoms (each runs on the
+    /// timeline of one of the three runs, where the crashes of the parent's plan met it as they
+    /// meet it here); no operation the other atom changed or moved was on a crashing atom's
+    /// server from the crash to the restart (killed, or refused) in its own run; a crashing
+    /// atom's own operation is not moved by the other (so it crashes at the same instant); and
+    /// no handler uses a volatile store (which a crash wipes for every operation at once).
+    fn independent(&self, x: &Effect, y: &Effect, budget: &crate::sim::Budget) -> bool {
+        let ok = |e: &Effect| e.clean && e.private;
+        if !self.sound_base || !ok(x) || !ok(y) {
+            return false;
+        }
+        if x.relative.iter().any(|op| y.relative.contains(op)) {
+            return false;
+        }
+        if self.base_crash || x.crash.is_some() || y.crash.is_some() {
+            if self.cache || x.cache || y.cache {
+                return false;
+            }
+            if x.absolute.iter().any(|op| y.absolute.contains(op)) {
+                return false;
+            }
+            let clear_of = |crash: Option<(u16, u64)>, crasher: &Effect, other: &Effect| {
+                let Some((server, at)) = crash else {
+                    return true;
+                };
+                let until = at.saturating_add(self.restart_us);
+                !other.absolute.contains(&crasher.op)
+                    && other
+                        .activity
+                        .iter()
+                        .all(|&(s, from, to)| s != server || from > until || to < at)
+            };
+            if !clear_of(x.crash, x, y) || !clear_of(y.crash, y, x) {
+                return false;
+            }
+        }
+        let owned_by = |key: u64, op: u32, other: &Effect| {
+            self.owners.get(&key).is_none_or(|&o| o == op)
+                && other.touches.iter().all(|&(k, o)| k != key || o == op)
+        };
+        if !x.touches.iter().all(|&(k, op)| owned_by(k, op, y))
+            || !y.touches.iter().all(|&(k, op)| owned_by(k, op, x))
+        {
+            return false;
+        }
+        let extra = |a: u64, b: u64, base: u64| a.saturating_add(b).saturating_sub(base);
+        extra(x.end_us, y.end_us, self.end_us) < budget.max_time.0
+            && extra(x.events, y.events, self.events) < budget.max_events
+            && extra(x.logged, y.logged, self.logged) < budget.max_trace_events
+    }
+}
+
+/// The operations whose views differ between `base` and `run`, by one of the two views.
+fn changed(base: &Exploration, run: &Exploration, relative: bool) -> Vec<u32> {
+    base.views
+        .iter()
+        .zip(&run.views)
+        .enumerate()
+        .filter(|(_, (a, b))| {
+            if relative {
+                a.relative != b.relative
+            } else {
+                a.absolute != b.absolute
+            }
+        })
+        .map(|(i, _)| i as u32 + 1)
+        .collect()
+}
+
+/// True when no store key of the run was touched by two operations.
+fn private(ex: &Exploration) -> bool {
+    let mut owners: HashMap<u64, u32> = HashMap::new();
+    for &(op, k) in &ex.touches {
+        if *owners.entry(k).or_insert(op) != op {
+            return false;
+        }
+    }
+    true
+}
+
+fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) -> Option<Effect> {
+    let (b, r) = (base.exploration.as_deref()?, run.exploration.as_deref()?);
+    let absolute = changed(b, r, false);
+    let touches = r
+        .touches
+        .iter()
+        .filter(|(op, _)| absolute.contains(op))
+        .map(|&(op, k)| (k, op))
+        .collect();
+    // The point of a crash atom is in the parent's run, at the candidate's ordinal.
+    let crash = match candidate.atom {
+        FaultAtom::CrashAtStep { .. } => match b.points.get(candidate.at.point as usize) {
+            Some(
+                Point::StepStart { server, at_us, .. } | Point::StepDone { server, at_us, .. },
+            ) => Some((*server, *at_us)),
+            // A crash whose point cannot be found cannot be reasoned about: mark it so that
+            // no plan with it is decided without a run.
+            _ => Some((u16::MAX, 0)),
+        },
+        _ => None,
+    };
+    let crash_unknown = crash == Some((u16::MAX, 0));
+    Some(Effect {
+        relative: changed(b, r, true),
+        activity: activity(r, &absolute),
+        absolute,
+        touches,
+        private: private(r),
+        clean: clean && run.stopped.is_none() && !crash_unknown,
+        crash,
+        op: atom_op(&candidate.atom),
+        cache: r.cache,
+        end_us: run.end_us,
+        events: run.events,
+        logged: run.logged,
+    })
+}
+
+/// The operation an atom is about.
+fn atom_op(atom: &FaultAtom) -> u32 {
+    match *atom {
+        FaultAtom::Drop(m) | FaultAtom::Duplicate(m) | FaultAtom::Delay { msg: m, .. } => m.op,
+        FaultAtom::CrashAtStep { op, .. }
+        | FaultAtom::Slow { op, .. }
+        | FaultAtom::Unavailable { op, .. } => op,
+        FaultAtom::CrashAt { .. } | FaultAtom::Partition { .. } => NO_OP,
+    }
+}
+
+/// Where `ops` were on the servers in the run: `(server, from, to)` for each handler task,
+/// from its delivery to its last event on that server (the run's end if it never had one),
+/// and for each request a down server refused.
+fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u16, u64, u64)> {
+    // (operation, attempt, copy) of each task, and its (server, from, to).
+    type Task = (u32, u16, u8);
+    let mut open: Vec<(Task, (u16, u64, u64))> = Vec::new();
+    let end = ex.instants.last().map_or(0, |e| e.time_us);
+    let mut out = Vec::new();
+    for e in &ex.instants {
+        let Node::Server(server) = e.node else {
+            continue;
+        };
+        if !ops.contains(&e.op) {
+            continue;
+        }
+        let task = (e.op, e.attempt, e.copy);
+        match e.kind {
+            EventKind::Refused => out.push((server, e.time_us, e.time_us)),
+            EventKind::Deliver => open.push((task, (server, e.time_us, end))),
+            _ => {
+                if let Some((_, span)) = open.iter_mut().rev().find(|(t, _)| *t == task) {
+                    span.2 = e.time_us;
+                }
+            }
+        }
+    }
+    // A task still running when the run ended keeps its span to the end; one that ended
+    // has its last event as the span's end (set above, after its delivery).
+    out.extend(open.into_iter().map(|(_, span)| span));
+    out
+}
+
+fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us: u64) -> Family {
+    let Some(ex) = base.exploration.as_deref() else {
+        return Family::default();
+    };
+    let mut owners: HashMap<u64, u32> = HashMap::new();
+    for &(op, k) in &ex.touches {
+        let o = owners.entry(k).or_insert(op);
+        if *o != op {
+            *o = u32::MAX;
+        }
+    }
+    let base_crash = plan
+        .iter()
+        .any(|a| matches!(a, FaultAtom::CrashAtStep { .. } | FaultAtom::CrashAt { .. }));
+    Family {
+        sound_base: clean && base.stopped.is_none() && private(ex),
+        base_crash,
+        cache: ex.cache,
+        restart_us,
+        owners,
+        end_us: base.end_us,
+        events: base.events,
+        logged: base.logged,
+        effects: HashMap::new(),
+        timed: HashMap::new(),
+    }
 }
 
 /// One atom to try on a node.
@@ -389,6 +683,20 @@ struct Child {
     hash: u128,
     violation: Option<Violation>,
     stopped: bool,
+    /// What the atom changed, when the search keeps it (the depth before the last).
+    effect: Option<Effect>,
+}
+
+/// What one batch made.
+#[derive(Default)]
+struct Batch {
+    children: Vec<Child>,
+    dominated: u64,
+    independent: u64,
+    /// Plans decided without a run, kept when the decisions are to be verified.
+    decided: Vec<(usize, FaultAtom)>,
+    /// With effects kept: the family of each node of the batch, by its number.
+    families: Vec<(usize, Family)>,
 }
 
 /// The settings a candidate needs from the scenario.
@@ -504,7 +812,13 @@ impl Checker<'_> {
             plan: Vec::new(),
             last: None,
             limit: None,
+            family: None,
         }];
+        // Deciding plans of two independent atoms without a run rests on the built-in
+        // invariants being properties of each operation alone.
+        let independence = self.prune && !self.custom_invariants;
+        let mut families_prev: Vec<Family> = Vec::new();
+        let mut families_next: Vec<Family> = Vec::new();
         let mut runs_total = 1u64;
         for depth in 1..=max_faults {
             if frontier.is_empty() {
@@ -534,9 +848,26 @@ impl Checker<'_> {
                     break;
                 }
                 let offset = batch_index * BATCH;
-                let (children, dominated) = self.run_batch(batch, offset, &root_run);
-                level.dominated += dominated;
-                for child in children {
+                let keep_effects = independence && depth + 1 == max_faults;
+                let made = self.run_batch(batch, offset, &root_run, keep_effects, &families_prev);
+                level.dominated += made.dominated;
+                level.independent += made.independent;
+                level.misjudged += made
+                    .decided
+                    .par_iter()
+                    .filter(|(node, atom)| {
+                        let mut plan = frontier[*node].plan.clone();
+                        plan.push(*atom);
+                        self.violation_of(&self.explore_run(&plan, false)).is_some()
+                    })
+                    .count() as u64;
+                // Each node's family, by the node's number in this frontier.
+                let mut family_of_node: HashMap<usize, u32> = HashMap::new();
+                for (node, family) in made.families {
+                    family_of_node.insert(node, families_next.len() as u32);
+                    families_next.push(family);
+                }
+                for child in made.children {
                     level.runs += 1;
                     runs_total += 1;
                     level.stopped_runs += u64::from(child.stopped);
@@ -580,7 +911,12 @@ impl Checker<'_> {
                     };
                     let mut plan = node.plan.clone();
                     plan.push(child.candidate.atom);
-                    next.push(TreeNode { plan, last, limit });
+                    next.push(TreeNode {
+                        plan,
+                        last,
+                        limit,
+                        family: family_of_node.get(&child.node).copied(),
+                    });
                 }
                 level.parents_done += batch.len() as u64;
                 if let Some(progress) = self.explore_progress {
@@ -603,32 +939,101 @@ impl Checker<'_> {
                 break;
             }
             frontier = next;
+            families_prev = std::mem::take(&mut families_next);
         }
         report
     }
 
     /// Extends every node of `batch` (numbered from `offset` in the frontier): finds its
-    /// children and runs them, spread over the pool. Returns the children in the search's order
-    /// and how many atoms were dominated.
-    fn run_batch(&self, batch: &[TreeNode], offset: usize, root: &Run) -> (Vec<Child>, u64) {
+    /// children and runs them, spread over the pool, in the search's order. With
+    /// `keep_effects`, also what each child's atom changed, gathered into one family per node;
+    /// with `families`, children that two independent atoms make are decided without a run.
+    fn run_batch(
+        &self,
+        batch: &[TreeNode],
+        offset: usize,
+        root: &Run,
+        keep_effects: bool,
+        families: &[Family],
+    ) -> Batch {
         // Each node's own run, for its points (the root's is at hand).
-        let expanded: Vec<(Vec<Candidate>, u64)> = batch
+        let expanded: Vec<(Option<Run>, Vec<Candidate>, u64)> = batch
             .par_iter()
             .map(|node| {
                 if node.plan.is_empty() {
-                    self.candidates(root, &node.plan, node.last, node.limit)
+                    let (c, d) = self.candidates(root, &node.plan, node.last, node.limit);
+                    (None, c, d)
                 } else {
                     let run = self.explore_run(&node.plan, true);
-                    self.candidates(&run, &node.plan, node.last, node.limit)
+                    let (c, d) = self.candidates(&run, &node.plan, node.last, node.limit);
+                    (keep_effects.then_some(run), c, d)
                 }
             })
             .collect();
-        let dominated = expanded.iter().map(|(_, d)| d).sum();
-        let mut work: Vec<(usize, Candidate)> = expanded
-            .into_iter()
-            .enumerate()
-            .flat_map(|(i, (cands, _))| cands.into_iter().map(move |c| (offset + i, c)))
-            .collect();
+        let mut out = Batch::default();
+        let parents: Vec<Option<Run>> = expanded.iter().map(|_| None).collect();
+        let mut parents = parents;
+        let mut work: Vec<(usize, Candidate)> = Vec::new();
+        for (i, (run, cands, dominated)) in expanded.into_iter().enumerate() {
+            out.dominated += dominated;
+            parents[i] = run;
+            let node = &batch[i];
+            let family = node.family.and_then(|f| families.get(f as usize));
+            let mine = family
+                .zip(node.plan.last())
+                .and_then(|(f, x)| f.effects.get(x));
+            let decide = |atom: &FaultAtom| match (family, mine) {
+                (Some(f), Some(x)) => f
+                    .effects
+                    .get(atom)
+                    .is_some_and(|y| f.independent(x, y, &self.scenario.limits)),
+                _ => false,
+            };
+            let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
+            for c in cands {
+                if !decide(&c.atom) {
+                    work.push((offset + i, c));
+                    continue;
+                }
+                out.independent += 1;
+                if self.verify {
+                    out.decided.push((offset + i, c.atom));
+                }
+                // A delay or stall decided without a run is not refined from a run of its
+                // own: its refined lengths are those its sibling's run gave (the operation
+                // behaves as there, in its own time). They are plans of the tree too.
+                let Some(siblings) = family
+                    .zip(timed_key(&c.atom))
+                    .and_then(|(f, k)| f.timed.get(&k))
+                else {
+                    continue;
+                };
+                for &(at, atom) in siblings {
+                    let at = Ordinal {
+                        point: c.at.point,
+                        ..at
+                    };
+                    if tried.contains(&at) || node.limit.is_some_and(|m| at > m) {
+                        continue;
+                    }
+                    tried.push(at);
+                    let refined = Candidate {
+                        at,
+                        atom,
+                        refined: REFINEMENTS,
+                    };
+                    if decide(&atom) {
+                        out.independent += 1;
+                        if self.verify {
+                            out.decided.push((offset + i, atom));
+                        }
+                    } else {
+                        work.push((offset + i, refined));
+                    }
+                }
+            }
+        }
+        let base = |node: usize| -> &Run { parents[node - offset].as_ref().unwrap_or(root) };
         let mut children = Vec::with_capacity(work.len());
         // Delays and stalls whose runs show new instants to land after: refined once.
         for round in 0..=REFINEMENTS {
@@ -642,18 +1047,26 @@ impl Checker<'_> {
                         candidate.atom,
                         FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
                     );
-                    let run = self.explore_run(&plan, timed && round < REFINEMENTS);
-                    let refined = if timed && round < REFINEMENTS {
+                    let refine = timed && round < REFINEMENTS;
+                    let run = self.explore_run(&plan, refine || keep_effects);
+                    let refined = if refine {
                         self.refinements(&run, &batch[node - offset], candidate)
                     } else {
                         Vec::new()
+                    };
+                    let violation = self.violation_of(&run);
+                    let effect = if keep_effects {
+                        effect(base(node), &run, &candidate, violation.is_none())
+                    } else {
+                        None
                     };
                     let child = Child {
                         node,
                         candidate,
                         hash: run.exploration.as_ref().map_or(0, |e| e.hash),
-                        violation: self.violation_of(&run),
+                        violation,
                         stopped: run.stopped.is_some(),
+                        effect,
                     };
                     (child, refined)
                 })
@@ -681,7 +1094,32 @@ impl Checker<'_> {
         }
         // The search's order: by node, then by kind of fault (plainer first), then by ordinal.
         children.sort_by_key(|c| (c.node, rank(&c.candidate.atom), c.candidate.at));
-        (children, dominated)
+        if keep_effects {
+            for (i, node) in batch.iter().enumerate() {
+                let parent = parents[i].as_ref().unwrap_or(root);
+                let mut family = family_of(
+                    parent,
+                    &node.plan,
+                    self.violation_of(parent).is_none(),
+                    self.scenario.server.restart_delay.0,
+                );
+                for child in children.iter_mut().filter(|c| c.node == offset + i) {
+                    if let Some(e) = child.effect.take() {
+                        family.effects.insert(child.candidate.atom, e);
+                    }
+                    if let Some(key) = timed_key(&child.candidate.atom) {
+                        family
+                            .timed
+                            .entry(key)
+                            .or_default()
+                            .push((child.candidate.at, child.candidate.atom));
+                    }
+                }
+                out.families.push((offset + i, family));
+            }
+        }
+        out.children = children;
+        out
     }
 
     /// The atoms that extend `plan` (whose run is `run`): at points after `last`, up to

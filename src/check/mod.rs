@@ -64,6 +64,9 @@ pub enum BuiltIn {
     /// what the first one started (a design that recovers only when a retry comes needs a
     /// client whose retries outlast a crash, a restart and the lease).
     NothingStuck,
+    /// Every key the scenario's `[oracle] exists` names is in the durable store when the run
+    /// ends (a resource a PUT wrote as delete-then-insert, say, that a crash left deleted).
+    FinalState,
 }
 
 impl Invariant for BuiltIn {
@@ -73,6 +76,7 @@ impl Invariant for BuiltIn {
             BuiltIn::NoLostSuccess => "exactly one effect once the client was told success",
             BuiltIn::FaithfulAnswers => "answers to retries faithful to the first",
             BuiltIn::NothingStuck => "nothing left in progress",
+            BuiltIn::FinalState => "the final state holds",
         }
     }
 
@@ -82,6 +86,7 @@ impl Invariant for BuiltIn {
             BuiltIn::NoLostSuccess => "lost",
             BuiltIn::FaithfulAnswers => "inconsistent",
             BuiltIn::NothingStuck => "stuck",
+            BuiltIn::FinalState => "final_state",
         })
     }
 
@@ -145,7 +150,53 @@ impl Invariant for BuiltIn {
                     ops,
                 ))
             }
+            BuiltIn::FinalState if !run.final_missing.is_empty() => {
+                // The operations that touched the missing key: those whose retries it concerns.
+                let key = &run.final_missing[0];
+                let ops = run
+                    .ledger
+                    .iter()
+                    .map(|e| e.op)
+                    .collect::<BTreeSet<u32>>()
+                    .into_iter()
+                    .collect();
+                Some((format!("{key} does not exist when the run ends"), ops))
+            }
             _ => None,
+        }
+    }
+}
+
+/// An invariant on the final state, in one line: `key` is in the durable store (and not
+/// deleted) when the run ends. `Checker::new(&s, &d).invariant(check::exists("item:1"))`.
+/// A scenario says the same with `[oracle] exists = ["item:1"]`.
+pub fn exists(key: &str) -> Box<dyn Invariant> {
+    Box::new(Exists {
+        key: key.to_string(),
+        name: format!("{key} exists when the run ends"),
+    })
+}
+
+/// See [`exists`].
+struct Exists {
+    key: String,
+    name: String,
+}
+
+impl Invariant for Exists {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn check(&self, run: &Run, _: &Metrics) -> Option<(String, Vec<u32>)> {
+        match run.durable.get(&self.key) {
+            Some(v) if *v != Value::Tombstone => None,
+            _ => {
+                let ops: BTreeSet<u32> = run.ledger.iter().map(|e| e.op).collect();
+                Some((
+                    format!("{} does not exist when the run ends", self.key),
+                    ops.into_iter().collect(),
+                ))
+            }
         }
     }
 }
@@ -163,6 +214,7 @@ pub fn default_invariants() -> Vec<Box<dyn Invariant>> {
         Box::new(BuiltIn::NoLostSuccess),
         Box::new(BuiltIn::FaithfulAnswers),
         Box::new(BuiltIn::NothingStuck),
+        Box::new(BuiltIn::FinalState),
     ]
 }
 
@@ -271,7 +323,7 @@ impl FaultSpace {
             .trace
             .iter()
             .filter_map(|e| match e.detail {
-                Detail::Step(s) if e.kind == EventKind::Step => Some(s),
+                Detail::Step(s, _) if e.kind == EventKind::Step => Some(s),
                 _ => None,
             })
             .collect();
@@ -350,6 +402,7 @@ pub struct Checker<'a> {
     jobs: usize,
     max_runs: Option<u64>,
     prune: bool,
+    verify: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -370,7 +423,16 @@ impl<'a> Checker<'a> {
             jobs: 0,
             max_runs: None,
             prune: true,
+            verify: false,
         }
+    }
+
+    /// With `true`, [`Checker::explore`] also runs every plan it decided without a run and
+    /// counts, per depth, those that broke an invariant after all
+    /// ([`DepthReport::misjudged`]): a check of the search's reasoning, for tests.
+    pub fn verify_decisions(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
     }
 
     /// How many threads [`Checker::explore`] runs plans on (0, the default: one per core).
@@ -460,6 +522,14 @@ impl<'a> Checker<'a> {
     /// The scenario the checker runs plans in: the one it was given, without its own faults.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// Replays a scenario, such as a counterexample file read back with `scenario::parse`,
+    /// faults and all, against the checker's design: the first broken invariant, with the run.
+    /// How a counterexample of a design of your own is replayed (`idemlab run` cannot build
+    /// it).
+    pub fn replay(&self, scenario: &Scenario) -> (Option<Violation>, Run) {
+        self.evaluate(scenario, &FaultPlan::default())
     }
 
     /// Runs `plan` in the checker's scenario; the first broken invariant, with the run. This is

@@ -12,13 +12,61 @@ impl Counterexample {
     /// The failing run as numbered sentences, about the operations involved.
     pub fn narrative(&self) -> Vec<String> {
         let ops: BTreeSet<u32> = self.violation.ops.iter().copied().collect();
+        let queue = self.scenario.broker.is_some();
+        // Which operation made each order and each receipt (ids count from 1 in the order
+        // they were made), so that an answer replayed to another operation says whose it is.
+        let mut orders: Vec<u32> = Vec::new();
+        let mut receipts: Vec<u32> = Vec::new();
+        for e in self.run.trace.iter() {
+            if let Detail::Effect { kind, .. } = e.detail {
+                match kind {
+                    EffectKind::Order => orders.push(e.op),
+                    EffectKind::Charge => receipts.push(e.op),
+                    _ => {}
+                }
+            }
+        }
+        let whose = |e: &TraceEvent| -> String {
+            let Detail::Response(r) = e.detail else {
+                return String::new();
+            };
+            let (made_by, what) = match r.body {
+                crate::handlers::api::Body::Order(id) => (
+                    (id as usize).checked_sub(1).and_then(|i| orders.get(i)),
+                    "order",
+                ),
+                crate::handlers::api::Body::Receipt(id) => (
+                    (id as usize).checked_sub(1).and_then(|i| receipts.get(i)),
+                    "receipt",
+                ),
+                _ => (None, ""),
+            };
+            match made_by {
+                Some(&op) if op != e.op => format!(" (op {op}'s {what}, replayed)"),
+                _ => String::new(),
+            }
+        };
+        // A consumer that acks with `cx.ack()` also answers 200: the ack is told once.
+        let mut acked: BTreeSet<(u32, u16, u8)> = BTreeSet::new();
         let mut lines = Vec::new();
         for e in self.run.trace.iter() {
             let involved = ops.contains(&e.op) || (e.op == NO_OP && e.kind != EventKind::Limit);
             if !involved {
                 continue;
             }
-            let words = if self.scenario.broker.is_some() {
+            let words = if queue {
+                let task = (e.op, e.attempt, e.copy);
+                match (e.kind, e.detail) {
+                    (EventKind::Step, Detail::Step(StepKind::Ack, _)) => {
+                        acked.insert(task);
+                    }
+                    (EventKind::Respond, Detail::Response(r))
+                        if r.is_success() && acked.contains(&task) =>
+                    {
+                        continue;
+                    }
+                    _ => {}
+                }
                 queue_sentence(&e).or_else(|| {
                     let op = format!("op {}:", e.op);
                     sentence(&e).map(|w| w.replacen(&op, &format!("message {}:", e.op), 1))
@@ -27,13 +75,15 @@ impl Counterexample {
                 sentence(&e)
             };
             if let Some(words) = words {
-                lines.push(words);
+                lines.push(format!("{words}{}", whose(&e)));
             }
         }
-        lines.push(format!(
-            "→ {} ({})",
-            self.violation.detail, self.violation.invariant
-        ));
+        let detail = if queue {
+            self.violation.detail.replacen("op ", "message ", 1)
+        } else {
+            self.violation.detail.clone()
+        };
+        lines.push(format!("→ {detail} ({})", self.violation.invariant));
         lines
             .into_iter()
             .enumerate()
@@ -43,16 +93,27 @@ impl Counterexample {
 
     /// The scenario file that replays the failure.
     pub fn to_toml(&self) -> String {
-        let mut header = vec![
-            format!(
-                "Counterexample: `{}` breaks \"{}\".",
-                self.design, self.violation.invariant
-            ),
-            "Written by `idemlab check` / `idemlab explore`; replay it with `idemlab run FILE`,"
-                .to_string(),
-            "which exits 1 because the [expect] line below does not hold.".to_string(),
-            String::new(),
-        ];
+        let mut header = vec![format!(
+            "Counterexample: `{}` breaks \"{}\".",
+            self.design, self.violation.invariant
+        )];
+        if self.scenario.own_designs.is_empty() {
+            header.push(
+                "Written by `idemlab check` / `idemlab explore`; replay it with `idemlab run FILE`,"
+                    .to_string(),
+            );
+            header.push("which exits 1 because the [expect] line below does not hold.".to_string());
+        } else {
+            header.push(format!(
+                "`{}` is a design of your own (`own_designs`): replay it from a test with",
+                self.design
+            ));
+            header.push(
+                "`Checker::new(&scenario, &design).replay(&scenario)`, which returns the violation."
+                    .to_string(),
+            );
+        }
+        header.push(String::new());
         header.extend(self.narrative());
         crate::scenario::to_toml(&self.scenario, &header.join("\n"))
     }
@@ -112,7 +173,7 @@ fn queue_sentence(e: &TraceEvent) -> Option<String> {
             };
             format!("{who}: the network loses the {what} {}", e.attempt)
         }
-        (EventKind::Step, Detail::Step(StepKind::Ack)) => {
+        (EventKind::Step, Detail::Step(StepKind::Ack, _)) => {
             format!("{who}: {} acks it", e.node)
         }
         (EventKind::Respond, Detail::Response(r)) if r.is_success() => {
@@ -187,16 +248,37 @@ fn sentence(e: &TraceEvent) -> Option<String> {
             server(e.node),
             e.attempt
         ),
-        (EventKind::Step, Detail::Step(step)) => match step {
-            StepKind::InsertIfAbsent => format!("{}: {} claims the key", who(e), server(e.node)),
-            StepKind::Get => format!("{}: {} looks the key up", who(e), server(e.node)),
-            StepKind::Put => format!("{}: {} stores the result", who(e), server(e.node)),
-            StepKind::Transaction => {
-                format!("{}: {} commits a transaction", who(e), server(e.node))
+        (EventKind::Step, Detail::Step(step, won)) => {
+            let by = format!("{} (attempt {})", server(e.node), e.attempt);
+            let outcome = match won {
+                Some(true) => ": it was free, now it is this attempt's",
+                Some(false) => ": another request has it",
+                None => "",
+            };
+            match step {
+                StepKind::InsertIfAbsent => format!("{}: {by} claims the key{outcome}", who(e)),
+                StepKind::Get => format!("{}: {by} looks the key up", who(e)),
+                StepKind::Put => format!("{}: {by} stores the result", who(e)),
+                StepKind::Transaction => format!("{}: {by} commits a transaction", who(e)),
+                StepKind::CompareAndSet => {
+                    let outcome = match won {
+                        Some(true) => ": it matched, and is set",
+                        Some(false) => ": it had changed, nothing is set",
+                        None => "",
+                    };
+                    format!("{}: {by} compares and sets{outcome}", who(e))
+                }
+                StepKind::Lock => {
+                    let outcome = match won {
+                        Some(true) => ": locked",
+                        Some(false) => ": another request holds it",
+                        None => "",
+                    };
+                    format!("{}: {by} locks the key row{outcome}", who(e))
+                }
+                _ => return None,
             }
-            StepKind::CompareAndSet => format!("{}: {} compares and sets", who(e), server(e.node)),
-            _ => return None,
-        },
+        }
         (EventKind::Effect, Detail::Effect { kind, amount, nth }) => {
             let what = match kind {
                 EffectKind::Charge => format!("the provider charges {amount}"),
@@ -210,10 +292,15 @@ fn sentence(e: &TraceEvent) -> Option<String> {
                 2 => " again → twice".to_string(),
                 n => format!(" again → {n} times"),
             };
-            format!("{}: {what}{again}", who(e))
+            format!("{}: {what}{again} (attempt {})", who(e), e.attempt)
         }
         (EventKind::Respond, Detail::Response(r)) => {
-            format!("{}: {} answers {r}", who(e), server(e.node))
+            format!(
+                "{}: {} answers attempt {} with {r}",
+                who(e),
+                server(e.node),
+                e.attempt
+            )
         }
         (EventKind::Receive, Detail::Response(r)) => {
             format!("{}: the client gets {r} for attempt {}", who(e), e.attempt)

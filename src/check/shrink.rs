@@ -78,6 +78,12 @@ impl Checker<'_> {
         scenario.name = format!("{}-counterexample-{design}", self.scenario.name);
         scenario.description = format!("{design}: {}", violation.detail);
         scenario.designs = vec![design.clone()];
+        // A design of the user's own is declared so, and the file parses.
+        scenario.own_designs = if crate::handlers::entry(&design).is_ok() {
+            Vec::new()
+        } else {
+            vec![design.clone()]
+        };
         // Options of the designs the replay no longer runs would make it an invalid file.
         scenario.design_options.retain(|name, _| *name == design);
         scenario.faults = plan.clone();

@@ -76,6 +76,14 @@ pub struct Request {
     pub(crate) key: Option<IdemKey>,
     pub(crate) amount: u64,
     pub(crate) resource: u32,
+    /// The item the payload names (0: none).
+    pub(crate) item: u32,
+    /// The version the client carries for `If-Match`, plus one (0: none).
+    pub(crate) version: u32,
+    /// A hash of the payload's free-form fields (0: none).
+    pub(crate) fields: u32,
+    /// The client that sent it.
+    pub(crate) client: u16,
 }
 
 impl Request {
@@ -96,12 +104,48 @@ impl Request {
         self.resource
     }
 
-    /// A fingerprint of the payload, to detect a key reused with a different payload (422).
+    /// The client that sent it (from 0): a real server knows it from the connection or the
+    /// credentials, and must scope idempotency keys by it when clients number their keys on
+    /// their own (`client.retry.key = "per-client"`).
+    pub fn client(&self) -> u16 {
+        self.client
+    }
+
+    /// The item the payload names (`item` in the scenario's workload); `None` when it names
+    /// none.
+    pub fn item(&self) -> Option<u32> {
+        (self.item != 0).then_some(self.item)
+    }
+
+    /// The version the client carries for `If-Match` (`version` of the operation's
+    /// `[[workload.op]]`), for a compare-and-set write; `None` when it carries none. Version 0
+    /// means "the resource must not exist yet" (`If-None-Match: *`).
+    pub fn version(&self) -> Option<u64> {
+        self.version.checked_sub(1).map(u64::from)
+    }
+
+    /// A fingerprint of the whole payload (amount, item, version, free-form fields), to detect
+    /// a key reused with a different payload (422). Designs read the free-form fields with
+    /// [`Cx::field`].
     pub fn fingerprint(&self) -> u64 {
-        // FNV-1a over the payload fields: stable across machines and releases.
+        // FNV-1a over the payload fields: stable across machines and releases. A payload of an
+        // amount alone hashes as it always has.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self.amount.to_le_bytes() {
-            h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        let mut feed = |v: u64| {
+            for byte in v.to_le_bytes() {
+                h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        feed(self.amount);
+        for (tag, value) in [
+            (1, u64::from(self.item)),
+            (2, u64::from(self.version)),
+            (3, u64::from(self.fields)),
+        ] {
+            if value != 0 {
+                feed(tag);
+                feed(value);
+            }
         }
         h
     }
@@ -265,7 +309,7 @@ impl fmt::Display for Response {
 }
 
 /// A value kept in the simulated store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum Value {
     /// A number (a counter, a version).
@@ -382,6 +426,17 @@ impl Cx {
         Payments { cx: self }
     }
 
+    /// The free-form field `name` of the request's payload (`fields` of its operation's
+    /// `[[workload.op]]` in the scenario), if it has one.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let shared = self.shared.borrow();
+        shared
+            .payload_fields
+            .get(&self.task.req.op)
+            .and_then(|fields| fields.get(name))
+            .cloned()
+    }
+
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.shared.borrow().now()
@@ -427,7 +482,7 @@ impl<'a> Db<'a> {
     pub fn get<'k>(&self, key: &'k str) -> impl Future<Output = Option<Value>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Get, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             w.live(durable, t.server, key).cloned()
         })
     }
@@ -447,7 +502,8 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = ()> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Put, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
+            w.declared_write(t, durable, key, Some(&value));
             w.upsert(durable, t.server, key, value);
             w.set_expiry(durable, key, ttl);
         })
@@ -462,7 +518,7 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Write, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             if w.live(durable, t.server, key) == Some(&value) {
                 return false;
             }
@@ -478,7 +534,7 @@ impl<'a> Db<'a> {
     pub fn remove<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Delete, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             if w.live(durable, t.server, key) == Some(&Value::Tombstone) {
                 return false;
             }
@@ -499,14 +555,16 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<u64, u64>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::CompareAndSet, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             let current = match w.live(durable, t.server, key) {
                 Some(Value::Versioned { version, .. }) => *version,
                 _ => 0,
             };
             if current != expected {
+                w.claim_won = Some(false);
                 return Err(current);
             }
+            w.claim_won = Some(true);
             let version = current + 1;
             w.upsert(durable, t.server, key, Value::Versioned { version, value });
             w.record_effect(t, EffectKind::Write, value.unsigned_abs());
@@ -518,7 +576,8 @@ impl<'a> Db<'a> {
     pub fn delete<'k>(&self, key: &'k str) -> impl Future<Output = bool> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Delete, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
+            w.declared_write(t, durable, key, None);
             w.store_mut(durable, t.server).remove(key).is_some()
         })
     }
@@ -529,8 +588,10 @@ impl<'a> Db<'a> {
     /// server crashes. Lock the key row first, and two attempts in flight cannot both proceed.
     pub fn lock<'k>(&self, key: &'k str) -> impl Future<Output = Result<(), Locked>> + use<'a, 'k> {
         self.cx.step(StepKind::Lock, move |w, t| {
-            w.touch(t, key);
-            if w.lock(t, key) { Ok(()) } else { Err(Locked) }
+            w.touch(t, key, true);
+            let won = w.lock(t, key);
+            w.claim_won = Some(won);
+            if won { Ok(()) } else { Err(Locked) }
         })
     }
 
@@ -552,10 +613,14 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<(), Value>> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::InsertIfAbsent, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             if let Some(existing) = w.live(durable, t.server, key) {
-                return Err(existing.clone());
+                let existing = existing.clone();
+                w.claim_won = Some(false);
+                return Err(existing);
             }
+            w.claim_won = Some(true);
+            w.declared_write(t, durable, key, Some(&value));
             w.upsert(durable, t.server, key, value);
             w.set_expiry(durable, key, ttl);
             Ok(())
@@ -583,14 +648,18 @@ impl<'a> Db<'a> {
     ) -> impl Future<Output = Result<(), Option<Value>>> + use<'a, 'k, 'v> {
         let durable = self.durable;
         self.cx.step(StepKind::CompareAndSet, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             let current = w.live(durable, t.server, key);
             if current == expected {
+                w.claim_won = Some(true);
+                w.declared_write(t, durable, key, Some(&new));
                 w.upsert(durable, t.server, key, new);
                 w.set_expiry(durable, key, ttl);
                 Ok(())
             } else {
-                Err(current.cloned())
+                let current = current.cloned();
+                w.claim_won = Some(false);
+                Err(current)
             }
         })
     }
@@ -600,7 +669,7 @@ impl<'a> Db<'a> {
     pub fn incr<'k>(&self, key: &'k str, by: i64) -> impl Future<Output = i64> + use<'a, 'k> {
         let durable = self.durable;
         self.cx.step(StepKind::Incr, move |w, t| {
-            w.touch(t, key);
+            w.touch(t, key, durable);
             let next = w.update(durable, t.server, key, |current| {
                 let next = current.and_then(Value::as_int).unwrap_or(0) + by;
                 (Value::Int { value: next }, next)
@@ -656,7 +725,7 @@ pub struct Txn<'a> {
 impl Txn<'_> {
     /// Reads `key`, seeing this transaction's own writes.
     pub fn get(&mut self, key: &str) -> Option<Value> {
-        self.world.touch(self.task, key);
+        self.world.touch(self.task, key, self.durable);
         if let Some((_, v, _)) = self.writes.iter().rev().find(|(k, _, _)| k == key) {
             return v.clone();
         }
@@ -667,19 +736,19 @@ impl Txn<'_> {
 
     /// Writes `key` at commit.
     pub fn put(&mut self, key: &str, value: Value) {
-        self.world.touch(self.task, key);
+        self.world.touch(self.task, key, self.durable);
         self.writes.push((key.to_string(), Some(value), None));
     }
 
     /// Writes `key` at commit, to live for `ttl` (`None`: for ever); see [`Db::put_for`].
     pub fn put_for(&mut self, key: &str, value: Value, ttl: Option<SimDuration>) {
-        self.world.touch(self.task, key);
+        self.world.touch(self.task, key, self.durable);
         self.writes.push((key.to_string(), Some(value), ttl));
     }
 
     /// Removes `key` at commit.
     pub fn delete(&mut self, key: &str) {
-        self.world.touch(self.task, key);
+        self.world.touch(self.task, key, self.durable);
         self.writes.push((key.to_string(), None, None));
     }
 
@@ -710,6 +779,7 @@ impl Txn<'_> {
             orders,
         } = self;
         for (key, value, ttl) in writes {
+            world.declared_write(task, durable, &key, value.as_ref());
             world.set_expiry(durable, &key, ttl);
             let store = world.store_mut(durable, task.server);
             match value {
@@ -756,7 +826,7 @@ impl<'a> Payments<'a> {
     ) -> impl Future<Output = Result<u64, Unavailable>> + use<'a, 'k> {
         self.cx.step(StepKind::Charge, move |w, t| {
             // The provider's key is state the operations may share, like a store key.
-            w.touch(t, key);
+            w.touch(t, key, true);
             if w.provider_unavailable(t) {
                 return Err(Unavailable);
             }
@@ -860,21 +930,24 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                 this.position = position;
                 let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
                 let (latency, stall) = world.step_latency(task, this.kind, identity, position);
-                let r = task.req;
-                let kind = this.kind;
-                let now = world.now().0;
-                world.point(|| Point::StepStart {
-                    step: StepId {
-                        op: r.op,
-                        attempt: r.attempt,
-                        copy: r.copy,
-                        position,
-                        kind,
-                    },
-                    at_us: now,
-                    done_us: now + latency.0,
-                    slowed_us: stall.0,
-                });
+                if world.records_points() {
+                    let r = &task.req;
+                    let now = world.now().0;
+                    let point = Point::StepStart {
+                        server: task.server,
+                        step: StepId {
+                            op: r.op,
+                            attempt: r.attempt,
+                            copy: r.copy,
+                            position,
+                            kind: this.kind,
+                        },
+                        at_us: now,
+                        done_us: now + latency.0,
+                        slowed_us: stall.0,
+                    };
+                    world.point(|| point);
+                }
                 if world.crash_point(task, this.kind, position, false) {
                     this.state = StepState::Halted;
                     return Poll::Pending;
@@ -888,22 +961,27 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                     this.state = StepState::Halted;
                     return Poll::Pending;
                 };
-                let r = task.req;
-                let (kind, position) = (this.kind, this.position);
-                let now = world.now().0;
-                let unavailable = kind == StepKind::Charge
-                    && world.plan.unavailable(r.op, r.attempt, r.copy, position);
-                world.point(|| Point::StepDone {
-                    step: StepId {
-                        op: r.op,
-                        attempt: r.attempt,
-                        copy: r.copy,
-                        position,
-                        kind,
-                    },
-                    at_us: now,
-                    unavailable,
-                });
+                let position = this.position;
+                if world.records_points() {
+                    let r = task.req;
+                    let kind = this.kind;
+                    let now = world.now().0;
+                    let unavailable = kind == StepKind::Charge
+                        && world.plan.unavailable(r.op, r.attempt, r.copy, position);
+                    let server = task.server;
+                    world.point(|| Point::StepDone {
+                        server,
+                        step: StepId {
+                            op: r.op,
+                            attempt: r.attempt,
+                            copy: r.copy,
+                            position,
+                            kind,
+                        },
+                        at_us: now,
+                        unavailable,
+                    });
+                }
                 let out = apply(&mut world, task);
                 world.trace_step(task, this.kind);
                 if world.crash_point(task, this.kind, position, true) {

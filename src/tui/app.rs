@@ -615,7 +615,7 @@ impl App {
                 }
             }
             WhatIf::Crash => match e.detail {
-                Detail::Step(step) if e.kind == EventKind::Step => FaultAtom::CrashAtStep {
+                Detail::Step(step, _) if e.kind == EventKind::Step => FaultAtom::CrashAtStep {
                     op: e.op,
                     attempt: Some(u32::from(e.attempt)),
                     when: When::After,

@@ -257,7 +257,7 @@ fn glyph(lanes: &Lanes, e: &TraceEvent) -> Glyph {
             bold: true,
             ..at(net, '⇉', Color::Magenta)
         },
-        (EventKind::Step, Detail::Step(step)) => {
+        (EventKind::Step, Detail::Step(step, _)) => {
             let (target, symbol) = match step {
                 StepKind::Charge => (lanes.of(Node::Provider), '$'),
                 // An ack goes to the broker, over the network.

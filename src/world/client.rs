@@ -35,6 +35,8 @@ pub(crate) struct OpState {
     /// The first final answer a server sent, and whether a later one differed.
     pub answer: Option<Response>,
     pub answers_differ: bool,
+    /// A hash of the free-form fields of the operation's payload (0: none).
+    pub fields: u32,
     /// True while the client waits for the answer to its current attempt: from the send
     /// until the attempt times out or an answer is accepted. An answer that arrives after its
     /// attempt timed out (during the backoff, say) is late: the client has already decided to
@@ -62,6 +64,7 @@ impl OpState {
                 answer: None,
                 answers_differ: false,
                 waiting: false,
+                fields: scenario.workload.fields_of(i + 1).map_or(0, fields_hash),
             })
             .collect()
     }
@@ -81,6 +84,17 @@ impl OpState {
             answers_differ: self.answers_differ,
         }
     }
+}
+
+/// FNV-1a over a payload's free-form fields, names and values: never 0 for a non-empty set.
+fn fields_hash(fields: &std::collections::BTreeMap<String, String>) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in fields {
+        for b in k.bytes().chain([0xff]).chain(v.bytes()).chain([0xfe]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    ((h ^ (h >> 32)) as u32).max(1)
 }
 
 /// The delay before the attempt after `attempt` (from 1), before jitter is applied.
@@ -128,11 +142,19 @@ impl World<'_> {
     }
 
     fn key_for(&self, op: u32, attempt: u32) -> Option<IdemKey> {
+        // A payload may make the client send another operation's key (a reused key).
+        let op = self.scenario.workload.key_op_of(op);
         match self.key_policy {
             KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
             KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
             KeyPolicy::None => None,
             KeyPolicy::Shared => Some(IdemKey { op: 1, attempt: 0 }),
+            // Each client numbers its own operations: its k-th one is `k`, whoever else has
+            // a `k` (operations are dealt to clients round-robin).
+            KeyPolicy::PerClient => Some(IdemKey {
+                op: (op - 1) / u32::from(self.scenario.workload.clients) + 1,
+                attempt: 0,
+            }),
         }
     }
 
@@ -141,13 +163,20 @@ impl World<'_> {
         self.ops[op as usize - 1].attempt = attempt;
         self.ops[op as usize - 1].waiting = true;
         let state = &self.ops[op as usize - 1];
+        let w = &self.scenario.workload;
         let req = Request {
             op,
             attempt,
             copy: 0,
             key: self.key_for(op, attempt),
             amount: state.amount,
-            resource: self.scenario.workload.resource_of(op),
+            resource: w.resource_of(op),
+            client: state.client,
+            item: w.item_of(op),
+            version: w
+                .version_of(op)
+                .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX - 1) + 1),
+            fields: state.fields,
         };
         let server = ((op + attempt - 1) % u32::from(self.scenario.server.count)) as u16;
         {

@@ -194,6 +194,9 @@ pub struct Run {
     pub safe: bool,
     /// The fault points and fingerprints, with [`Recording::Explore`].
     pub exploration: Option<Box<Exploration>>,
+    /// The keys `[oracle] exists` names that the durable store does not hold (or holds
+    /// deleted) when the run ends.
+    pub final_missing: Vec<String>,
 }
 
 impl Run {
@@ -324,10 +327,21 @@ pub struct Shared {
     pub(crate) trace: Trace,
     /// False with [`Recording::Metrics`]: events are counted, not stored.
     pub(crate) recording: bool,
+
     /// Events logged but not stored (with [`Recording::Metrics`]).
     pub(crate) unrecorded: u64,
     /// With [`Recording::Explore`]: the fault points and fingerprints.
     pub(crate) recorder: Option<Box<points::Recorder>>,
+    /// Whether the atomic claim the current step made won (set by the step, read when it is
+    /// traced).
+    pub(crate) claim_won: Option<bool>,
+    /// `[oracle] effect_keys`: key prefixes whose writes are effects.
+    pub(crate) effect_keys: Vec<String>,
+    /// The `(operation, key, value hash)` writes and `(operation, key)` removals already
+    /// counted as effects on declared keys: each counts once per operation.
+    pub(crate) declared: std::collections::BTreeSet<(u32, String, u64)>,
+    /// The free-form fields of the operations' payloads, by operation (`Cx::field`).
+    pub(crate) payload_fields: BTreeMap<u32, BTreeMap<String, String>>,
     pub(crate) durable: BTreeMap<String, Value>,
     pub(crate) volatile: Vec<BTreeMap<String, Value>>,
     pub(crate) ledger: Vec<LedgerEntry>,
@@ -394,8 +408,29 @@ impl Shared {
         key: Option<crate::handlers::api::IdemKey>,
         detail: Detail,
     ) {
-        let event = TraceEvent {
-            time_us: self.kernel.now().0,
+        // The common cases stay as short as they were before searches recorded anything: a
+        // sweep's runs count, a traced run pushes; a search's runs take the out-of-line path.
+        if self.recorder.is_some() {
+            let event = TraceEvent {
+                time_us: self.kernel.now().0,
+                op,
+                attempt,
+                copy,
+                kind,
+                node,
+                key,
+                detail,
+            };
+            self.log_explored(event);
+            return;
+        }
+        if !self.recording {
+            self.unrecorded += 1;
+            return;
+        }
+        let time_us = self.kernel.now().0;
+        self.trace.push(TraceEvent {
+            time_us,
             op,
             attempt,
             copy,
@@ -403,15 +438,21 @@ impl Shared {
             node,
             key,
             detail,
-        };
+        });
+    }
+
+    /// An event of a run with a recorder: fingerprinted, and traced when the run keeps a trace.
+    #[cold]
+    #[inline(never)]
+    fn log_explored(&mut self, event: TraceEvent) {
         if let Some(recorder) = self.recorder.as_deref_mut() {
             recorder.event(&event);
         }
-        if !self.recording {
+        if self.recording {
+            self.trace.push(event);
+        } else {
             self.unrecorded += 1;
-            return;
         }
-        self.trace.push(event);
     }
 
     /// Records a fault point, when the run is exploring.
@@ -432,9 +473,47 @@ impl Shared {
 
     /// Notes that `task`'s handler touched store `key`, when the run is exploring.
     #[inline]
-    pub(crate) fn touch(&mut self, task: &TaskInfo, key: &str) {
+    pub(crate) fn touch(&mut self, task: &TaskInfo, key: &str, durable: bool) {
         if let Some(recorder) = self.recorder.as_deref_mut() {
-            recorder.touch(task.req.op, key);
+            recorder.touch(task.req.op, key, durable);
+        }
+    }
+
+    /// Counts a write of `new` (`None`: a removal) to a durable key the scenario declares an
+    /// effect key (`[oracle] effect_keys`): a `write` effect when the key gets a value this
+    /// operation has not written there before, a `delete` effect when this operation first
+    /// removes it. Call it before the write, with the store as it was.
+    pub(crate) fn declared_write(
+        &mut self,
+        task: &TaskInfo,
+        durable: bool,
+        key: &str,
+        new: Option<&Value>,
+    ) {
+        if !durable
+            || self.effect_keys.is_empty()
+            || !self.effect_keys.iter().any(|p| key.starts_with(p.as_str()))
+        {
+            return;
+        }
+        let old = self.live(true, task.server, key).cloned();
+        let op = task.req.op;
+        match new {
+            Some(value) if old.as_ref() != Some(value) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::hash::DefaultHasher::new();
+                value.hash(&mut h);
+                if self.declared.insert((op, key.to_string(), h.finish())) {
+                    let amount = value.as_int().map_or(0, i64::unsigned_abs);
+                    self.record_effect(task, EffectKind::Write, amount);
+                }
+            }
+            None if old.is_some_and(|v| v != Value::Tombstone)
+                && self.declared.insert((op, key.to_string(), u64::MAX)) =>
+            {
+                self.record_effect(task, EffectKind::Delete, 0);
+            }
+            _ => {}
         }
     }
 
@@ -606,6 +685,7 @@ impl Shared {
     }
 
     /// Records an effect in the ledger and the trace.
+    #[inline]
     pub(crate) fn record_effect(&mut self, task: &TaskInfo, kind: EffectKind, amount: u64) {
         let op = task.req.op;
         if let Some(recorder) = self.recorder.as_deref_mut() {
@@ -713,12 +793,14 @@ impl Shared {
         );
     }
 
+    #[inline]
     pub(crate) fn trace_step(&mut self, task: &TaskInfo, kind: StepKind) {
+        let won = self.claim_won.take();
         self.log(
             Node::Server(task.server),
             EventKind::Step,
             Some(&task.req),
-            Detail::Step(kind),
+            Detail::Step(kind, won),
         );
     }
 
@@ -851,6 +933,16 @@ impl<'a> World<'a> {
             },
             recording: traced,
             unrecorded: 0,
+            claim_won: None,
+            effect_keys: scenario.oracle.effect_keys.clone(),
+            declared: Default::default(),
+            payload_fields: scenario
+                .workload
+                .payloads
+                .iter()
+                .filter(|(_, p)| !p.fields.is_empty())
+                .map(|(op, p)| (*op, p.fields.clone()))
+                .collect(),
             recorder: match recording {
                 Recording::Explore | Recording::ExploreTraced => {
                     Some(Box::new(points::Recorder::new(scenario.workload.ops, true)))
@@ -959,6 +1051,19 @@ impl<'a> World<'a> {
     fn finish(&mut self, stopped: Option<LimitHit>) -> Run {
         let mut shared = self.shared.borrow_mut();
         shared.purge_expired();
+        let final_missing = self
+            .scenario
+            .oracle
+            .exists
+            .iter()
+            .filter(|k| {
+                matches!(
+                    shared.durable.get(k.as_str()),
+                    None | Some(Value::Tombstone)
+                )
+            })
+            .cloned()
+            .collect();
         let end_us = shared.now().0;
         let events = shared.kernel.processed();
         let logged = shared.logged();
@@ -981,6 +1086,7 @@ impl<'a> World<'a> {
             events,
             safe: self.design.is_safe(),
             exploration: shared.recorder.take().map(|r| Box::new(r.finish())),
+            final_missing,
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum Point {
     StepStart {
         /// Which step.
         step: StepId,
+        /// The server running it.
+        server: u16,
         /// When, in microseconds.
         at_us: u64,
         /// When it completes without any planned stall, in microseconds.
@@ -74,6 +76,8 @@ pub enum Point {
     StepDone {
         /// Which step.
         step: StepId,
+        /// The server running it.
+        server: u16,
         /// When, in microseconds.
         at_us: u64,
         /// True when the plan already made this provider call answer 503.
@@ -120,6 +124,8 @@ pub struct Exploration {
     pub touches: Vec<(u32, u64)>,
     /// Every event's when, where and whose, in order.
     pub instants: Vec<Instant>,
+    /// True when a handler touched a server's volatile store (which a crash wipes).
+    pub cache: bool,
 }
 
 /// The recorder the world keeps during an exploring run.
@@ -198,9 +204,10 @@ impl Recorder {
         self.out.points.push(point);
     }
 
-    pub(crate) fn touch(&mut self, op: u32, key: &str) {
+    pub(crate) fn touch(&mut self, op: u32, key: &str, durable: bool) {
         if self.full {
             self.out.touches.push((op, key_hash(key)));
+            self.out.cache |= !durable;
         }
     }
 
