@@ -1764,36 +1764,10 @@ fn cmd_bench(
     ensure_complete(std::slice::from_ref(&metrics))
 }
 
-/// Writes a file atomically: to a temporary file in the same directory, then renamed over
-/// `path`. On any error the temporary file is removed and `path` is untouched.
+/// [`crate::files::write_atomically`], its failure an input/output error of the command.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> io::Result<()>,
 ) -> Result<(), CliError> {
-    let fail = |e: io::Error| CliError::Io(format!("cannot write {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| CliError::Io(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    crate::files::write_atomically(path, write).map_err(|e| CliError::Io(e.0))
 }

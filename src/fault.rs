@@ -14,7 +14,7 @@
 use std::fmt;
 
 use crate::time::{SimDuration, SimTime};
-use crate::world::StepKind;
+use crate::vocab::StepKind;
 
 /// Which way a message travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -35,17 +35,20 @@ pub mod determinism;
 pub mod diagram;
 pub mod fate;
 pub mod fault;
+pub mod files;
 pub mod handlers;
 pub mod matrix;
 pub mod oracle;
 pub mod plot;
 pub mod scenario;
+pub mod settings;
 pub mod sim;
 pub mod suggest;
 pub mod sweep;
 pub mod time;
 pub mod trace;
 pub mod tui;
+pub mod vocab;
 pub mod world;
 
 /// The README's Rust listings, compiled and run as doctests so that they stay true.

@@ -25,32 +25,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::handlers::api::{EffectKind, Response};
-use crate::scenario::Scenario;
+use crate::settings::Scenario;
 use crate::trace::{Detail, EventKind, Outcome};
+use crate::vocab::{EffectKind, Response};
 use crate::world::Run;
 
-/// The metric names an `[expect]` table may use.
-pub const METRIC_NAMES: [&str; 18] = [
-    "ops",
-    "attempts",
-    "delivered",
-    "effects",
-    "duplicates",
-    "lost",
-    "in_doubt",
-    "inconsistent",
-    "succeeded",
-    "failed",
-    "unfinished",
-    "timeouts",
-    "charged",
-    "stuck",
-    "different_response",
-    "dead_lettered",
-    "latency_p50_us",
-    "latency_p99_us",
-];
+pub use crate::vocab::{EXPECT_ONLY_METRICS, METRIC_NAMES};
 
 /// One design's figures for one run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -109,10 +89,6 @@ pub struct Metrics {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
-
-/// Metrics an `[expect]` line may name besides [`METRIC_NAMES`]: they are not columns of the
-/// sweep and compare CSVs, which keep their shape.
-pub const EXPECT_ONLY_METRICS: [&str; 1] = ["final_state"];
 
 impl Metrics {
     /// The value of the metric called `name` (see [`METRIC_NAMES`]).
@@ -245,7 +221,7 @@ pub fn measure(run: &Run) -> Metrics {
         stuck: run
             .durable
             .values()
-            .filter(|v| matches!(v, crate::handlers::api::Value::InProgress { .. }))
+            .filter(|v| matches!(v, crate::vocab::Value::InProgress { .. }))
             .count() as u64,
         statuses: BTreeMap::new(),
         latency_p50_us: 0,

@@ -16,8 +16,8 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::handlers::api::{Body, EffectKind, ErrorCode, IdemKey, Response};
-use crate::world::StepKind;
+use crate::vocab::StepKind;
+use crate::vocab::{Body, EffectKind, ErrorCode, IdemKey, Response};
 
 /// Where an event happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

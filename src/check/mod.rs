@@ -30,11 +30,11 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 
 use crate::fault::{FaultAtom, FaultPlan};
 use crate::handlers::Design;
-use crate::handlers::api::Value;
 use crate::oracle::{self, Metrics};
 use crate::scenario::Scenario;
 use crate::time::SimDuration;
 use crate::trace::{Detail, EventKind, Outcome};
+use crate::vocab::Value;
 use crate::world::{Run, StepKind};
 
 /// A property every run of a design must have. `Send + Sync`: searches check runs on every

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::Counterexample;
-use crate::handlers::api::EffectKind;
 use crate::time::SimDuration;
 use crate::trace::{Detail, EventKind, NO_OP, Node, TraceEvent};
+use crate::vocab::EffectKind;
 use crate::world::StepKind;
 
 impl Counterexample {
@@ -31,11 +31,11 @@ impl Counterexample {
                 return String::new();
             };
             let (made_by, what) = match r.body {
-                crate::handlers::api::Body::Order(id) => (
+                crate::vocab::Body::Order(id) => (
                     (id as usize).checked_sub(1).and_then(|i| orders.get(i)),
                     "order",
                 ),
-                crate::handlers::api::Body::Receipt(id) => (
+                crate::vocab::Body::Receipt(id) => (
                     (id as usize).checked_sub(1).and_then(|i| receipts.get(i)),
                     "receipt",
                 ),

@@ -114,7 +114,7 @@ fn dispatch(app: &mut App, msg: Msg) {
     match effect {
         Effect::ExportCsv(path) => {
             let trace = &app.focused().run.trace;
-            let result = crate::cli::write_atomically(&path, |w| {
+            let result = crate::files::write_atomically(&path, |w| {
                 crate::trace::write_csv(trace, w).map_err(|e| io::Error::other(e.to_string()))
             })
             .map(|()| path)

@@ -8,10 +8,10 @@
 //! took effect.
 
 use crate::fate::{Decision, Identity};
-use crate::handlers::api::{IdemKey, Request, Response};
-use crate::scenario::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
+use crate::settings::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, Node, Outcome};
+use crate::vocab::{IdemKey, Request, Response};
 
 use super::{Ev, OpRecord, Received, Responses, World};
 

@@ -7,9 +7,9 @@
 
 use crate::fate::{Decision, Identity};
 use crate::fault::{Direction, MessageRef};
-use crate::handlers::api::{Request, Response};
 use crate::time::SimDuration;
 use crate::trace::{Detail, EventKind, LossCause, Node};
+use crate::vocab::{Request, Response};
 
 use super::{Ev, InFlight, World};
 

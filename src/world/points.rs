@@ -19,8 +19,8 @@
 //! [`Recording::Explore`]: super::Recording::Explore
 
 use crate::fault::MessageRef;
-use crate::handlers::api::{Body, EffectKind};
 use crate::trace::{Detail, EventKind, NO_OP, Node, TraceEvent, event_words};
+use crate::vocab::{Body, EffectKind};
 
 /// One handler step, by identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

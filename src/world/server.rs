@@ -7,10 +7,11 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::fate::{Decision, Identity};
-use crate::handlers::TaskStore;
-use crate::handlers::api::{Cx, Request, Response};
 use crate::time::SimDuration;
 use crate::trace::{CrashCause, Detail, EventKind, Node};
+use crate::vocab::{Request, Response};
+use crate::world::api::Cx;
+use crate::world::design::TaskStore;
 
 use super::{Ev, TaskInfo, World};
 
@@ -200,7 +201,7 @@ impl World<'_> {
 
     /// Sends the ack of a task that called `cx.ack()`: a 200 response on the wire.
     fn send_ack(&mut self, info: TaskInfo) {
-        self.respond(info, Response::ok(crate::handlers::api::Body::Empty));
+        self.respond(info, Response::ok(crate::vocab::Body::Empty));
     }
 
     /// Logs `response` as the server's answer to the task's request and puts it on the wire.
