@@ -20,10 +20,14 @@
 //! assert!(naive.duplicates > 0);
 //! ```
 //!
-//! Layers, each using only the ones listed before it: [`time`], [`sim`] (kernel), [`fate`],
-//! [`fault`], [`world`] (network, clients, servers, stores), [`handlers`], [`oracle`],
-//! [`scenario`], [`compare`], [`trace`] export, and at the top the [`cli`] and the [`tui`].
-//! Nothing below those two does I/O, reads a clock or spawns a thread.
+//! Layers, each using only the ones listed before it (`tests/layers.rs` checks it): [`time`],
+//! [`suggest`], [`vocab`] (the values every layer speaks), [`sim`] (kernel), [`fate`],
+//! [`fault`], [`trace`], [`settings`] (scenarios, read without knowing a design), [`world`]
+//! (network, clients, servers, stores, and the handler interface `world::api`), [`handlers`]
+//! (the catalog), [`oracle`], [`scenario`] (the reader with the catalog), [`compare`],
+//! [`determinism`], [`plot`], [`diagram`], [`check`], [`matrix`], [`sweep`], [`files`], and at
+//! the top the [`tui`] and the [`cli`]. Nothing below those two does I/O, reads a clock or
+//! spawns a thread inside a run.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

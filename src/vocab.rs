@@ -105,7 +105,7 @@ impl Request {
 
     /// A fingerprint of the whole payload (amount, item, version, free-form fields), to detect
     /// a key reused with a different payload (422). Designs read the free-form fields with
-    /// [`Cx::field`].
+    /// [`Cx::field`](crate::world::api::Cx::field).
     pub fn fingerprint(&self) -> u64 {
         // FNV-1a over the payload fields: stable across machines and releases. A payload of an
         // amount alone hashes as it always has.

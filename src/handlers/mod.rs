@@ -1,6 +1,6 @@
 //! The catalog of handler designs, and the [`Design`] trait users implement for their own.
 //!
-//! A design is an async function over a [`Cx`]; [`design_fn`] turns one into a [`Design`]:
+//! A design is an async function over a [`Cx`](api::Cx); [`design_fn`] turns one into a [`Design`]:
 //!
 //! ```
 //! use idemlab::handlers::{design_fn, Design};

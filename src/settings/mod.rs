@@ -1,14 +1,15 @@
 //! What a run is set up with: the typed [`Scenario`] and the reader that builds it from a
-//! TOML file, in stages: the raw serde structs ([`raw`]: `deny_unknown_fields`, every value
+//! TOML file, in stages: the raw serde structs (`raw`: `deny_unknown_fields`, every value
 //! that needs checking kept with its span), validation into the typed scenario
-//! ([`validate`]), errors located in the file and rendered with the offending line
-//! ([`error`]), and writing a scenario back as a file ([`write`]).
+//! (`validate`), errors located in the file and rendered with the offending line
+//! ([`error`]), and writing a scenario back as a file ([`mod@write`]).
 //!
 //! The reader knows no design: it asks a [`DesignNames`] (the catalog implements it) which
 //! names exist and which options each takes. [`crate::scenario`] is the reader with the
 //! catalog, the bundled scenarios and the way to build a scenario's designs.
 
 pub mod error;
+mod faults;
 mod raw;
 mod validate;
 pub mod write;
@@ -561,6 +562,20 @@ pub struct UnknownDesign {
     /// Every known name.
     pub known: Vec<String>,
 }
+
+/// The fault kinds a scenario may script.
+pub const FAULT_KINDS: [&str; 7] = [
+    "drop",
+    "duplicate",
+    "delay",
+    "crash",
+    "partition",
+    "unavailable",
+    "slow",
+];
+
+/// The designs a scenario compares when it names none.
+pub const DEFAULT_DESIGNS: [&str; 3] = ["naive", "process-payment", "atomic-key"];
 
 /// The designs a scenario may name and the options each takes, as the reader asks for them:
 /// the catalog (`crate::handlers`) answers, so that this layer knows no design.

@@ -4,7 +4,7 @@
 use super::*;
 use crate::fault::{Direction, FaultAtom, MessageRef};
 
-/// Writes `scenario` as a scenario file that [`parse`] reads back to an equal scenario
+/// Writes `scenario` as a scenario file that [`crate::scenario::parse`] reads back to an equal scenario
 /// (`header` becomes its leading comment, one `# ` line per line).
 pub fn to_toml(scenario: &Scenario, header: &str) -> String {
     use std::fmt::Write as _;

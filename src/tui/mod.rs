@@ -9,6 +9,7 @@
 //! after our own that releases the mouse), and prints a panic's message after restoring.
 
 pub mod app;
+mod overlays;
 pub mod sweep_view;
 pub mod view;
 

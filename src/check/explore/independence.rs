@@ -1,0 +1,289 @@
+//! Deciding a plan of two independent faults without running it: what each of the two last
+//! atoms changed in its parent's run ([`Effect`]), the children of one parent gathered with
+//! their effects ([`Family`]), and the conditions under which the plan of both breaks an
+//! invariant only if a plan of one of them does.
+
+use std::collections::HashMap;
+
+use super::{Candidate, Ordinal};
+use crate::fault::FaultAtom;
+use crate::time::SimDuration;
+use crate::trace::{EventKind, NO_OP, Node};
+use crate::world::{Exploration, Point, Run};
+
+/// What one atom changed in the run of the plan it extends (its parent's).
+#[derive(Clone, Debug)]
+pub(super) struct Effect {
+    /// Operations whose own events changed, times taken from the operation's start.
+    pub(super) relative: Vec<u32>,
+    /// `(key, op)` for every store key touched in this run by the operations whose events
+    /// changed or moved in time (a superset of `relative`).
+    pub(super) touches: Vec<(u64, u32)>,
+    /// No store key of this run was touched by two operations.
+    pub(super) private: bool,
+    /// Operations whose events changed or moved in time (a superset of `relative`).
+    pub(super) absolute: Vec<u32>,
+    /// Where the operations of `absolute` were on the servers: `(server, from, to)` for each
+    /// handler task (its delivery to its last step or answer) and each refused request.
+    pub(super) activity: Vec<(u16, u64, u64)>,
+    /// The run broke no invariant and hit no budget.
+    pub(super) clean: bool,
+    /// For a crash atom: the server and the instant it crashes.
+    pub(super) crash: Option<(u16, u64)>,
+    /// The operation the atom is about.
+    pub(super) op: u32,
+    /// A handler of the run touched a volatile store.
+    pub(super) cache: bool,
+    /// The run's end, events and logged events, for the budget of a combined run.
+    pub(super) end_us: u64,
+    pub(super) events: u64,
+    pub(super) logged: u64,
+}
+
+/// The children of one plan, with what each changed, and what the plan's own run was like.
+#[derive(Debug, Default)]
+pub(super) struct Family {
+    /// Each store key of the parent's run and the operation that touched it (`u32::MAX`: more
+    /// than one).
+    pub(super) owners: HashMap<u64, u32>,
+    /// The parent's run was private (no key touched by two operations) and clean.
+    pub(super) sound_base: bool,
+    /// The parent's plan crashes a server.
+    pub(super) base_crash: bool,
+    /// A handler of the parent's run touched a volatile store.
+    pub(super) cache: bool,
+    /// How long a crashed server stays down.
+    pub(super) restart_us: u64,
+    pub(super) end_us: u64,
+    pub(super) events: u64,
+    pub(super) logged: u64,
+    pub(super) effects: HashMap<FaultAtom, Effect>,
+    /// The delays and stalls among the children, by the message or step they lengthen: the
+    /// lengths refined from their runs are the ones a child of the same atom would get.
+    pub(super) timed: HashMap<FaultAtom, Vec<(Ordinal, FaultAtom)>>,
+}
+
+/// A delay or a stall with its length set to zero: the key of the point it lengthens.
+pub(super) fn timed_key(atom: &FaultAtom) -> Option<FaultAtom> {
+    match *atom {
+        FaultAtom::Delay { msg, .. } => Some(FaultAtom::Delay {
+            msg,
+            by: SimDuration::ZERO,
+        }),
+        FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            position,
+            copy,
+            ..
+        } => Some(FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            by: SimDuration::ZERO,
+            position,
+            copy,
+        }),
+        _ => None,
+    }
+}
+
+impl Family {
+    /// True when the plan `parent + x + y` breaks no invariant, known without running it: the
+    /// family's base and both atoms' runs are clean, private and crash-free; the operations
+    /// each atom changed (in their own time) are different ones; the operations either atom
+    /// changed or moved touch store keys no other operation touches; and the budgets leave room
+    /// for both. Then the operations of the combined run behave, each in its own time, as in
+    /// one of the three runs, and every invariant is a property of each operation on its own.
+    ///
+    /// With a crash in the plan, time matters across operations (what is on the server when it
+    /// goes down), so more must hold: no operation is moved by both atoms (each runs on the
+    /// timeline of one of the three runs, where the crashes of the parent's plan met it as they
+    /// meet it here); no operation the other atom changed or moved was on a crashing atom's
+    /// server from the crash to the restart (killed, or refused) in its own run; a crashing
+    /// atom's own operation is not moved by the other (so it crashes at the same instant); and
+    /// no handler uses a volatile store (which a crash wipes for every operation at once).
+    pub(super) fn independent(&self, x: &Effect, y: &Effect, budget: &crate::sim::Budget) -> bool {
+        let ok = |e: &Effect| e.clean && e.private;
+        if !self.sound_base || !ok(x) || !ok(y) {
+            return false;
+        }
+        if x.relative.iter().any(|op| y.relative.contains(op)) {
+            return false;
+        }
+        if self.base_crash || x.crash.is_some() || y.crash.is_some() {
+            if self.cache || x.cache || y.cache {
+                return false;
+            }
+            if x.absolute.iter().any(|op| y.absolute.contains(op)) {
+                return false;
+            }
+            let clear_of = |crash: Option<(u16, u64)>, crasher: &Effect, other: &Effect| {
+                let Some((server, at)) = crash else {
+                    return true;
+                };
+                let until = at.saturating_add(self.restart_us);
+                !other.absolute.contains(&crasher.op)
+                    && other
+                        .activity
+                        .iter()
+                        .all(|&(s, from, to)| s != server || from > until || to < at)
+            };
+            if !clear_of(x.crash, x, y) || !clear_of(y.crash, y, x) {
+                return false;
+            }
+        }
+        let owned_by = |key: u64, op: u32, other: &Effect| {
+            self.owners.get(&key).is_none_or(|&o| o == op)
+                && other.touches.iter().all(|&(k, o)| k != key || o == op)
+        };
+        if !x.touches.iter().all(|&(k, op)| owned_by(k, op, y))
+            || !y.touches.iter().all(|&(k, op)| owned_by(k, op, x))
+        {
+            return false;
+        }
+        let extra = |a: u64, b: u64, base: u64| a.saturating_add(b).saturating_sub(base);
+        extra(x.end_us, y.end_us, self.end_us) < budget.max_time.0
+            && extra(x.events, y.events, self.events) < budget.max_events
+            && extra(x.logged, y.logged, self.logged) < budget.max_trace_events
+    }
+}
+
+/// The operations whose views differ between `base` and `run`, by one of the two views.
+pub(super) fn changed(base: &Exploration, run: &Exploration, relative: bool) -> Vec<u32> {
+    base.views
+        .iter()
+        .zip(&run.views)
+        .enumerate()
+        .filter(|(_, (a, b))| {
+            if relative {
+                a.relative != b.relative
+            } else {
+                a.absolute != b.absolute
+            }
+        })
+        .map(|(i, _)| i as u32 + 1)
+        .collect()
+}
+
+/// True when no store key of the run was touched by two operations.
+pub(super) fn private(ex: &Exploration) -> bool {
+    let mut owners: HashMap<u64, u32> = HashMap::new();
+    for &(op, k) in &ex.touches {
+        if *owners.entry(k).or_insert(op) != op {
+            return false;
+        }
+    }
+    true
+}
+
+pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) -> Option<Effect> {
+    let (b, r) = (base.exploration.as_deref()?, run.exploration.as_deref()?);
+    let absolute = changed(b, r, false);
+    let touches = r
+        .touches
+        .iter()
+        .filter(|(op, _)| absolute.contains(op))
+        .map(|&(op, k)| (k, op))
+        .collect();
+    // The point of a crash atom is in the parent's run, at the candidate's ordinal.
+    let crash = match candidate.atom {
+        FaultAtom::CrashAtStep { .. } => match b.points.get(candidate.at.point as usize) {
+            Some(
+                Point::StepStart { server, at_us, .. } | Point::StepDone { server, at_us, .. },
+            ) => Some((*server, *at_us)),
+            // A crash whose point cannot be found cannot be reasoned about: mark it so that
+            // no plan with it is decided without a run.
+            _ => Some((u16::MAX, 0)),
+        },
+        _ => None,
+    };
+    let crash_unknown = crash == Some((u16::MAX, 0));
+    Some(Effect {
+        relative: changed(b, r, true),
+        activity: activity(r, &absolute),
+        absolute,
+        touches,
+        private: private(r),
+        clean: clean && run.stopped.is_none() && !crash_unknown,
+        crash,
+        op: atom_op(&candidate.atom),
+        cache: r.cache,
+        end_us: run.end_us,
+        events: run.events,
+        logged: run.logged,
+    })
+}
+
+/// The operation an atom is about.
+pub(super) fn atom_op(atom: &FaultAtom) -> u32 {
+    match *atom {
+        FaultAtom::Drop(m) | FaultAtom::Duplicate(m) | FaultAtom::Delay { msg: m, .. } => m.op,
+        FaultAtom::CrashAtStep { op, .. }
+        | FaultAtom::Slow { op, .. }
+        | FaultAtom::Unavailable { op, .. } => op,
+        FaultAtom::CrashAt { .. } | FaultAtom::Partition { .. } => NO_OP,
+    }
+}
+
+/// Where `ops` were on the servers in the run: `(server, from, to)` for each handler task,
+/// from its delivery to its last event on that server (the run's end if it never had one),
+/// and for each request a down server refused.
+pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u16, u64, u64)> {
+    // (operation, attempt, copy) of each task, and its (server, from, to).
+    type Task = (u32, u16, u8);
+    let mut open: Vec<(Task, (u16, u64, u64))> = Vec::new();
+    let end = ex.instants.last().map_or(0, |e| e.time_us);
+    let mut out = Vec::new();
+    for e in &ex.instants {
+        let Node::Server(server) = e.node else {
+            continue;
+        };
+        if !ops.contains(&e.op) {
+            continue;
+        }
+        let task = (e.op, e.attempt, e.copy);
+        match e.kind {
+            EventKind::Refused => out.push((server, e.time_us, e.time_us)),
+            EventKind::Deliver => open.push((task, (server, e.time_us, end))),
+            _ => {
+                if let Some((_, span)) = open.iter_mut().rev().find(|(t, _)| *t == task) {
+                    span.2 = e.time_us;
+                }
+            }
+        }
+    }
+    // A task still running when the run ended keeps its span to the end; one that ended
+    // has its last event as the span's end (set above, after its delivery).
+    out.extend(open.into_iter().map(|(_, span)| span));
+    out
+}
+
+pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us: u64) -> Family {
+    let Some(ex) = base.exploration.as_deref() else {
+        return Family::default();
+    };
+    let mut owners: HashMap<u64, u32> = HashMap::new();
+    for &(op, k) in &ex.touches {
+        let o = owners.entry(k).or_insert(op);
+        if *o != op {
+            *o = u32::MAX;
+        }
+    }
+    let base_crash = plan
+        .iter()
+        .any(|a| matches!(a, FaultAtom::CrashAtStep { .. } | FaultAtom::CrashAt { .. }));
+    Family {
+        sound_base: clean && base.stopped.is_none() && private(ex),
+        base_crash,
+        cache: ex.cache,
+        restart_us,
+        owners,
+        end_us: base.end_us,
+        events: base.events,
+        logged: base.logged,
+        effects: HashMap::new(),
+        timed: HashMap::new(),
+    }
+}

@@ -1,0 +1,591 @@
+//! Bounded exhaustive search over the **tree of runs**.
+//!
+//! A run reaches its fault points ([`Point`](crate::world::Point)) one after another: messages put on the wire,
+//! handler steps beginning and completing. Number them in that order; a fault atom lives at
+//! the point it changes, so it has an [`Ordinal`]: the point's number, then the kind of change
+//! (drop before delay before duplicate; crash before a step before stalling it; a 503 before
+//! a crash after the call), then the delay's length.
+//!
+//! The world is one sequential program, so an atom at ordinal `n` changes nothing the run did
+//! before it reached `n`: the points before `n`, and their numbers, are those of the plan
+//! without the atom. That gives the tree. Its root is the fault-free run; a node is a plan,
+//! and its children are the plan plus one atom at a point *of its own run* that comes after
+//! its last atom. Every plan whose atoms all take effect is then a node exactly once: sort its
+//! atoms by their ordinals in its own run; each prefix's run reaches the next atom's point at
+//! the same ordinal, so the sorted order is a path of the tree, and no other order is. Points
+//! that exist only because of an earlier fault (a retry, the network's copy of a request, a
+//! redelivery, a step after a restart) are reached by the plans that cause them.
+//!
+//! The search goes breadth first, by number of faults, and stops after the first depth at
+//! which a plan breaks an invariant. **The search's order** within a depth: a node's children
+//! in order of the kind of fault (drop, delay, duplicate, crash, stall, 503: plainer first),
+//! then of ordinal, and the children of earlier nodes first; the first violating plan in that
+//! order is the one shrunk into the counterexample.
+//!
+//! ## Pruning, and why it is sound
+//!
+//! * **Dominated atoms** are not tried: dropping a message the network loses anyway, delaying
+//!   a dropped message or one already delayed, stalling a step the plan crashes before, a 503
+//!   from a call already answered 503. Each changes nothing the plan did not already change.
+//! * **Runs seen before are not extended twice.** Each run is fingerprinted by a 128-bit hash
+//!   of every event it logged (the time of an answer the client ignores, or of a request a
+//!   down server refuses, left out: nothing follows from it). Designs keep no state of their
+//!   own (everything lives behind `Cx`, whose every step is an event), so two runs with the
+//!   same events went through the same states, and one more atom after both their last atoms
+//!   gives the same run again. So when a run repeats an earlier node's run (a node of a lower
+//!   depth, or of the same depth earlier in the search's order), its subtree repeats the part of
+//!   the earlier node's subtree that comes after both nodes' last atoms: only the children the
+//!   earlier node cannot have (those between the two last atoms) are still searched, and when
+//!   there are none, none is. An atom that changed nothing is the special case of a run equal
+//!   to its parent's. The earlier twin comes first in the search's order, and so do its extensions, so the first violating
+//!   plan is never one that was skipped, and the counterexample is the one the plain tree
+//!   search finds; `tests/explore.rs` checks both on every bundled scenario small enough.
+//!
+//! ## Work and budgets
+//!
+//! Runs are spread over a rayon pool (`Checker::jobs`) in batches of nodes; the report is
+//! built from the batches in the search's order, so it is the same for any number of threads.
+//! `Checker::max_runs` stops the search after the batch that reaches it, and the stop flag
+//! (Ctrl-C, `--time`) after the current batch: the report says, per depth, what was covered.
+
+mod candidates;
+mod independence;
+mod report;
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::fmt;
+
+use rayon::prelude::*;
+
+use super::{Checker, Violation};
+use crate::fault::{FaultAtom, FaultPlan};
+use crate::world::{Recording, Run};
+
+use candidates::rank;
+use independence::{Effect, Family, effect, family_of, timed_key};
+pub use report::{DepthReport, ExploreProgress, ExploreReport, Stop};
+
+/// Where an atom sits in a run: its point's number, then the kind of change, then its length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ordinal {
+    /// The point's number in the run, from 0.
+    pub point: u32,
+    /// The kind of change at that point, in the order the world decides them.
+    pub class: u8,
+    /// A delay's or a stall's length in microseconds (0 for the other kinds).
+    pub param: u64,
+}
+
+/// How many delay (or stall) lengths one point gets at most, from its run's timing.
+pub const MAX_LENGTHS: usize = 8;
+
+/// How many times a delay's length is refined from the run it made.
+pub(super) const REFINEMENTS: u8 = 1;
+
+/// How many plans one batch extends: the unit of parallel work and of budget checks.
+const BATCH: usize = 64;
+
+/// A hasher for run fingerprints, which are already uniformly distributed: it keeps the low
+/// 64 bits instead of hashing them again.
+#[derive(Clone, Copy, Default)]
+struct Fingerprints;
+
+impl std::hash::BuildHasher for Fingerprints {
+    type Hasher = FingerprintHasher;
+    fn build_hasher(&self) -> FingerprintHasher {
+        FingerprintHasher(0)
+    }
+}
+
+/// See [`Fingerprints`].
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u128 keys are hashed here; this is the fallback for any other.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+/// A plan to extend: its atoms in the order of their ordinals, its last atom's ordinal, and the last
+/// ordinal its children may have (when an earlier twin covers the rest).
+#[derive(Clone, Debug)]
+pub(super) struct TreeNode {
+    plan: Vec<FaultAtom>,
+    last: Option<Ordinal>,
+    limit: Option<Ordinal>,
+    /// The family of its parent's children, when the next depth is the last: for deciding
+    /// plans of two independent atoms without running them.
+    family: Option<u32>,
+}
+
+/// One atom to try on a node.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Candidate {
+    at: Ordinal,
+    atom: FaultAtom,
+    /// For a delay or a stall: how many times its length has been refined; where it lands.
+    refined: u8,
+}
+
+/// A run made for a plan of the current depth.
+pub(super) struct Child {
+    node: usize,
+    candidate: Candidate,
+    hash: u128,
+    violation: Option<Violation>,
+    stopped: bool,
+    /// What the atom changed, when the search keeps it (the depth before the last).
+    effect: Option<Effect>,
+}
+
+/// What one batch made.
+#[derive(Default)]
+pub(super) struct Batch {
+    children: Vec<Child>,
+    dominated: u64,
+    independent: u64,
+    /// Plans decided without a run, kept when the decisions are to be verified.
+    decided: Vec<(usize, FaultAtom)>,
+    /// With effects kept: the family of each node of the batch, by its number.
+    families: Vec<(usize, Family)>,
+}
+
+/// The settings a candidate needs from the scenario.
+pub(super) struct Timing {
+    timeout_us: u64,
+    horizon_us: u64,
+}
+
+impl Checker<'_> {
+    /// Runs `plan` for the search: no trace (unless a custom invariant may read one), with
+    /// its fault points and fingerprints when it is to be `extended`, else its hash only.
+    fn explore_run(&self, plan: &[FaultAtom], extended: bool) -> Run {
+        let recording = match (extended, self.custom_invariants) {
+            (true, false) => Recording::Explore,
+            (true, true) => Recording::ExploreTraced,
+            (false, false) => Recording::Fingerprint,
+            (false, true) => Recording::FingerprintTraced,
+        };
+        crate::world::run_with(
+            &self.scenario,
+            self.design,
+            self.scenario.seed,
+            &FaultPlan::new(plan.to_vec()),
+            recording,
+        )
+    }
+
+    fn violation_of(&self, run: &Run) -> Option<Violation> {
+        let metrics = crate::oracle::measure(run);
+        self.invariants.iter().find_map(|inv| {
+            inv.check(run, &metrics).map(|(detail, ops)| Violation {
+                invariant: inv.name().to_string(),
+                metric: inv.metric().map(str::to_string),
+                detail,
+                ops,
+            })
+        })
+    }
+
+    fn timing(&self) -> Timing {
+        let s = &self.scenario;
+        let r = &s.retry;
+        let backoff = r.backoff_cap.0.max(r.backoff_base.0);
+        let per_attempt = r.timeout.0.saturating_add(backoff);
+        let horizon = per_attempt
+            .saturating_mul(u64::from(r.attempts_max))
+            .saturating_add(s.server.restart_delay.0)
+            .saturating_add(s.network.latency.max.0.saturating_mul(2));
+        Timing {
+            timeout_us: r.timeout.0,
+            horizon_us: horizon,
+        }
+    }
+
+    /// Every fault atom the fault-free run offers (the tree's first level), in its order.
+    pub fn fault_points(&self) -> Vec<FaultAtom> {
+        let run = self.explore_run(&[], true);
+        let (candidates, _) = self.candidates(&run, &[], None, None);
+        candidates.into_iter().map(|c| c.atom).collect()
+    }
+
+    /// Bounded exhaustive search over the tree of runs: every plan of at most `max_faults`
+    /// atoms of the checker's fault kinds, breadth first, pruned soundly; see the module
+    /// documentation. Never refuses: budgets (`max_runs`, the stop flag) end it early, and
+    /// the report says what was covered.
+    pub fn explore(&self, max_faults: usize) -> ExploreReport {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs)
+            .build();
+        match pool {
+            Ok(pool) => pool.install(|| self.explore_in_pool(max_faults)),
+            // No threads to be had: search on this one.
+            Err(_) => self.explore_in_pool(max_faults),
+        }
+    }
+
+    fn explore_in_pool(&self, max_faults: usize) -> ExploreReport {
+        let root_run = self.explore_run(&[], true);
+        let root_exploration = root_run.exploration.as_deref().cloned().unwrap_or_default();
+        let mut report = ExploreReport {
+            max_faults,
+            kinds: self.kinds.clone(),
+            points: self.candidates(&root_run, &[], None, None).0.len(),
+            depths: vec![DepthReport {
+                faults: 0,
+                runs: 1,
+                distinct: 1,
+                stopped_runs: u64::from(root_run.stopped.is_some()),
+                complete: true,
+                ..DepthReport::default()
+            }],
+            first: None,
+            minimal: None,
+            stopped: None,
+            exhausted: false,
+            violating_runs: Vec::new(),
+        };
+        if self.violation_of(&root_run).is_some() {
+            report.depths[0].violations = 1;
+            report.violating_runs.push(root_exploration.hash);
+            report.first = Some(FaultPlan::default());
+            report.minimal = self.shrink(FaultPlan::default());
+            return report;
+        }
+        // Run fingerprint → the lowest last ordinal of a node with that run (its subtree
+        // covers every child after it). The root covers everything.
+        let mut seen: HashMap<u128, Option<Ordinal>, Fingerprints> =
+            HashMap::with_hasher(Fingerprints);
+        seen.insert(root_exploration.hash, None);
+        let mut distinct: HashSet<u128, Fingerprints> = HashSet::with_hasher(Fingerprints);
+        distinct.insert(root_exploration.hash);
+        let mut frontier = vec![TreeNode {
+            plan: Vec::new(),
+            last: None,
+            limit: None,
+            family: None,
+        }];
+        // Deciding plans of two independent atoms without a run rests on the built-in
+        // invariants being properties of each operation alone.
+        let independence = self.prune && !self.custom_invariants;
+        let mut families_prev: Vec<Family> = Vec::new();
+        let mut families_next: Vec<Family> = Vec::new();
+        let mut runs_total = 1u64;
+        for depth in 1..=max_faults {
+            if frontier.is_empty() {
+                report.exhausted = true;
+                break;
+            }
+            let leaf = depth == max_faults;
+            let mut level = DepthReport {
+                faults: depth,
+                parents: frontier.len() as u64,
+                complete: true,
+                ..DepthReport::default()
+            };
+            let mut next = Vec::new();
+            let mut first: Option<FaultPlan> = None;
+            let mut violating = Vec::new();
+            for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
+                if self.stopped() {
+                    report.stopped = Some(Stop::Interrupted);
+                } else if let Some(max) = self.max_runs
+                    && runs_total >= max
+                {
+                    report.stopped = Some(Stop::MaxRuns(max));
+                }
+                if report.stopped.is_some() {
+                    level.complete = false;
+                    break;
+                }
+                let offset = batch_index * BATCH;
+                let keep_effects = independence && depth + 1 == max_faults;
+                let made = self.run_batch(batch, offset, &root_run, keep_effects, &families_prev);
+                level.dominated += made.dominated;
+                level.independent += made.independent;
+                level.misjudged += made
+                    .decided
+                    .par_iter()
+                    .filter(|(node, atom)| {
+                        let mut plan = frontier[*node].plan.clone();
+                        plan.push(*atom);
+                        self.violation_of(&self.explore_run(&plan, false)).is_some()
+                    })
+                    .count() as u64;
+                // Each node's family, by the node's number in this frontier.
+                let mut family_of_node: HashMap<usize, u32> = HashMap::new();
+                for (node, family) in made.families {
+                    family_of_node.insert(node, families_next.len() as u32);
+                    families_next.push(family);
+                }
+                for child in made.children {
+                    level.runs += 1;
+                    runs_total += 1;
+                    level.stopped_runs += u64::from(child.stopped);
+                    if distinct.insert(child.hash) {
+                        level.distinct += 1;
+                    }
+                    let node = &frontier[child.node];
+                    if child.violation.is_some() {
+                        level.violations += 1;
+                        violating.push(child.hash);
+                        if first.is_none() {
+                            let mut plan = node.plan.clone();
+                            plan.push(child.candidate.atom);
+                            first = Some(FaultPlan::new(plan));
+                        }
+                        continue;
+                    }
+                    if leaf {
+                        continue;
+                    }
+                    let last = Some(child.candidate.at);
+                    let limit = if self.prune {
+                        match seen.get(&child.hash).copied() {
+                            Some(covered) if last >= covered => {
+                                level.merged += 1;
+                                continue;
+                            }
+                            Some(covered) => {
+                                level.merged += 1;
+                                seen.insert(child.hash, last);
+                                // `covered` is `Some`: it is greater than `last`.
+                                covered
+                            }
+                            None => {
+                                seen.insert(child.hash, last);
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    let mut plan = node.plan.clone();
+                    plan.push(child.candidate.atom);
+                    next.push(TreeNode {
+                        plan,
+                        last,
+                        limit,
+                        family: family_of_node.get(&child.node).copied(),
+                    });
+                }
+                level.parents_done += batch.len() as u64;
+                if let Some(progress) = self.explore_progress {
+                    progress(&ExploreProgress {
+                        depth,
+                        parents_done: level.parents_done,
+                        parents: level.parents,
+                        runs: runs_total,
+                    });
+                }
+            }
+            report.depths.push(level);
+            if let Some(plan) = first {
+                report.minimal = self.shrink(plan.clone());
+                report.first = Some(plan);
+                report.violating_runs = violating;
+                return report;
+            }
+            if report.stopped.is_some() {
+                break;
+            }
+            frontier = next;
+            families_prev = std::mem::take(&mut families_next);
+        }
+        report
+    }
+
+    /// Extends every node of `batch` (numbered from `offset` in the frontier): finds its
+    /// children and runs them, spread over the pool, in the search's order. With
+    /// `keep_effects`, also what each child's atom changed, gathered into one family per node;
+    /// with `families`, children that two independent atoms make are decided without a run.
+    fn run_batch(
+        &self,
+        batch: &[TreeNode],
+        offset: usize,
+        root: &Run,
+        keep_effects: bool,
+        families: &[Family],
+    ) -> Batch {
+        // Each node's own run, for its points (the root's is at hand).
+        let expanded: Vec<(Option<Run>, Vec<Candidate>, u64)> = batch
+            .par_iter()
+            .map(|node| {
+                if node.plan.is_empty() {
+                    let (c, d) = self.candidates(root, &node.plan, node.last, node.limit);
+                    (None, c, d)
+                } else {
+                    let run = self.explore_run(&node.plan, true);
+                    let (c, d) = self.candidates(&run, &node.plan, node.last, node.limit);
+                    (keep_effects.then_some(run), c, d)
+                }
+            })
+            .collect();
+        let mut out = Batch::default();
+        let parents: Vec<Option<Run>> = expanded.iter().map(|_| None).collect();
+        let mut parents = parents;
+        let mut work: Vec<(usize, Candidate)> = Vec::new();
+        for (i, (run, cands, dominated)) in expanded.into_iter().enumerate() {
+            out.dominated += dominated;
+            parents[i] = run;
+            let node = &batch[i];
+            let family = node.family.and_then(|f| families.get(f as usize));
+            let mine = family
+                .zip(node.plan.last())
+                .and_then(|(f, x)| f.effects.get(x));
+            let decide = |atom: &FaultAtom| match (family, mine) {
+                (Some(f), Some(x)) => f
+                    .effects
+                    .get(atom)
+                    .is_some_and(|y| f.independent(x, y, &self.scenario.limits)),
+                _ => false,
+            };
+            let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
+            for c in cands {
+                if !decide(&c.atom) {
+                    work.push((offset + i, c));
+                    continue;
+                }
+                out.independent += 1;
+                if self.verify {
+                    out.decided.push((offset + i, c.atom));
+                }
+                // A delay or stall decided without a run is not refined from a run of its
+                // own: its refined lengths are those its sibling's run gave (the operation
+                // behaves as there, in its own time). They are plans of the tree too.
+                let Some(siblings) = family
+                    .zip(timed_key(&c.atom))
+                    .and_then(|(f, k)| f.timed.get(&k))
+                else {
+                    continue;
+                };
+                for &(at, atom) in siblings {
+                    let at = Ordinal {
+                        point: c.at.point,
+                        ..at
+                    };
+                    if tried.contains(&at) || node.limit.is_some_and(|m| at > m) {
+                        continue;
+                    }
+                    tried.push(at);
+                    let refined = Candidate {
+                        at,
+                        atom,
+                        refined: REFINEMENTS,
+                    };
+                    if decide(&atom) {
+                        out.independent += 1;
+                        if self.verify {
+                            out.decided.push((offset + i, atom));
+                        }
+                    } else {
+                        work.push((offset + i, refined));
+                    }
+                }
+            }
+        }
+        let base = |node: usize| -> &Run { parents[node - offset].as_ref().unwrap_or(root) };
+        let mut children = Vec::with_capacity(work.len());
+        // Delays and stalls whose runs show new instants to land after: refined once.
+        for round in 0..=REFINEMENTS {
+            let made: Vec<(Child, Vec<Candidate>)> = work
+                .par_iter()
+                .map(|&(node, candidate)| {
+                    let mut plan = batch[node - offset].plan.clone();
+                    plan.push(candidate.atom);
+                    // A delay or a stall is refined from the instants of its own run.
+                    let timed = matches!(
+                        candidate.atom,
+                        FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
+                    );
+                    let refine = timed && round < REFINEMENTS;
+                    let run = self.explore_run(&plan, refine || keep_effects);
+                    let refined = if refine {
+                        self.refinements(&run, &batch[node - offset], candidate)
+                    } else {
+                        Vec::new()
+                    };
+                    let violation = self.violation_of(&run);
+                    let effect = if keep_effects {
+                        effect(base(node), &run, &candidate, violation.is_none())
+                    } else {
+                        None
+                    };
+                    let child = Child {
+                        node,
+                        candidate,
+                        hash: run.exploration.as_ref().map_or(0, |e| e.hash),
+                        violation,
+                        stopped: run.stopped.is_some(),
+                        effect,
+                    };
+                    (child, refined)
+                })
+                .collect();
+            work.clear();
+            for (child, refined) in made {
+                let node = child.node;
+                children.push(child);
+                work.extend(refined.into_iter().map(|c| (node, c)));
+            }
+            // A refined length already tried on the same node (from its own run's timing, or
+            // another refinement) is not tried again.
+            work.sort_by_key(|&(n, c)| (n, c.at));
+            work.dedup_by_key(|&mut (n, c)| (n, c.at));
+            if !work.is_empty() {
+                let tried: std::collections::BTreeSet<(usize, Ordinal)> = children
+                    .iter()
+                    .map(|ch| (ch.node, ch.candidate.at))
+                    .collect();
+                work.retain(|&(n, c)| !tried.contains(&(n, c.at)));
+            }
+            if work.is_empty() {
+                break;
+            }
+        }
+        // The search's order: by node, then by kind of fault (plainer first), then by ordinal.
+        children.sort_by_key(|c| (c.node, rank(&c.candidate.atom), c.candidate.at));
+        if keep_effects {
+            for (i, node) in batch.iter().enumerate() {
+                let parent = parents[i].as_ref().unwrap_or(root);
+                let mut family = family_of(
+                    parent,
+                    &node.plan,
+                    self.violation_of(parent).is_none(),
+                    self.scenario.server.restart_delay.0,
+                );
+                for child in children.iter_mut().filter(|c| c.node == offset + i) {
+                    if let Some(e) = child.effect.take() {
+                        family.effects.insert(child.candidate.atom, e);
+                    }
+                    if let Some(key) = timed_key(&child.candidate.atom) {
+                        family
+                            .timed
+                            .entry(key)
+                            .or_default()
+                            .push((child.candidate.at, child.candidate.atom));
+                    }
+                }
+                out.families.push((offset + i, family));
+            }
+        }
+        out.children = children;
+        out
+    }
+}
+
+impl fmt::Display for Ordinal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.point, self.class, self.param)
+    }
+}

@@ -1,0 +1,273 @@
+//! What a search reports: per depth, what it ran, pruned and decided, and the claim it makes
+//! of it, in words and as the stable JSON of `idemlab explore --format json`.
+
+use crate::check::{Counterexample, FaultKind};
+use crate::fault::FaultPlan;
+
+/// Why a search ended before it had covered its depth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// It made the most runs it was allowed (`Checker::max_runs`).
+    MaxRuns(u64),
+    /// Its stop flag was raised (Ctrl-C, or a time limit the caller keeps).
+    Interrupted,
+}
+
+/// What a search covered at one depth (number of faults).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DepthReport {
+    /// The number of faults in the plans of this depth.
+    pub faults: usize,
+    /// Plans of one fault fewer to extend (0 at depth 0).
+    pub parents: u64,
+    /// Of those, how many were extended.
+    pub parents_done: u64,
+    /// Runs made for plans of this depth.
+    pub runs: u64,
+    /// Of those, runs unlike every run made before in the search.
+    pub distinct: u64,
+    /// Of those, runs that repeat an earlier plan's run: their extensions are the earlier
+    /// plan's, so they were not extended again (or only partly).
+    pub merged: u64,
+    /// Atoms not tried because the plan made them change nothing.
+    pub dominated: u64,
+    /// Plans decided without a run: two atoms on operations that cannot interact (each
+    /// changed operations the other did not, all of them with store keys of their own, no
+    /// crash), whose plans of one atom fewer broke nothing; see the module documentation.
+    pub independent: u64,
+    /// With `Checker::verify_decisions`: plans decided without a run that, run after all,
+    /// broke an invariant. Always 0, or the reasoning is wrong.
+    pub misjudged: u64,
+    /// Runs that broke an invariant.
+    pub violations: u64,
+    /// Runs that hit a budget (events, time or trace) before they ended.
+    pub stopped_runs: u64,
+    /// True when every plan of this depth was tried.
+    pub complete: bool,
+}
+
+/// What an exhaustive search found, and exactly what it covered.
+#[derive(Clone, Debug)]
+pub struct ExploreReport {
+    /// The deepest plans it was asked for.
+    pub max_faults: usize,
+    /// The kinds of fault it tried.
+    pub kinds: Vec<FaultKind>,
+    /// Fault atoms the fault-free run offers (the children of the tree's root).
+    pub points: usize,
+    /// Per depth, from 0 (the fault-free run).
+    pub depths: Vec<DepthReport>,
+    /// The first plan that broke an invariant, at the lowest depth, in the search's order.
+    pub first: Option<FaultPlan>,
+    /// That plan shrunk to its fewest faults and operations, with its story.
+    pub minimal: Option<Counterexample>,
+    /// Why it stopped early, if it did.
+    pub stopped: Option<Stop>,
+    /// True when the tree ended before `max_faults`: no plan of more faults changes anything
+    /// that a plan of fewer does not, so every plan of any size up to `max_faults` is covered.
+    pub exhausted: bool,
+    /// The fingerprints of the runs that broke an invariant at the depth of the first one, in
+    /// the search's order (for tools and tests that compare two searches).
+    pub violating_runs: Vec<u128>,
+}
+
+/// How far a search has got: given to the progress callback after every batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExploreProgress {
+    /// The depth being searched.
+    pub depth: usize,
+    /// Plans of one fault fewer extended so far at this depth.
+    pub parents_done: u64,
+    /// Plans of one fault fewer to extend at this depth.
+    pub parents: u64,
+    /// Runs made so far in the whole search.
+    pub runs: u64,
+}
+
+impl ExploreReport {
+    /// Runs made in all.
+    pub fn runs(&self) -> u64 {
+        self.depths.iter().map(|d| d.runs).sum()
+    }
+
+    /// Distinct runs in all.
+    pub fn distinct(&self) -> u64 {
+        self.depths.iter().map(|d| d.distinct).sum()
+    }
+
+    /// Runs that broke an invariant, in all.
+    pub fn violations(&self) -> u64 {
+        self.depths.iter().map(|d| d.violations).sum()
+    }
+
+    /// The deepest depth covered completely (every plan of at most that many faults).
+    pub fn complete_depth(&self) -> Option<usize> {
+        if self.exhausted && self.stopped.is_none() {
+            return Some(self.max_faults);
+        }
+        self.depths
+            .iter()
+            .take_while(|d| d.complete)
+            .last()
+            .map(|d| d.faults)
+    }
+
+    /// True when every plan of at most `max_faults` faults was searched, or a violation was
+    /// found at a depth searched completely.
+    pub fn complete(&self) -> bool {
+        match self.complete_depth() {
+            Some(d) => d == self.max_faults || (self.first.is_some() && d + 1 == self.depths.len()),
+            None => false,
+        }
+    }
+
+    /// The kinds, comma-separated, as the command line names them.
+    pub fn kind_names(&self) -> String {
+        self.kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The report in words: one line per depth, then the claim, exact about what it covers.
+    pub fn lines(&self, scenario: &str, design: &str) -> Vec<String> {
+        let mut out = vec![format!(
+            "explored `{design}` in {scenario}: plans of up to {} fault(s) of kinds {}, over the tree of runs ({} fault points in the fault-free run)",
+            self.max_faults,
+            self.kind_names(),
+            self.points
+        )];
+        for d in &self.depths {
+            let mut line = format!(
+                "  {} fault(s): {} runs, {} distinct",
+                d.faults,
+                group(d.runs),
+                group(d.distinct)
+            );
+            if d.merged > 0 {
+                line.push_str(&format!(
+                    "; {} not extended again (their run repeats an earlier plan's)",
+                    group(d.merged)
+                ));
+            }
+            if d.dominated > 0 {
+                line.push_str(&format!(
+                    "; {} atoms skipped (they change nothing the plan has not)",
+                    group(d.dominated)
+                ));
+            }
+            if d.independent > 0 {
+                line.push_str(&format!(
+                    "; {} plans decided without a run (two faults on operations that cannot interact)",
+                    group(d.independent)
+                ));
+            }
+            if d.stopped_runs > 0 {
+                line.push_str(&format!("; {} hit a budget", group(d.stopped_runs)));
+            }
+            if d.violations > 0 {
+                line.push_str(&format!("; {} violated an invariant", group(d.violations)));
+            }
+            if !d.complete && d.parents > 0 {
+                line.push_str(&format!(
+                    "; {}% of the tree ({} of {} plans of {} fault(s) extended)",
+                    d.parents_done * 100 / d.parents,
+                    group(d.parents_done),
+                    group(d.parents),
+                    d.faults - 1
+                ));
+            }
+            out.push(line);
+        }
+        let runs = group(self.runs());
+        let distinct = group(self.distinct());
+        match (&self.first, self.complete_depth()) {
+            (Some(plan), _) => out.push(format!(
+                "violation: a plan of {} fault(s) breaks an invariant; no plan of fewer does",
+                plan.atoms.len()
+            )),
+            (None, Some(d)) if d == self.max_faults => {
+                out.push(format!(
+                    "no violation in any plan of ≤ {d} fault(s) of kinds {} ({runs} runs, {distinct} distinct)",
+                    self.kind_names()
+                ));
+                if self.exhausted {
+                    out.push(format!(
+                        "  (the tree ends at {} fault(s): no plan of more faults changes anything a smaller one does not)",
+                        self.depths.len() - 1
+                    ));
+                }
+            }
+            (None, covered) => {
+                let why = match self.stopped {
+                    Some(Stop::MaxRuns(n)) => format!("stopped by --max-runs {n}"),
+                    Some(Stop::Interrupted) => "stopped early".to_string(),
+                    None => "stopped".to_string(),
+                };
+                match covered {
+                    Some(d) => out.push(format!(
+                        "complete for every plan of ≤ {d} fault(s) of kinds {}: no violation; deeper plans only in part, {why} ({runs} runs, {distinct} distinct)",
+                        self.kind_names()
+                    )),
+                    None => out.push(format!("nothing covered completely, {why}")),
+                }
+            }
+        }
+        out
+    }
+
+    /// The stable JSON contract of `idemlab explore --format json`.
+    pub fn to_json(&self, scenario: &str, design: &str) -> serde_json::Value {
+        serde_json::json!({
+            "scenario": scenario,
+            "design": design,
+            "max_faults": self.max_faults,
+            "kinds": self.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "points": self.points,
+            "complete": self.complete(),
+            "complete_depth": self.complete_depth(),
+            "exhausted": self.exhausted,
+            "runs": self.runs(),
+            "distinct": self.distinct(),
+            "violations": self.violations(),
+            "stopped": self.stopped.map(|s| match s {
+                Stop::MaxRuns(_) => "max-runs",
+                Stop::Interrupted => "interrupted",
+            }),
+            "depths": self.depths.iter().map(|d| serde_json::json!({
+                "faults": d.faults,
+                "parents": d.parents,
+                "parents_done": d.parents_done,
+                "runs": d.runs,
+                "distinct": d.distinct,
+                "merged": d.merged,
+                "dominated": d.dominated,
+                "independent": d.independent,
+                "violations": d.violations,
+                "stopped_runs": d.stopped_runs,
+                "complete": d.complete,
+            })).collect::<Vec<_>>(),
+            "first": self.first.as_ref().map(|p| p.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
+            "counterexample": self.minimal.as_ref().map(|c| serde_json::json!({
+                "invariant": c.violation.invariant,
+                "detail": c.violation.detail,
+                "ops": c.scenario.workload.ops,
+                "faults": c.plan.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            })),
+        })
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,177 @@
+//! `idemlab check`: generated fault plans against one design, the counterexample shrunk and told.
+
+use super::*;
+
+pub(super) fn write_counterexample(
+    found: &crate::check::Counterexample,
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    out.push_str(&found.report());
+    if let Some(path) = path {
+        let text = found.to_toml();
+        write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+        let _ = writeln!(
+            out,
+            "\nreplay: idemlab run {} --design {}",
+            path.display(),
+            found.design
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn fault_kinds(
+    names: Option<Vec<String>>,
+) -> Result<Vec<crate::check::FaultKind>, CliError> {
+    use crate::check::FaultKind;
+    let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+    names
+        .unwrap_or_default()
+        .iter()
+        .map(|n| {
+            FaultKind::ALL
+                .into_iter()
+                .find(|k| k.name() == n.trim())
+                .ok_or_else(|| {
+                    CliError::Input(format!(
+                        "unknown fault kind `{n}` in --faults; known kinds: {}",
+                        known.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+/// The kinds a search tries, comma-separated (the default ones when none were named).
+pub(super) fn kind_names(kinds: &[crate::check::FaultKind]) -> String {
+    let kinds = if kinds.is_empty() {
+        &crate::check::FaultKind::DEFAULT[..]
+    } else {
+        kinds
+    };
+    kinds
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn cmd_check(
+    scenario_name: &str,
+    design_name: &str,
+    cases: u32,
+    max_faults: usize,
+    seed: u64,
+    kinds: &[crate::check::FaultKind],
+    path: Option<PathBuf>,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let scenario = load_scenario(scenario_name)?;
+    let design = scenario_design(&scenario, design_name)?;
+    if max_faults > 16 {
+        return Err(CliError::Input(format!(
+            "--max-faults must be at most 16, got {max_faults}"
+        )));
+    }
+    watch_ctrl_c();
+    let progress = progress_line("checked", None);
+    let report = crate::check::Checker::new(&scenario, design.as_ref())
+        .cases(cases)
+        .max_faults(max_faults)
+        .seed(seed)
+        .fault_kinds(kinds)
+        .stop_when(&INTERRUPTED)
+        .on_progress(&progress)
+        .check();
+    clear_progress();
+    match &report.counterexample {
+        Some(found) => {
+            let _ = writeln!(out, "violation found after {} runs\n", report.plans);
+            write_counterexample(found, path, out)?;
+            Err(CliError::Expectation(format!(
+                "`{design_name}` breaks \"{}\"",
+                found.violation.invariant
+            )))
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults of kinds {}, seed {seed}){}",
+                report.plans,
+                scenario.name,
+                cases,
+                kind_names(kinds),
+                if report.complete {
+                    ""
+                } else {
+                    "; stopped early by Ctrl-C"
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `check --check-determinism`: the same search twice here and once in a child gives the same
+/// report, byte for byte.
+pub(super) fn check_self_check(
+    scenario_name: &str,
+    design: &str,
+    cases: u32,
+    max_faults: usize,
+    seed: u64,
+    kinds: &[crate::check::FaultKind],
+) -> Result<(), CliError> {
+    let once = || -> Result<String, CliError> {
+        let mut text = String::new();
+        let _ = cmd_check(
+            scenario_name,
+            design,
+            cases,
+            max_faults,
+            seed,
+            kinds,
+            None,
+            &mut text,
+        );
+        Ok(text)
+    };
+    let (first, second) = (once()?, once()?);
+    let mut args = vec![
+        "check".to_string(),
+        scenario_name.to_string(),
+        "--design".into(),
+        design.into(),
+        "--cases".into(),
+        cases.to_string(),
+        "--max-faults".into(),
+        max_faults.to_string(),
+        "--seed".into(),
+        seed.to_string(),
+    ];
+    if !kinds.is_empty() {
+        args.push("--faults".into());
+        args.push(kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
+    }
+    // `check` exits 1 when it finds a violation: the output is what counts here.
+    let child = run_child(&args)?;
+    let third = String::from_utf8_lossy(&child.stdout).into_owned();
+    let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
+    for (what, other) in [
+        ("within one process", &second),
+        ("across processes", &third),
+    ] {
+        if let Some(diff) = crate::determinism::compare_lines(&lines(&first), &lines(other)) {
+            return Err(CliError::Expectation(format!(
+                "check is not deterministic {what}: {diff}"
+            )));
+        }
+    }
+    eprintln!(
+        "determinism: the search gave the same result twice in this process and once in another"
+    );
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! `idemlab sweep`: a parameter grid × seeds × designs on every core, its rows kept in `OUT.partial` and resumable.
+
+use super::*;
+
+pub(super) struct SweepArgs {
+    pub(super) scenario: String,
+    pub(super) params: Vec<String>,
+    pub(super) seeds: u64,
+    pub(super) designs: Option<Vec<String>>,
+    pub(super) path: PathBuf,
+    pub(super) plot: Option<PathBuf>,
+    pub(super) jobs: usize,
+    pub(super) shard: Option<String>,
+    pub(super) resume: bool,
+}
+
+/// `OUT.partial`: where a sweep's rows go as they finish.
+pub(super) fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// A sweep row's key (its parameters, seed and design) and the whole row.
+pub(super) type KeyedRow = (Vec<String>, Vec<String>);
+
+/// The rows of a sweep CSV that match `header`, by key (parameters, seed, design).
+pub(super) fn read_rows(
+    path: &Path,
+    header: &[String],
+    keys: usize,
+) -> Result<Vec<KeyedRow>, CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+    let found: Vec<String> = reader
+        .headers()
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if found != header {
+        return Err(CliError::Input(format!(
+            "cannot resume from {}: its columns are not this sweep's (different parameters?)",
+            path.display()
+        )));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        // A row cut short by a kill is not a row: it will be run again.
+        let Ok(record) = record else { continue };
+        if record.len() != header.len() {
+            continue;
+        }
+        let row: Vec<String> = record.iter().map(str::to_string).collect();
+        rows.push((row[..keys].to_vec(), row));
+    }
+    Ok(rows)
+}
+
+pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
+    use std::collections::BTreeMap;
+    use std::io::Write as _;
+
+    let scenario = load_scenario(&args.scenario)?;
+    let params = args
+        .params
+        .iter()
+        .map(|p| crate::sweep::Param::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    if args.seeds == 0 {
+        return Err(CliError::Input("--seeds must be at least 1".into()));
+    }
+    let designs = args.designs.unwrap_or_else(|| scenario.designs.clone());
+    let plan = crate::sweep::SweepPlan::new(&scenario, params, args.seeds, designs)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::sweep::Shard::parse)
+        .transpose()
+        .map_err(CliError::Input)?;
+    let mine = shard.map_or(plan.len(), |s| s.size(plan.len()));
+    if mine > crate::sweep::MAX_TASKS {
+        return Err(CliError::Input(format!(
+            "this sweep would do {mine} runs, more than the limit of {} for one invocation; split it with --shard I/N (N of at least {}), or sweep fewer values, seeds or designs",
+            crate::sweep::MAX_TASKS,
+            mine.div_ceil(crate::sweep::MAX_TASKS) * shard.map_or(1, |s| s.count)
+        )));
+    }
+    let header = plan.header();
+    let keys = plan.params.len() + 2;
+    let partial = partial_path(&args.path);
+
+    // Rows already done: kept (as CSV lines), and their tasks skipped.
+    let mut done: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    if args.resume {
+        // A finished file of this very sweep counts; an older file of another is left alone
+        // (and replaced only when this sweep completes).
+        if args.path.exists()
+            && let Ok(rows) = read_rows(&args.path, &header, keys)
+        {
+            done.extend(
+                rows.into_iter()
+                    .map(|(k, r)| (k, crate::sweep::encode_row(&r))),
+            );
+        }
+        if partial.exists() {
+            let rows = read_rows(&partial, &header, keys)?;
+            done.extend(
+                rows.into_iter()
+                    .map(|(k, r)| (k, crate::sweep::encode_row(&r))),
+            );
+        }
+    } else if partial.exists() {
+        return Err(CliError::Input(format!(
+            "{} holds an unfinished sweep: add --resume to finish it, or delete it to start over",
+            partial.display()
+        )));
+    }
+    let tasks: Vec<u64> = (0..plan.len())
+        .filter(|i| shard.is_none_or(|s| s.owns(*i)))
+        .filter(|i| !done.contains_key(&plan.key(&plan.task(*i))))
+        .collect();
+
+    // The partial file: rewritten with what is kept, then appended to as rows finish.
+    let io_err = |e: io::Error| CliError::Io(format!("cannot write {}: {e}", partial.display()));
+    let header_line = crate::sweep::encode_row(&header);
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io_err)?);
+    writer.write_all(header_line.as_bytes()).map_err(io_err)?;
+    for line in done.values() {
+        writer.write_all(line.as_bytes()).map_err(io_err)?;
+    }
+    writer.flush().map_err(io_err)?;
+
+    watch_ctrl_c();
+    let bar = indicatif::ProgressBar::new(tasks.len() as u64);
+    if io::stdout().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs · {per_sec} · eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut failure: Option<CliError> = None;
+    let mut fresh: Vec<(u64, String)> = Vec::with_capacity(tasks.len());
+    crate::sweep::run(&plan, &tasks, args.jobs, &INTERRUPTED, |index, line| {
+        if failure.is_none() {
+            // One flush per row: a kill loses at most the row being written.
+            if let Err(e) = writer
+                .write_all(line.as_bytes())
+                .and_then(|()| writer.flush())
+            {
+                failure = Some(io_err(e));
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        fresh.push((index, line));
+        bar.inc(1);
+    })
+    .map_err(CliError::Io)?;
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    drop(writer);
+    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "interrupted: {} of {} runs are in {}; run the same command with --resume to finish",
+            done.len() + fresh.len(),
+            done.len() + tasks.len(),
+            partial.display()
+        );
+        return Ok(());
+    }
+
+    // Every row, in task order: the same file whatever order the threads finished in. Rows
+    // kept from before (`--resume`) are known by their key; only then is the index of keys
+    // built (for a million runs it is a million small vectors of strings).
+    let index_of: BTreeMap<Vec<String>, u64> = if done.is_empty() {
+        BTreeMap::new()
+    } else {
+        (0..plan.len())
+            .map(|i| (plan.key(&plan.task(i)), i))
+            .collect()
+    };
+    let mut rows: Vec<(u64, String)> = done
+        .into_iter()
+        .filter_map(|(key, line)| index_of.get(&key).map(|i| (*i, line)))
+        .chain(fresh)
+        .collect();
+    rows.sort_by_key(|(i, _)| *i);
+    write_atomically(&args.path, |w| {
+        w.write_all(header_line.as_bytes())?;
+        for (_, line) in &rows {
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    })?;
+    let _ = std::fs::remove_file(&partial);
+    if let Some(svg_path) = &args.plot {
+        // Parsed back only for the chart, by one reader: each line is one record (building a
+        // reader per line took longer than the whole sweep).
+        let text: String = rows.iter().map(|(_, line)| line.as_str()).collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let parsed: Vec<(u64, Vec<String>)> = rows
+            .iter()
+            .zip(reader.records())
+            .filter_map(|((i, _), record)| {
+                Some((*i, record.ok()?.iter().map(str::to_string).collect()))
+            })
+            .collect();
+        let chart = crate::sweep::panels(&plan, &parsed);
+        let title = format!(
+            "{} · {} seeds per point · {}",
+            scenario.name,
+            plan.seeds,
+            chart.subject()
+        );
+        let text = crate::plot::svg(&title, &chart.parameter, &chart.ticks, &chart.panels);
+        write_atomically(svg_path, |w| w.write_all(text.as_bytes()))?;
+    }
+    eprintln!(
+        "{} rows written to {}{}",
+        rows.len(),
+        args.path.display(),
+        args.plot
+            .as_ref()
+            .map(|p| format!(", chart to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
