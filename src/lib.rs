@@ -25,7 +25,8 @@
 //! [`fault`], [`trace`], [`settings`] (scenarios, read without knowing a design), [`world`]
 //! (network, clients, servers, stores, and the handler interface `world::api`), [`handlers`]
 //! (the catalog), [`oracle`], [`scenario`] (the reader with the catalog), [`compare`],
-//! [`determinism`], [`plot`], [`diagram`], [`check`], [`matrix`], [`sweep`], [`files`], and at
+//! [`determinism`], [`plot`], [`diagram`], [`check`], [`matrix`], [`sweep`], [`files`],
+//! [`signals`], and at
 //! the top the [`tui`] and the [`cli`]. Nothing below those two does I/O, reads a clock or
 //! spawns a thread inside a run.
 
@@ -46,6 +47,7 @@ pub mod oracle;
 pub mod plot;
 pub mod scenario;
 pub mod settings;
+pub mod signals;
 pub mod sim;
 pub mod suggest;
 pub mod sweep;

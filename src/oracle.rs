@@ -84,6 +84,10 @@ pub struct Metrics {
     /// should exist when the run ends and do not. Serialized only when some failed.
     #[serde(skip_serializing_if = "is_zero")]
     pub final_state: u64,
+    /// Calls to the payment provider: 0 for a design that never charges (its `charged` is
+    /// then not money lost). Not part of the JSON contract.
+    #[serde(skip)]
+    pub provider_calls: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -148,7 +152,10 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     Ideal {
         ops,
         effects: ops,
-        charged: ops.saturating_mul(scenario.workload.amount),
+        // Each operation's own amount (a list, or its payload's), charged once.
+        charged: (1..=scenario.workload.ops)
+            .map(|op| scenario.workload.amount_of(op))
+            .fold(0u64, u64::saturating_add),
         duplicates: 0,
         lost: 0,
         in_doubt: 0,
@@ -198,7 +205,7 @@ pub fn measure(run: &Run) -> Metrics {
             duplicate_at[i] = Some(e.time_us);
         }
         if e.kind == EffectKind::Charge {
-            charged += e.amount;
+            charged = charged.saturating_add(e.amount);
         }
     }
     let mut m = Metrics {
@@ -229,6 +236,7 @@ pub fn measure(run: &Run) -> Metrics {
         first_divergence_us: None,
         stopped: run.stopped.map(|s| s.to_string()),
         final_state: run.final_missing.len() as u64,
+        provider_calls: run.provider_calls,
     };
     let mut diverged: Vec<u64> = Vec::new();
     let mut latencies = Vec::with_capacity(n);

@@ -145,12 +145,16 @@ impl fmt::Display for SimTime {
 
 /// Why a duration string could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid duration `{text}`: expected a number followed by a unit (us, ms, s, m, h), e.g. \"20ms\" or \"1.5s\""
-)]
+#[error("{}", if *.too_large {
+    format!("the duration `{}` is too large: the longest a run can measure is about 584,000 years (2^64 microseconds)", .text)
+} else {
+    format!("invalid duration `{}`: expected a number followed by a unit (us, ms, s, m, h), e.g. \"20ms\" or \"1.5s\"", .text)
+})]
 pub struct DurationError {
     /// The text that was given.
     pub text: String,
+    /// True when it is a well-formed duration, too large for 64 bits of microseconds.
+    pub too_large: bool,
 }
 
 /// Parses `"20ms"`, `"1.5s"`, `"250us"`, `"2m"`, `"1h"` into a [`SimDuration`].
@@ -159,6 +163,11 @@ pub struct DurationError {
 pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
     let err = || DurationError {
         text: text.to_string(),
+        too_large: false,
+    };
+    let too_large = || DurationError {
+        text: text.to_string(),
+        too_large: true,
     };
     let trimmed = text.trim();
     let split = trimmed
@@ -178,22 +187,23 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
     if whole.is_empty() && frac.is_empty() || !all_digits(whole) || !all_digits(frac) {
         return Err(err());
     }
+    // Digits only, checked above: a parse that fails can only be one too large for 64 bits.
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole.parse().map_err(|_| err())?
+        whole.parse().map_err(|_| too_large())?
     };
-    let mut micros = whole.checked_mul(scale).ok_or_else(err)?;
+    let mut micros = whole.checked_mul(scale).ok_or_else(too_large)?;
     // The fraction, digit by digit: each is worth scale / 10^k microseconds; digits below a
     // microsecond round half up.
     let mut place = scale;
     for d in frac.bytes().map(|b| u64::from(b - b'0')) {
         if place >= 10 {
             place /= 10;
-            micros = micros.checked_add(d * place).ok_or_else(err)?;
+            micros = micros.checked_add(d * place).ok_or_else(too_large)?;
         } else {
             if d >= 5 {
-                micros = micros.checked_add(1).ok_or_else(err)?;
+                micros = micros.checked_add(1).ok_or_else(too_large)?;
             }
             break;
         }

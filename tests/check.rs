@@ -317,7 +317,7 @@ fn ctrl_c_stops_a_long_search_with_what_it_found() {
     // 130, as shells report a process ended by SIGINT: a batch scheduler must not read an
     // interrupted search as a finished one.
     assert_eq!(out.status.code(), Some(130), "{stdout}");
-    assert!(stdout.contains("stopped by Ctrl-C"), "{stdout}");
+    assert!(stdout.contains("stopped by SIGINT (Ctrl-C)"), "{stdout}");
     assert!(
         stdout.contains("complete for every plan of ≤ "),
         "what was covered: {stdout}"

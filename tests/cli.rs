@@ -279,3 +279,179 @@ fn bench_runs_workload_w_and_reports_every_figure() {
     assert_eq!(code, 2);
     assert!(err.contains("--loss must be a probability"));
 }
+
+/// A scratch directory of the test's own, removed at the end.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("idemlab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Regression (issue 19, item 11): `/dev/zero` was read for ever. What is not a regular file
+/// is refused at once, and so is a file larger than any scenario.
+#[test]
+fn a_device_or_a_huge_file_is_refused_without_reading_it() {
+    for args in [
+        vec!["run", "/dev/zero"],
+        vec!["run", "/dev/urandom"],
+        vec!["tui", "--sweep", "/dev/zero"],
+    ] {
+        let (code, _, err) = idemlab(&root(), &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("is not a regular file"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let dir = scratch("huge");
+    let huge = dir.join("huge.toml");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(idemlab::cli::SCENARIO_BYTES_MAX + 1).unwrap();
+    let (code, _, err) = idemlab(&root(), &["run", huge.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("larger than 4 MiB"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (item 12): an error on a 200 KB line printed the whole line.
+#[test]
+fn an_error_on_a_long_line_quotes_a_window_around_the_column() {
+    let dir = scratch("long");
+    let file = dir.join("long.toml");
+    std::fs::write(
+        &file,
+        format!("name = \"{}\" ops = 0\n", "x".repeat(200_000)),
+    )
+    .unwrap();
+    let (code, _, err) = idemlab(&root(), &["run", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.len() < 400, "{} bytes of stderr", err.len());
+    assert!(err.contains("1:200011"), "{err}");
+    assert!(err.contains('…'), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (items 13 and 14): `--jobs 100000` started thousands of threads, and a sweep
+/// stopped by a signal exited 0. The pool is capped at the cores, and SIGTERM exits 143 with
+/// the rows kept for `--resume`.
+#[test]
+fn a_sweep_caps_its_threads_and_exits_143_on_sigterm() {
+    let dir = scratch("sweep");
+    let out = dir.join("s.csv");
+    let (code, _, err) = idemlab(
+        &root(),
+        &[
+            "sweep",
+            "lost-response",
+            "--param",
+            "network.loss=0,0.1",
+            "--seeds",
+            "2",
+            "--jobs",
+            "100000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("--jobs 100000 lowered to"), "{err}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
+        .args([
+            "sweep",
+            "default",
+            "--param",
+            "network.loss=0:0.3:0.001",
+            "--seeds",
+            "200",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(143), "{err}");
+    assert!(err.contains("SIGTERM") && err.contains("--resume"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (item 15): amounts that overflow the totals are refused, not wrapped.
+#[test]
+fn amounts_that_would_overflow_the_totals_are_refused() {
+    let dir = scratch("amount");
+    let file = dir.join("big.toml");
+    std::fs::write(
+        &file,
+        "[workload]\nops = 20\namount = 9223372036854775807\n",
+    )
+    .unwrap();
+    let (code, _, err) = idemlab(&root(), &["compare", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("overflow the totals"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (item 16): a run stopped by its time limit was reported "exactly once".
+#[test]
+fn a_stopped_run_is_marked_stopped_in_the_report() {
+    let dir = scratch("stopped");
+    let file = dir.join("stopped.toml");
+    std::fs::write(&file, "[workload]\nops = 5\n[limits]\nmax_time = \"1us\"\n").unwrap();
+    let (code, out, _) = idemlab(&root(), &["compare", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(!out.contains("exactly once"), "{out}");
+    assert!(out.contains("STOPPED, not judged"), "{out}");
+    assert!(out.contains("naive (stopped)"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (item 17): messages that described the wrong mistake.
+#[test]
+fn errors_describe_the_mistake_that_was_made() {
+    let dir = scratch("messages");
+    let cases = [
+        (
+            "[workload]\nops = 1\n[client.retry]\ntimeout = \"99999999999999999h\"\n",
+            "is too large",
+        ),
+        ("[[workload]]\nops = 1\n", "write `[workload]`"),
+        ("workload = 5\n", "expected a table"),
+        ("[workload]\nops = 1979-05-27T07:32:00Z\n", "a date-time"),
+        (
+            "[workload]\nops = 1\n[client.retry]\nattempt_max = 3\n",
+            "did you mean `attempts_max`",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let file = dir.join(format!("m{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let (code, _, err) = idemlab(&root(), &["run", file.to_str().unwrap()]);
+        assert_eq!(code, 2, "{text}");
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(!err.contains("Raw"), "{text}: {err}");
+    }
+    let (code, _, err) = idemlab(
+        &root(),
+        &[
+            "sweep",
+            "default",
+            "--param",
+            "network.loss=0:1:inf",
+            "--out",
+            dir.join("x.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        !err.contains("NaN") && err.contains("not a finite number"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

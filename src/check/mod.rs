@@ -648,7 +648,8 @@ pub fn grade(
                  fault(s) ({explore_runs} runs) and {} generated ones",
                 design.name(),
                 scenario.name,
-                checked.plans
+                // `plans` counts the fault-free run too, which the search above already ran.
+                checked.plans.saturating_sub(1)
             ),
         },
     }

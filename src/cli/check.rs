@@ -76,14 +76,14 @@ pub(super) fn cmd_check(
             "--max-faults must be at most 16, got {max_faults}"
         )));
     }
-    watch_ctrl_c();
+    let signals = watch_ctrl_c();
     let progress = progress_line("checked", None);
     let report = crate::check::Checker::new(&scenario, design.as_ref())
         .cases(cases)
         .max_faults(max_faults)
         .seed(seed)
         .fault_kinds(kinds)
-        .stop_when(&INTERRUPTED)
+        .stop_when(&signals.any)
         .on_progress(&progress)
         .check();
     clear_progress();
@@ -96,21 +96,28 @@ pub(super) fn cmd_check(
                 found.violation.invariant
             )))
         }
-        None => {
+        None if report.complete => {
             let _ = writeln!(
                 out,
-                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults of kinds {}, seed {seed}){}",
+                "no violation: `{design_name}` held every invariant in {} runs of {} ({} generated plans of at most {max_faults} faults of kinds {}, seed {seed})",
                 report.plans,
                 scenario.name,
                 cases,
                 kind_names(kinds),
-                if report.complete {
-                    ""
-                } else {
-                    "; stopped early by Ctrl-C"
-                }
             );
             Ok(())
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "no violation in the {} runs made before {} stopped the search (of {} generated plans asked for)",
+                report.plans,
+                signals.name().unwrap_or("a signal"),
+                cases
+            );
+            Err(stopped_by_signal(
+                "interrupted: the search did not finish".to_string(),
+            ))
         }
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         None => None,
     };
     let jobs = worker_threads(args.jobs, u64::MAX)?;
-    watch_ctrl_c();
+    let signals = watch_ctrl_c();
     // One flag for both ends of a search: Ctrl-C raises it, and so does the watchdog.
     let stop = AtomicBool::new(false);
     let bar = indicatif::ProgressBar::new(0);
@@ -70,7 +70,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         scope.spawn(|| {
             // Watches Ctrl-C and the clock; leaves as soon as the search is over.
             while !done.load(Ordering::Relaxed) {
-                if INTERRUPTED.load(Ordering::Relaxed) {
+                if signals.raised() {
                     stop.store(true, Ordering::Relaxed);
                 }
                 if time_limit.is_some_and(|t| started.elapsed() >= t) {
@@ -85,7 +85,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         report
     });
     bar.finish_and_clear();
-    let interrupted = INTERRUPTED.load(Ordering::Relaxed);
+    let interrupted = signals.raised();
     match args.format {
         ExploreFormat::Json => {
             let mut json = report.to_json(&scenario.name, &args.design);
@@ -110,7 +110,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
                 let by = if TIME_UP.load(Ordering::Relaxed) {
                     format!("stopped by --time {}", args.time.as_deref().unwrap_or(""))
                 } else {
-                    "stopped by Ctrl-C".to_string()
+                    format!("stopped by {}", signals.name().unwrap_or("a signal"))
                 };
                 *last = last.replace("stopped early", &by);
             }
@@ -133,7 +133,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         )));
     }
     if interrupted && !TIME_UP.load(Ordering::Relaxed) {
-        return Err(CliError::Interrupted(
+        return Err(stopped_by_signal(
             "interrupted: the report above says what was covered".to_string(),
         ));
     }

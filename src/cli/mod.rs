@@ -337,9 +337,10 @@ pub enum CliError {
     /// A file could not be written. Exit 2.
     #[error("{0}")]
     Io(String),
-    /// Stopped by Ctrl-C (SIGINT). Exit 130, as shells report a process ended by it.
+    /// Stopped by a signal: exit 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as
+    /// shells report a process it ended.
     #[error("{0}")]
-    Interrupted(String),
+    Interrupted(String, u8),
 }
 
 impl CliError {
@@ -348,7 +349,7 @@ impl CliError {
         match self {
             CliError::Expectation(_) => 1,
             CliError::Input(_) | CliError::Limit(_) | CliError::Io(_) => 2,
-            CliError::Interrupted(_) => 130,
+            CliError::Interrupted(_, code) => *code,
         }
     }
 }
@@ -527,8 +528,7 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
 pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
     let path = Path::new(name);
     if path.exists() {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::Input(format!("cannot read scenario {name}: {e}")))?;
+        let bytes = read_file(path, "scenario", SCENARIO_BYTES_MAX)?;
         return scenario::parse_bytes(&bytes, name).map_err(|e| CliError::Input(e.to_string()));
     }
     let wanted = name.trim_end_matches(".toml");
@@ -544,6 +544,44 @@ pub fn load_scenario(name: &str) -> Result<Scenario, CliError> {
         "no scenario file `{name}` and no bundled scenario of that name{hint}; bundled scenarios: {}",
         names.join(", ")
     )))
+}
+
+/// The largest scenario file read: far past any scenario (the bundled ones are under 3 KiB).
+pub const SCENARIO_BYTES_MAX: u64 = 4 << 20;
+
+/// The largest sweep CSV `tui --sweep` reads (a million rows is about 200 MiB).
+pub const SWEEP_CSV_BYTES_MAX: u64 = 1 << 30;
+
+/// Reads the regular file at `path`, `what` it is for the messages, refusing anything else
+/// (`/dev/zero`, a pipe, a directory) and anything larger than `max` bytes, which it never
+/// reads past.
+pub fn read_file(path: &Path, what: &str, max: u64) -> Result<Vec<u8>, CliError> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CliError::Input(format!("cannot read {what} {shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(CliError::Input(format!(
+            "{shown} is not a regular file (a device, a pipe or a directory): give a {what} file"
+        )));
+    }
+    let too_big = || {
+        CliError::Input(format!(
+            "{shown} is larger than {} MiB, more than any {what} file: refused",
+            max >> 20
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::Input(format!("cannot read {what} {shown}: {e}")))?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(file, max + 1), &mut bytes)
+        .map_err(|e| CliError::Input(format!("cannot read {what} {shown}: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 fn lookup(name: &str) -> Result<Box<dyn Design>, CliError> {
@@ -612,12 +650,15 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
         .map_err(|e| CliError::Io(format!("cannot encode JSON: {e}")))
 }
 
-/// Set by Ctrl-C during a search, which then stops and reports what it found.
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signal flags a long command stops on (SIGINT, SIGTERM, SIGHUP), registered once.
+fn watch_ctrl_c() -> &'static crate::signals::Signals {
+    crate::signals::watch()
+}
 
-fn watch_ctrl_c() {
-    // A second handler cannot be installed; the first one serves every search of the process.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed));
+/// The error for a command a signal stopped: exit 128 + the signal's number.
+fn stopped_by_signal(what: String) -> CliError {
+    let signals = crate::signals::watch();
+    CliError::Interrupted(what, signals.received().unwrap_or(130))
 }
 
 /// Prints `\rchecked N plans` on stderr when it is a terminal.

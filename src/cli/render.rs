@@ -22,9 +22,11 @@ pub(super) fn render_comparison(out: &mut String, scenario: &Scenario, result: &
         .unwrap_or(0)
         .max(16);
     for m in &result.metrics {
-        let mut verdict = match m.first_divergence_us {
-            None => "exactly once".to_string(),
-            Some(t) => format!("diverged from exactly-once at {}", crate::time::SimTime(t)),
+        let mut verdict = match (&m.stopped, m.first_divergence_us) {
+            // A run cut short by a budget proves nothing about exactly-once.
+            (Some(why), _) => format!("STOPPED, not judged: {why}"),
+            (None, None) => "exactly once".to_string(),
+            (None, Some(t)) => format!("diverged from exactly-once at {}", crate::time::SimTime(t)),
         };
         // Its own category, not a failure: idempotent by RFC 9110, but the client must expect it.
         if m.different_response > 0 {
@@ -67,6 +69,10 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
         "statuses",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    // A design that never calls the provider charges nothing by design: `–`, not money lost;
+    // and when no design here calls it, neither does the ideal.
+    let charges = |m: &Metrics| m.provider_calls > 0 || m.charged > 0;
+    let any_charges = metrics.iter().any(charges);
     rows.push(vec![
         "(ideal)".into(),
         ideal.ops.to_string(),
@@ -76,14 +82,22 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
         "0".into(),
         "0".into(),
         "0".into(),
-        ideal.charged.to_string(),
+        if any_charges {
+            ideal.charged.to_string()
+        } else {
+            "–".to_string()
+        },
         "-".into(),
         "-".into(),
         "-".into(),
     ]);
     for m in metrics {
         rows.push(vec![
-            m.design.clone(),
+            if m.stopped.is_some() {
+                format!("{} (stopped)", m.design)
+            } else {
+                m.design.clone()
+            },
             m.ops.to_string(),
             m.attempts.to_string(),
             m.effects.to_string(),
@@ -91,7 +105,11 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
             m.lost.to_string(),
             m.in_doubt.to_string(),
             m.inconsistent.to_string(),
-            m.charged.to_string(),
+            if charges(m) {
+                m.charged.to_string()
+            } else {
+                "–".to_string()
+            },
             ms(m.latency_p50_us),
             ms(m.latency_p99_us),
             statuses(m),

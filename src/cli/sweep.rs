@@ -135,7 +135,7 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     }
     writer.flush().map_err(io_err)?;
 
-    watch_ctrl_c();
+    let signals = watch_ctrl_c();
     let bar = indicatif::ProgressBar::new(tasks.len() as u64);
     if io::stdout().is_terminal() {
         bar.set_style(
@@ -149,34 +149,50 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     }
     let mut failure: Option<CliError> = None;
     let mut fresh: Vec<(u64, String)> = Vec::with_capacity(tasks.len());
-    crate::sweep::run(&plan, &tasks, args.jobs, &INTERRUPTED, |index, line| {
-        if failure.is_none() {
-            // One flush per row: a kill loses at most the row being written.
-            if let Err(e) = writer
-                .write_all(line.as_bytes())
-                .and_then(|()| writer.flush())
-            {
-                failure = Some(io_err(e));
-                INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let jobs = worker_threads(args.jobs, tasks.len() as u64)?;
+    // The pool stops on a signal or on a write failure; both end the sweep the same way.
+    let watcher_done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !watcher_done.load(std::sync::atomic::Ordering::Relaxed) {
+                if signals.raised() {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
-        }
-        fresh.push((index, line));
-        bar.inc(1);
-    })
-    .map_err(CliError::Io)?;
+        });
+        let r = crate::sweep::run(&plan, &tasks, jobs, &stop, |index, line| {
+            if failure.is_none() {
+                // One flush per row: a kill loses at most the row being written.
+                if let Err(e) = writer
+                    .write_all(line.as_bytes())
+                    .and_then(|()| writer.flush())
+                {
+                    failure = Some(io_err(e));
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            fresh.push((index, line));
+            bar.inc(1);
+        });
+        watcher_done.store(true, std::sync::atomic::Ordering::Relaxed);
+        r
+    });
+    result.map_err(CliError::Io)?;
     bar.finish_and_clear();
     if let Some(e) = failure {
         return Err(e);
     }
     drop(writer);
-    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!(
-            "interrupted: {} of {} runs are in {}; run the same command with --resume to finish",
+    if signals.raised() {
+        return Err(stopped_by_signal(format!(
+            "interrupted by {}: {} of {} runs are in {}; run the same command with --resume to finish",
+            signals.name().unwrap_or("a signal"),
             done.len() + fresh.len(),
             done.len() + tasks.len(),
             partial.display()
-        );
-        return Ok(());
+        )));
     }
 
     // Every row, in task order: the same file whatever order the threads finished in. Rows

@@ -19,12 +19,26 @@ pub(super) fn cmd_tui(
             "the TUI needs a terminal; use `idemlab compare` for a report".to_string(),
         ));
     }
-    crate::tui::run(app).map_err(|e| CliError::Io(format!("terminal: {e}")))
+    crate::tui::run(app).map_err(|e| CliError::Io(format!("terminal: {e}")))?;
+    closed_by_signal()
+}
+
+/// After the TUI: a signal that closed it is the exit code (143, 129, 130), not 0.
+fn closed_by_signal() -> Result<(), CliError> {
+    match crate::signals::watch().name() {
+        Some(name) => Err(stopped_by_signal(format!("the TUI was closed by {name}"))),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn cmd_tui_sweep(path: &Path) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_file(path, "sweep CSV", SWEEP_CSV_BYTES_MAX)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::Input(format!(
+            "{} is not UTF-8 text: not a sweep CSV",
+            path.display()
+        ))
+    })?;
     let chart = crate::sweep::chart_from_csv(&text)
         .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
     if !io::stdout().is_terminal() {
@@ -33,5 +47,6 @@ pub(super) fn cmd_tui_sweep(path: &Path) -> Result<(), CliError> {
         ));
     }
     let view = crate::tui::sweep_view::SweepView::new(&path.display().to_string(), chart);
-    crate::tui::run_sweep(view).map_err(|e| CliError::Io(format!("terminal: {e}")))
+    crate::tui::run_sweep(view).map_err(|e| CliError::Io(format!("terminal: {e}")))?;
+    closed_by_signal()
 }

@@ -29,7 +29,12 @@ pub(super) fn parse(
         designs,
     };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let message = plain_types(e.message().trim_end());
+        // The text at the error, for the messages serde words in Rust's types.
+        let found = e
+            .span()
+            .and_then(|r| text.get(r.start..r.end.min(r.start + 64)))
+            .unwrap_or("");
+        let message = plain_types(e.message().trim_end(), found);
         src.error(e.span(), message)
     })?;
     validate(&src, raw)
@@ -174,6 +179,43 @@ fn validate_payloads(
     Ok(out)
 }
 
+/// Refuses amounts whose totals would overflow: every operation charged on every attempt and
+/// copy (and once more after a redrive) must still fit in the 64 bits the totals are kept in,
+/// so that `charged` never wraps.
+fn check_totals(
+    src: &Source<'_>,
+    raw: &RawWorkload,
+    workload: &Workload,
+    retry: &RetryPolicy,
+    broker: Option<&Broker>,
+) -> Result<(), ScenarioError> {
+    let rounds: u64 = if broker.is_some_and(|b| b.redrive_after.is_some()) {
+        2
+    } else {
+        1
+    };
+    // Each attempt's request may be copied once by the network.
+    let deliveries = u64::from(retry.attempts_max) * 2 * rounds;
+    let total = (1..=workload.ops).try_fold(0u64, |acc, op| {
+        acc.checked_add(workload.amount_of(op).checked_mul(deliveries)?)
+    });
+    if total.is_some() {
+        return Ok(());
+    }
+    let message = format!(
+        "these amounts overflow the totals: {} operation(s), each charged up to {deliveries} times (every attempt and its network copy), add up to more than {}; use smaller amounts",
+        workload.ops,
+        u64::MAX
+    );
+    let span = raw
+        .amount
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| raw.amounts.as_ref().map(Spanned::span))
+        .or_else(|| raw.op.first().map(Spanned::span));
+    Err(src.error(span, message))
+}
+
 fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let Some(w) = raw.workload else {
         return Err(src.error(
@@ -239,6 +281,7 @@ fn validate(src: &Source<'_>, raw: RawScenario) -> Result<Scenario, ScenarioErro
         }
         (None, r) => validate_retry(src, r.unwrap_or_default())?,
     };
+    check_totals(src, &w, &workload, &retry, broker.as_ref())?;
     let (network, partitions) = validate_network(src, raw.network.unwrap_or_default())?;
     let server = validate_server(src, raw.server.unwrap_or_default())?;
     let provider = raw.provider.unwrap_or_default();

@@ -163,9 +163,12 @@ fn range_values(path: &str, spec: &str) -> Result<Vec<String>, String> {
             }
         }
     } else {
-        let parse = |s: &str| {
-            s.parse::<f64>()
-                .map_err(|_| format!("`{s}` is not a number"))
+        let parse = |s: &str| match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(x),
+            Ok(_) => Err(format!(
+                "`{s}` is not a finite number: a range's bounds and step are numbers such as 0.05"
+            )),
+            Err(_) => Err(format!("`{s}` is not a number")),
         };
         let (from, to, step) = (parse(from)?, parse(to)?, parse(step)?);
         if step.is_nan() || step <= 0.0 || to < from || !from.is_finite() || !to.is_finite() {

@@ -35,7 +35,7 @@ pub fn run(app: App) -> io::Result<()> {
 /// Takes over the terminal, shows a sweep's chart until the user quits, gives it back.
 pub fn run_sweep(mut view: sweep_view::SweepView) -> io::Result<()> {
     with_terminal(|terminal| {
-        while !view.quit && !TERMINATED.load(std::sync::atomic::Ordering::Relaxed) {
+        while !view.quit && !terminated() {
             terminal.draw(|frame| sweep_view::view(&view, frame))?;
             if event::poll(TICK)?
                 && let Event::Key(key) = event::read()?
@@ -48,22 +48,30 @@ pub fn run_sweep(mut view: sweep_view::SweepView) -> io::Result<()> {
     })
 }
 
-/// Set by SIGTERM (or a SIGINT from outside; in raw mode Ctrl-C is a key): the loop ends and
-/// the terminal is restored as on `q`.
-static TERMINATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// True once SIGTERM, SIGHUP or a SIGINT from outside arrived (in raw mode Ctrl-C is a key):
+/// the loop ends and the terminal is restored as on `q`.
+fn terminated() -> bool {
+    crate::signals::watch().raised()
+}
 
 /// Raw mode, the alternate screen and mouse capture around `body`, restored on every way out:
 /// return, error, SIGTERM (a flag the loops watch) and panic (hooks).
 fn with_terminal(body: impl FnOnce(&mut DefaultTerminal) -> io::Result<()>) -> io::Result<()> {
-    // A second handler cannot be installed; one per process serves every TUI session.
-    let _ = ctrlc::set_handler(|| {
-        TERMINATED.store(true, std::sync::atomic::Ordering::Relaxed);
-        // The loops see the flag within a tick and restore the terminal. When the terminal
-        // itself is gone (SIGHUP: its window closed), crossterm's `event::poll` can spin on
-        // the dead tty and never return (crossterm-rs/crossterm#793), so the loop would never
-        // look: give it a second, then leave. Runs on ctrlc's own thread, never in a run.
-        std::thread::sleep(Duration::from_secs(1));
-        std::process::exit(129);
+    let signals = crate::signals::watch();
+    // The loops see the flag within a tick and restore the terminal. When the terminal itself
+    // is gone (SIGHUP: its window closed), crossterm's `event::poll` can spin on the dead tty
+    // and never return (crossterm-rs/crossterm#793), so the loop would never look: a watcher
+    // gives it a second after the signal, then leaves with the signal's code. One watcher per
+    // process serves every TUI session; it runs beside the UI, never in a run.
+    static WATCHER: std::sync::Once = std::sync::Once::new();
+    WATCHER.call_once(|| {
+        std::thread::spawn(move || {
+            while !signals.raised() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            std::process::exit(i32::from(signals.received().unwrap_or(143)));
+        });
     });
     let mut terminal = ratatui::try_init()?;
     // Installed after ratatui's hook, so it runs first: release the mouse, then ratatui restores
@@ -85,7 +93,7 @@ fn event_loop(terminal: &mut DefaultTerminal, mut app: App) -> io::Result<()> {
     // A test seam in debug builds only: the end-to-end test checks that a panic restores the
     // terminal and prints its message.
     let panic_for_test = cfg!(debug_assertions) && std::env::var_os("IDEMLAB_TEST_PANIC").is_some();
-    while !app.quit && !TERMINATED.load(std::sync::atomic::Ordering::Relaxed) {
+    while !app.quit && !terminated() {
         terminal.draw(|frame| view::view(&app, frame))?;
         if panic_for_test {
             panic!("test panic requested by IDEMLAB_TEST_PANIC");

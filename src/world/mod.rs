@@ -112,6 +112,8 @@ pub struct Run {
     /// The keys `[oracle] exists` names that the durable store does not hold (or holds
     /// deleted) when the run ends.
     pub final_missing: Vec<String>,
+    /// Calls the design made to the payment provider, charged or answered 503.
+    pub provider_calls: u64,
 }
 
 impl Run {
@@ -272,6 +274,7 @@ impl<'a> World<'a> {
             },
             orders_created: 0,
             charges_made: 0,
+            provider_calls: 0,
             provider_keys: BTreeMap::new(),
             in_flight: Wire::default(),
             task_steps: Vec::new(),
@@ -394,6 +397,7 @@ impl<'a> World<'a> {
             safe: self.design.is_safe(),
             exploration: shared.recorder.take().map(|r| Box::new(r.finish())),
             final_missing,
+            provider_calls: shared.provider_calls,
         }
     }
 }

@@ -142,6 +142,8 @@ pub struct Shared {
     pub(crate) applied: Vec<[u32; EffectKind::COUNT]>,
     pub(crate) orders_created: u64,
     pub(crate) charges_made: u64,
+    /// Calls to the payment provider, answered or not (a design that never calls it has 0).
+    pub(crate) provider_calls: u64,
     /// The payment provider's own idempotency keys: key to the receipt it answered with.
     pub(crate) provider_keys: BTreeMap<String, u64>,
     /// Messages on the wire.
@@ -419,7 +421,9 @@ impl Shared {
     }
 
     /// True if the provider answers this call of `task` with 503 (by the plan or the fates).
+    /// Every call to the provider asks this first: it is also where calls are counted.
     pub(crate) fn provider_unavailable(&mut self, task: &TaskInfo) -> bool {
+        self.provider_calls += 1;
         let r = task.req;
         // The step counter has moved past this step: it is this step's position from 1 (and,
         // as the fates have always used it, its identity's index).
