@@ -83,6 +83,11 @@ pub const MAX_LENGTHS: usize = 8;
 /// How many times a delay's length is refined from the run it made.
 pub(super) const REFINEMENTS: u8 = 1;
 
+/// The most plans one depth keeps to extend at the next: their plans, fingerprints and (for
+/// the last depth) what each atom changed take about 1.5 KB each, so this bounds a search's
+/// memory near 15 GB. `default` at four faults keeps 8.8 million.
+pub const MAX_FRONTIER: usize = 10_000_000;
+
 /// How many plans one batch extends: the unit of parallel work and of budget checks.
 const BATCH: usize = 64;
 
@@ -304,7 +309,7 @@ impl Checker<'_> {
                 {
                     report.stopped = Some(Stop::MaxRuns(max));
                 }
-                if report.stopped.is_some() {
+                if matches!(report.stopped, Some(Stop::Interrupted | Stop::MaxRuns(_))) {
                     level.complete = false;
                     break;
                 }
@@ -370,6 +375,11 @@ impl Checker<'_> {
                     } else {
                         None
                     };
+                    if next.len() >= MAX_FRONTIER {
+                        // This depth is still run whole; the next one cannot be kept.
+                        report.stopped = Some(Stop::MaxFrontier(MAX_FRONTIER as u64));
+                        continue;
+                    }
                     let mut plan = node.plan.clone();
                     plan.push(child.candidate.atom);
                     next.push(TreeNode {

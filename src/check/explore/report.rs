@@ -11,6 +11,9 @@ pub enum Stop {
     MaxRuns(u64),
     /// Its stop flag was raised (Ctrl-C, or a time limit the caller keeps).
     Interrupted,
+    /// The plans to extend at the next depth would not fit the memory budget
+    /// ([`MAX_FRONTIER`](super::MAX_FRONTIER) of them).
+    MaxFrontier(u64),
 }
 
 /// What a search covered at one depth (number of faults).
@@ -202,6 +205,9 @@ impl ExploreReport {
             (None, covered) => {
                 let why = match self.stopped {
                     Some(Stop::MaxRuns(n)) => format!("stopped by --max-runs {n}"),
+                    Some(Stop::MaxFrontier(n)) => format!(
+                        "stopped: the next depth has more than {n} plans to extend, more than the search keeps in memory"
+                    ),
                     Some(Stop::Interrupted) => "stopped early".to_string(),
                     None => "stopped".to_string(),
                 };
@@ -233,6 +239,7 @@ impl ExploreReport {
             "violations": self.violations(),
             "stopped": self.stopped.map(|s| match s {
                 Stop::MaxRuns(_) => "max-runs",
+                Stop::MaxFrontier(_) => "max-frontier",
                 Stop::Interrupted => "interrupted",
             }),
             "depths": self.depths.iter().map(|d| serde_json::json!({
