@@ -26,9 +26,9 @@
 //! (network, clients, servers, stores, and the handler interface `world::api`), [`handlers`]
 //! (the catalog), [`oracle`], [`scenario`] (the reader with the catalog), [`compare`],
 //! [`determinism`], [`plot`], [`diagram`], [`check`], [`matrix`], [`sweep`], [`files`],
-//! [`signals`], and at
-//! the top the [`tui`] and the [`cli`]. Nothing below those two does I/O, reads a clock or
-//! spawns a thread inside a run.
+//! [`signals`], the live `probe` (behind the `probe` feature: real HTTP against a running
+//! service), and at the top the [`tui`] and the [`cli`]. Nothing below those three does I/O,
+//! reads a clock or spawns a thread inside a run.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -45,6 +45,8 @@ pub mod handlers;
 pub mod matrix;
 pub mod oracle;
 pub mod plot;
+#[cfg(feature = "probe")]
+pub mod probe;
 pub mod scenario;
 pub mod settings;
 pub mod signals;

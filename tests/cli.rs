@@ -455,3 +455,16 @@ fn errors_describe_the_mistake_that_was_made() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without the `probe` feature, `idemlab probe` is still a command: it says how to get it.
+#[cfg(not(feature = "probe"))]
+#[test]
+fn probe_without_the_feature_says_how_to_build_it() {
+    let (code, out, err) = idemlab(
+        &root(),
+        &["probe", "lost-response", "--target", "http://127.0.0.1:9"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--features probe"), "{err}");
+}

@@ -30,6 +30,7 @@ mod compare;
 mod explore;
 mod list;
 mod matrix;
+mod probe;
 mod render;
 mod run;
 mod selfcheck;
@@ -42,6 +43,7 @@ use compare::*;
 use explore::*;
 use list::*;
 use matrix::*;
+use probe::*;
 use render::*;
 use run::*;
 use selfcheck::*;
@@ -49,6 +51,7 @@ use sweep::*;
 use tui::*;
 
 pub use bench::workload_w;
+pub use probe::ProbeArgs;
 
 /// idemlab: watch retries break non-idempotent handlers, and check that yours survive them.
 #[derive(Parser, Debug)]
@@ -286,6 +289,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Play a scenario against a live HTTP service: idemlab is the client and the payment
+    /// provider, injects the faults on its side of the wire (and, with --serve, crashes the
+    /// service with SIGKILL), and judges the run with the simulator's oracle. Needs the
+    /// `probe` feature.
+    Probe(Box<ProbeArgs>),
     /// For --check-determinism: print `seed design hash` for every run of a seed range.
     #[command(hide = true)]
     InternalHashes {
@@ -513,6 +521,7 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             designs,
             out: path,
         }) => cmd_matrix(format, designs, path, out),
+        Some(Command::Probe(args)) => cmd_probe(*args, out),
         Some(Command::Bench {
             ops,
             loss,

@@ -1,0 +1,441 @@
+//! `idemlab probe`: the scenario's workload and faults against a live HTTP service, judged by
+//! the same oracle; `--matrix` for the seven fault classes, `--conformance` for the
+//! Idempotency-Key draft. Behind the `probe` feature.
+
+use super::*;
+
+/// What `probe` was asked to do: its arguments.
+#[derive(clap::Args, Debug)]
+#[cfg_attr(not(feature = "probe"), allow(dead_code))]
+pub struct ProbeArgs {
+    /// A scenario file, or the name of a bundled scenario (default: the built-in default):
+    /// its workload, retry policy and faults.
+    pub scenario: Option<String>,
+    /// The running service, `http://127.0.0.1:8080`.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Start the service with this command (PORT, PROVIDER_URL, DATABASE_URL and
+    /// KEY_TTL_MS in its environment), so that idemlab can crash it and start it again.
+    #[arg(long, value_name = "CMD")]
+    pub serve: Option<String>,
+    /// Start a throwaway PostgreSQL (initdb and pg_ctl in a temporary directory) for the
+    /// service, stopped and removed when the probe ends.
+    #[arg(long)]
+    pub postgres: bool,
+    /// The database to hand the service as DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Where the fake payment provider listens (port 0: a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub provider: String,
+    /// Add the faults of this scenario file (what `check` and `--save` write).
+    #[arg(long, value_name = "FILE.toml")]
+    pub plan: Option<PathBuf>,
+    /// Run the seven fault classes of `idemlab matrix` against the service.
+    #[arg(long, conflicts_with = "conformance")]
+    pub matrix: bool,
+    /// Check the service against the rules of the Idempotency-Key header draft. Exit 1
+    /// if it fails one.
+    #[arg(long)]
+    pub conformance: bool,
+    /// Also run this catalog design in the simulator (same scenario, seed and plan) and
+    /// show it beside the live service.
+    #[arg(long, value_name = "DESIGN")]
+    pub design: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub format: CompareFormat,
+    /// Write the live run's trace as CSV to this file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub trace: Option<PathBuf>,
+    /// Write the scenario with the plan that ran, a file `--plan` and `idemlab run` replay.
+    #[arg(long, value_name = "FILE.toml")]
+    pub save: Option<PathBuf>,
+    /// The request's method.
+    #[arg(long, default_value = "POST")]
+    pub method: String,
+    /// The request's path.
+    #[arg(long, default_value = "/payments")]
+    pub path: String,
+    /// The idempotency key's header.
+    #[arg(long, default_value = "Idempotency-Key")]
+    pub header: String,
+    /// The JSON body, with {amount}, {reference}, {op}, {item}, {version} and {key}
+    /// (default `{"amount": {amount}, "reference": "{reference}"}`).
+    #[arg(long, value_name = "JSON")]
+    pub body: Option<String>,
+    /// The field of the service's call to the provider that carries the reference.
+    #[arg(long, default_value = "reference", value_name = "FIELD")]
+    pub reference_field: String,
+    /// Also count the effects the service lists here when the run ends
+    /// (`[{"reference", "kind", "amount"}]`); a path alone is on the service.
+    #[arg(long, value_name = "URL")]
+    pub effects: Option<String>,
+    /// The service's name in the report.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[cfg(not(feature = "probe"))]
+pub(super) fn cmd_probe(_args: ProbeArgs, _out: &mut String) -> Result<(), CliError> {
+    Err(CliError::Input(
+        "this idemlab was built without the `probe` feature (tokio, hyper, tokio-postgres): build it with `cargo run --release --features probe -- probe ...`".to_string(),
+    ))
+}
+
+#[cfg(feature = "probe")]
+pub(super) use live::cmd_probe;
+
+#[cfg(feature = "probe")]
+mod live {
+    use super::*;
+    use crate::fault::FaultClass;
+    use crate::probe::{self, ProbeConfig, ProbeError, Verdict};
+
+    fn probe_error(e: ProbeError) -> CliError {
+        match e {
+            ProbeError::Input(m) | ProbeError::Setup(m) => CliError::Input(m),
+            ProbeError::Interrupted => stopped_by_signal(ProbeError::Interrupted.to_string()),
+        }
+    }
+
+    /// The service's name in the report: `--name`, the design its command names, or
+    /// `service`.
+    fn service_name(args: &ProbeArgs) -> String {
+        if let Some(n) = &args.name {
+            return n.clone();
+        }
+        if let Some(cmd) = &args.serve
+            && let Ok(words) = probe::service::words(cmd)
+            && let Some(i) = words.iter().position(|w| w == "--design")
+            && let Some(d) = words.get(i + 1)
+        {
+            return format!("live {d}");
+        }
+        "service".to_string()
+    }
+
+    pub(in crate::cli) fn cmd_probe(args: ProbeArgs, out: &mut String) -> Result<(), CliError> {
+        watch_ctrl_c();
+        if args.target.is_none() && args.serve.is_none() {
+            return Err(CliError::Input(
+                "give --target http://HOST:PORT (a running service), or --serve \"CMD\" (idemlab starts it, and can crash it)".to_string(),
+            ));
+        }
+        if args.postgres && args.serve.is_none() {
+            return Err(CliError::Input(
+                "--postgres starts a database for a service idemlab starts: it needs --serve"
+                    .to_string(),
+            ));
+        }
+        if args.postgres && args.database_url.is_some() {
+            return Err(CliError::Input(
+                "give --postgres (a throwaway database) or --database-url, not both".to_string(),
+            ));
+        }
+        let scenario = match &args.scenario {
+            Some(name) => load_scenario(name)?,
+            None => scenario::default_scenario(),
+        };
+        let extra = match &args.plan {
+            Some(path) => load_scenario(&path.display().to_string())?.faults,
+            None => FaultPlan::default(),
+        };
+        let simulated = match &args.design {
+            Some(name) => Some(scenario_design(&scenario, name)?),
+            None => None,
+        };
+        // Started before the service and stopped after it, whatever happens in between.
+        let pg = if args.postgres {
+            Some(probe::Postgres::start().map_err(probe_error)?)
+        } else {
+            None
+        };
+        if watch_ctrl_c().raised() {
+            return Err(probe_error(ProbeError::Interrupted));
+        }
+        let mut config = ProbeConfig {
+            target: args.target.clone(),
+            serve: args.serve.clone(),
+            provider: args.provider.clone(),
+            database_url: pg.as_ref().map(|p| p.url()).or(args.database_url.clone()),
+            method: args.method.clone(),
+            path: args.path.clone(),
+            header: args.header.clone(),
+            reference_field: args.reference_field.clone(),
+            effects: args.effects.clone(),
+            name: service_name(&args),
+            ..ProbeConfig::default()
+        };
+        if let Some(body) = &args.body {
+            config.body = body.clone();
+        }
+        let result = if args.conformance {
+            conformance(&scenario, &config, args.format, out)
+        } else if args.matrix {
+            matrix(&scenario, &config, simulated.as_deref(), args.format, out)
+        } else {
+            one_run(&scenario, &extra, &config, simulated.as_deref(), &args, out)
+        };
+        drop(pg);
+        result
+    }
+
+    fn banner(out: &mut String, what: &str, config: &ProbeConfig) {
+        let at = match (&config.target, &config.serve) {
+            (Some(t), _) => t.clone(),
+            (None, Some(cmd)) => format!("`{cmd}` (started by idemlab)"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(out, "{what} · {} at {at}", config.name);
+        let _ = writeln!(
+            out,
+            "real time is not deterministic: timings differ run to run; the fault plan does not"
+        );
+    }
+
+    fn one_run(
+        scenario: &Scenario,
+        extra: &FaultPlan,
+        config: &ProbeConfig,
+        simulated: Option<&dyn Design>,
+        args: &ProbeArgs,
+        out: &mut String,
+    ) -> Result<(), CliError> {
+        let live = probe::probe(scenario, extra, config).map_err(probe_error)?;
+        let mut metrics = vec![oracle::measure(&live.run)];
+        let mut runs = vec![live.run];
+        if let Some(design) = simulated {
+            let run = world::run(scenario, design, scenario.seed, extra);
+            metrics.insert(0, oracle::measure(&run));
+            runs.insert(0, run);
+        }
+        let result = Comparison {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            ideal: oracle::ideal(scenario),
+            runs,
+            metrics,
+        };
+        if let Some(path) = &args.trace {
+            let trace = &result.runs[result.runs.len() - 1].trace;
+            write_atomically(path, |w| {
+                trace::write_csv(trace, w).map_err(|e| io::Error::other(e.to_string()))
+            })?;
+        }
+        if let Some(path) = &args.save {
+            let mut replay = scenario.clone();
+            replay.faults = live.plan.clone();
+            let header = format!(
+                "The fault plan of a live run of `idemlab probe` against {}.\nReplay it live with `idemlab probe {} --plan FILE ...`, or in the simulator with `idemlab run FILE --design DESIGN`.",
+                config.name, scenario.name
+            );
+            let text = crate::scenario::to_toml(&replay, &header);
+            write_atomically(path, |w| w.write_all(text.as_bytes()))?;
+        }
+        match args.format {
+            CompareFormat::Text => {
+                banner(out, &format!("probe {}", scenario.name), config);
+                if live.plan.atoms.is_empty() {
+                    let _ = writeln!(out, "fault plan: none (only the scenario's own rates)");
+                } else {
+                    let atoms: Vec<String> =
+                        live.plan.atoms.iter().map(|a| a.to_string()).collect();
+                    let _ = writeln!(out, "fault plan: {}", atoms.join("; "));
+                }
+                out.push('\n');
+                render_comparison(out, scenario, &result);
+                let _ = writeln!(
+                    out,
+                    "\n{} requests sent, {} answered, {} provider calls · service started {} time{} · {}",
+                    live.sent,
+                    live.answered,
+                    result.metrics[result.metrics.len() - 1].provider_calls,
+                    live.starts,
+                    if live.starts == 1 { "" } else { "s" },
+                    if config.serve.is_some() {
+                        "wall time not shown: it differs run to run".to_string()
+                    } else {
+                        "service not started by idemlab".to_string()
+                    }
+                );
+                if let Some(path) = &args.save {
+                    let _ = writeln!(out, "plan written to {}", path.display());
+                }
+            }
+            CompareFormat::Json => {
+                #[derive(serde::Serialize)]
+                struct Report<'a> {
+                    #[serde(flatten)]
+                    comparison: crate::compare::ComparisonReport<'a>,
+                    live: Live<'a>,
+                }
+                #[derive(serde::Serialize)]
+                struct Live<'a> {
+                    service: &'a str,
+                    deterministic: bool,
+                    plan: Vec<String>,
+                    sent: u64,
+                    answered: u64,
+                    starts: u32,
+                    wall_ms: u128,
+                }
+                let report = Report {
+                    comparison: result.report(),
+                    live: Live {
+                        service: &config.name,
+                        deterministic: false,
+                        plan: live.plan.atoms.iter().map(|a| a.to_string()).collect(),
+                        sent: live.sent,
+                        answered: live.answered,
+                        starts: live.starts,
+                        wall_ms: live.wall.as_millis(),
+                    },
+                };
+                out.push_str(&to_json(&report)?);
+                out.push('\n');
+            }
+            CompareFormat::Csv => render_csv(out, &result)?,
+        }
+        // The live service answers to the expectations of the design it implements.
+        let mut judged = result.metrics[result.metrics.len() - 1].clone();
+        if let Some(name) = &args.design {
+            judged.design = name.clone();
+        }
+        expectations(oracle::check_expectations(scenario, &judged))
+    }
+
+    fn matrix(
+        scenario: &Scenario,
+        config: &ProbeConfig,
+        simulated: Option<&dyn Design>,
+        format: CompareFormat,
+        out: &mut String,
+    ) -> Result<(), CliError> {
+        let live = probe::live_matrix(scenario, config).map_err(probe_error)?;
+        let mut rows = Vec::new();
+        if let Some(design) = simulated {
+            let entry =
+                handlers::entry(design.name()).map_err(|e| CliError::Input(e.to_string()))?;
+            let mut row = crate::matrix::run(&[entry]).rows.remove(0);
+            row.design = format!("simulated {}", row.design);
+            rows.push(row);
+        }
+        rows.push(live.clone());
+        let table = crate::matrix::Matrix { rows };
+        match format {
+            CompareFormat::Text => {
+                banner(out, "probe --matrix", config);
+                out.push('\n');
+                out.push_str(&table.to_text());
+                for c in live
+                    .cells
+                    .iter()
+                    .filter(|c| c.cell == crate::matrix::Cell::NotApplicable)
+                {
+                    let _ = writeln!(out, "— {} × {}: {}", live.design, c.class.name(), c.why);
+                }
+                if table.rows.len() == 2 {
+                    let differ: Vec<&str> = FaultClass::ALL
+                        .iter()
+                        .filter(|&&c| table.rows[0].cell(c).cell != table.rows[1].cell(c).cell)
+                        .map(|c| c.numeral())
+                        .collect();
+                    let _ = if differ.is_empty() {
+                        writeln!(out, "\nthe live row equals the simulated one, cell by cell")
+                    } else {
+                        writeln!(
+                            out,
+                            "\nthe live row differs from the simulated one in {}",
+                            differ.join(", ")
+                        )
+                    };
+                }
+            }
+            CompareFormat::Csv => out.push_str(&table.to_csv()),
+            CompareFormat::Json => out.push_str(&table.to_json()),
+        }
+        Ok(())
+    }
+
+    fn conformance(
+        scenario: &Scenario,
+        config: &ProbeConfig,
+        format: CompareFormat,
+        out: &mut String,
+    ) -> Result<(), CliError> {
+        let results = probe::conformance(scenario, config).map_err(probe_error)?;
+        match format {
+            CompareFormat::Text => {
+                banner(
+                    out,
+                    "probe --conformance (the Idempotency-Key header draft)",
+                    config,
+                );
+                out.push('\n');
+                for r in &results {
+                    let _ = writeln!(
+                        out,
+                        "{:<4}  {}: {}",
+                        r.verdict.name(),
+                        r.rule.text(),
+                        r.verdict.detail()
+                    );
+                }
+                let count =
+                    |name: &str| results.iter().filter(|r| r.verdict.name() == name).count();
+                let _ = writeln!(
+                    out,
+                    "\n{} pass · {} fail · {} n/a",
+                    count("pass"),
+                    count("fail"),
+                    count("n/a")
+                );
+            }
+            CompareFormat::Json => {
+                let list: Vec<serde_json::Value> = results
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "rule": r.rule.name(),
+                            "text": r.rule.text(),
+                            "verdict": r.verdict.name(),
+                            "detail": r.verdict.detail(),
+                        })
+                    })
+                    .collect();
+                out.push_str(&to_json(
+                    &serde_json::json!({ "service": config.name, "rules": list }),
+                )?);
+                out.push('\n');
+            }
+            CompareFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let err = |e: csv::Error| CliError::Io(format!("cannot encode CSV: {e}"));
+                w.write_record(["rule", "verdict", "detail"]).map_err(err)?;
+                for r in &results {
+                    w.write_record([r.rule.name(), r.verdict.name(), r.verdict.detail()])
+                        .map_err(err)?;
+                }
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| CliError::Io(format!("cannot encode CSV: {e}")))?;
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        let failed: Vec<&str> = results
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail(_)))
+            .map(|r| r.rule.name())
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Expectation(format!(
+                "{} does not conform to the Idempotency-Key draft: {}",
+                config.name,
+                failed.join(", ")
+            )))
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! `idemlab probe`: the same faults and the same oracle against a live HTTP service.
+//!
+//! idemlab is the client and the payment provider. The client plays the scenario's workload
+//! (operations, clients, key policy, retry policy) against the service over real HTTP on
+//! loopback, in real time, and applies the fault plan on its own side of the wire, keyed by
+//! identity as in the simulator: a lost request is never sent; a lost response is read and
+//! thrown away (the service applied it, the client never heard: the fault no proxy models); a
+//! duplicate is sent twice; a delay waits. The provider is a small HTTP server the service
+//! calls (`POST /charge`); every charge is an effect in the ledger, attributed to its operation
+//! by the reference the service passes along, and the plan can stall a call (the way a race is
+//! made on a real service), answer 503, or crash the service just before or after the charge.
+//! With `--serve`, idemlab starts the service itself and crashes it with SIGKILL, then starts it
+//! again after the scenario's restart delay: its database survives, its memory does not.
+//!
+//! The run becomes a [`Run`] like a simulated one, and [`crate::oracle::measure`] judges it: the
+//! same code. Real time is not deterministic; the plan is, and the report prints it.
+//!
+//! Behind the `probe` feature: it needs tokio, hyper and (for the reference service)
+//! tokio-postgres, which a learner's first build should not pay for.
+
+mod conformance;
+mod http;
+mod live;
+mod matrix;
+pub mod postgres;
+pub mod service;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::fate::Fates;
+use crate::fault::{FaultAtom, FaultPlan};
+use crate::settings::Scenario;
+use crate::trace::{Detail, EventKind, Node, Outcome, Trace};
+use crate::vocab::{EffectKind, StepKind};
+use crate::world::{LedgerEntry, OpRecord, Responses, Run};
+
+pub use conformance::{Rule, RuleResult, Verdict, conformance};
+pub use live::RawAnswer;
+pub use matrix::live_matrix;
+pub use postgres::Postgres;
+
+/// Why a probe could not run. All are the user's to fix (exit 2), but an interruption.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Bad input: a target that cannot be reached or does not speak HTTP, a body template that
+    /// is not JSON, a fault the live side cannot inject, a port in use.
+    #[error("{0}")]
+    Input(String),
+    /// Something of the probe's own could not be set up (a port, PostgreSQL, the runtime).
+    #[error("{0}")]
+    Setup(String),
+    /// A signal stopped it; everything it started was stopped too.
+    #[error("interrupted: the live run was stopped and everything it started with it")]
+    Interrupted,
+}
+
+/// The shape of the service's API and how to reach it.
+#[derive(Clone, Debug)]
+pub struct ProbeConfig {
+    /// The service's address, `http://127.0.0.1:8080`; with `serve`, taken from the port the
+    /// probe gives it.
+    pub target: Option<String>,
+    /// A command that starts the service (`PORT`, `PROVIDER_URL`, `DATABASE_URL` and
+    /// `KEY_TTL_MS` in its environment); the probe crashes and restarts it.
+    pub serve: Option<String>,
+    /// Where the fake provider listens (`127.0.0.1:0`: a free port).
+    pub provider: String,
+    /// The database the service is given as `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// The request's method.
+    pub method: String,
+    /// The request's path.
+    pub path: String,
+    /// The idempotency key's header.
+    pub header: String,
+    /// The JSON body, with `{amount}`, `{reference}`, `{op}`, `{item}`, `{version}`, `{key}`.
+    pub body: String,
+    /// The field of the provider call that carries the operation's reference.
+    pub reference_field: String,
+    /// A URL that lists the effects the service keeps itself (`[{reference, kind, amount}]`),
+    /// read when the run ends; a path alone (`/effects`) is on the service.
+    pub effects: Option<String>,
+    /// The name the report gives the service.
+    pub name: String,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            target: None,
+            serve: None,
+            provider: "127.0.0.1:0".to_string(),
+            database_url: None,
+            method: "POST".to_string(),
+            path: "/payments".to_string(),
+            header: "Idempotency-Key".to_string(),
+            body: r#"{"amount": {amount}, "reference": "{reference}"}"#.to_string(),
+            reference_field: "reference".to_string(),
+            effects: None,
+            name: "service".to_string(),
+        }
+    }
+}
+
+/// A live run: measured like a simulated one.
+pub struct LiveRun {
+    /// The run, for [`crate::oracle::measure`], with the trace of what the probe saw.
+    pub run: Run,
+    /// The plan it applied (the scenario's faults and the extra ones).
+    pub plan: FaultPlan,
+    /// The prefix of this run's keys and references, so that runs never share them.
+    pub run_id: String,
+    /// How many times the service was started (1 + its crashes), with `--serve`.
+    pub starts: u32,
+    /// Wall-clock time the run took.
+    pub wall: Duration,
+    /// Every answer of the service, per operation, byte for byte.
+    pub answers: Vec<Vec<RawAnswer>>,
+    /// Requests sent (copies included).
+    pub sent: u64,
+    /// Requests the service answered.
+    pub answered: u64,
+}
+
+/// A short id, different for every run of this process and every process.
+pub(crate) fn run_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "r{:x}{:x}{n}",
+        std::process::id() % 0x10000,
+        nanos % 0x100000
+    )
+}
+
+/// The body template with sample values must be JSON: checked before anything starts.
+fn check_template(config: &ProbeConfig) -> Result<(), ProbeError> {
+    let sample = config
+        .body
+        .replace("{amount}", "100")
+        .replace("{reference}", "ref")
+        .replace("{op}", "1")
+        .replace("{item}", "1")
+        .replace("{version}", "1")
+        .replace("{key}", "key");
+    serde_json::from_str::<serde_json::Value>(&sample)
+        .map(|_| ())
+        .map_err(|e| {
+            ProbeError::Input(format!(
+                "--body is not JSON once its fields are filled in ({e}): {sample}"
+            ))
+        })
+}
+
+/// Which faults the live side can inject: on the wire (drop, duplicate, delay, partition),
+/// at the provider (stall, 503) and around its calls (crash before or after the charge, or at
+/// a time). A step inside the service cannot be seen from outside.
+fn check_plan(plan: &FaultPlan, serving: bool) -> Result<(), ProbeError> {
+    for atom in &plan.atoms {
+        let crash = match atom {
+            FaultAtom::CrashAtStep { step, .. } if *step != StepKind::Charge => {
+                return Err(ProbeError::Input(format!(
+                    "`{atom}`: a live service can be crashed only around its calls to the provider (before or after `charge`), or at a time"
+                )));
+            }
+            FaultAtom::Slow { step, .. } if *step != StepKind::Charge => {
+                return Err(ProbeError::Input(format!(
+                    "`{atom}`: a live service can be stalled only in its calls to the provider (`charge`)"
+                )));
+            }
+            FaultAtom::CrashAtStep { .. } | FaultAtom::CrashAt { .. } => true,
+            _ => false,
+        };
+        if crash && !serving {
+            return Err(ProbeError::Input(format!(
+                "`{atom}`: crashing the service needs --serve, so that idemlab can kill it and start it again"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn resolve(target: &str) -> Result<SocketAddr, ProbeError> {
+    let rest = target.strip_prefix("http://").ok_or_else(|| {
+        ProbeError::Input(format!("--target {target}: expected http://HOST:PORT"))
+    })?;
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| ProbeError::Input(format!("--target {target}: cannot resolve {hostport}")))
+}
+
+/// Plays `scenario` (its faults plus `extra`) against the live service described by `config`.
+pub fn probe(
+    scenario: &Scenario,
+    extra: &FaultPlan,
+    config: &ProbeConfig,
+) -> Result<LiveRun, ProbeError> {
+    check_template(config)?;
+    let mut plan = scenario.faults.clone();
+    plan.atoms.extend(extra.atoms.iter().copied());
+    check_plan(&plan, config.serve.is_some())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ProbeError::Setup(format!("cannot start the runtime: {e}")))?;
+    let started = Instant::now();
+    let result = runtime.block_on(probe_async(scenario, plan, config));
+    // Exchanges still waiting on a silent service end with the runtime.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result.map(|mut r| {
+        r.wall = started.elapsed();
+        r
+    })
+}
+
+async fn probe_async(
+    scenario: &Scenario,
+    plan: FaultPlan,
+    config: &ProbeConfig,
+) -> Result<LiveRun, ProbeError> {
+    let listener = tokio::net::TcpListener::bind(config.provider.as_str())
+        .await
+        .map_err(|e| {
+            ProbeError::Input(format!(
+                "--provider {}: cannot listen: {e}",
+                config.provider
+            ))
+        })?;
+    let provider_addr = listener
+        .local_addr()
+        .map_err(|e| ProbeError::Setup(e.to_string()))?;
+    let run_id = run_id();
+    let served = match &config.serve {
+        Some(cmd) => {
+            let port = postgres::free_port()?;
+            let mut env = vec![(
+                "PROVIDER_URL".to_string(),
+                format!("http://{provider_addr}"),
+            )];
+            if let Some(db) = &config.database_url {
+                env.push(("DATABASE_URL".to_string(), db.clone()));
+            }
+            if let Some(ttl) = scenario.server.key_ttl {
+                env.push(("KEY_TTL_MS".to_string(), (ttl.0 / 1_000).max(1).to_string()));
+            }
+            let cmd = cmd.clone();
+            let served =
+                tokio::task::spawn_blocking(move || service::Served::start(&cmd, port, env))
+                    .await
+                    .map_err(|e| ProbeError::Setup(e.to_string()))??;
+            Some(Arc::new(served))
+        }
+        None => None,
+    };
+    let target = match (&config.target, &served) {
+        (Some(t), _) => resolve(t)?,
+        (None, Some(s)) => SocketAddr::from(([127, 0, 0, 1], s.port)),
+        (None, None) => {
+            return Err(ProbeError::Input(
+                "give --target http://HOST:PORT, or --serve \"CMD\" to start the service"
+                    .to_string(),
+            ));
+        }
+    };
+    if tokio::net::TcpStream::connect(target).await.is_err() {
+        return Err(ProbeError::Input(format!(
+            "cannot reach the service at {target}: nothing accepts connections there"
+        )));
+    }
+    let ops: Vec<live::LiveOp> = (1..=scenario.workload.ops)
+        .map(|op| live::LiveOp {
+            op,
+            client: ((op - 1) % u32::from(scenario.workload.clients)) as u16,
+            amount: scenario.workload.amount_of(op),
+            start_us: 0,
+            end_us: None,
+            outcome: None,
+            attempt: 0,
+            waiting: false,
+            received: Vec::new(),
+            open: Vec::new(),
+            pending: None,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            raw: Vec::new(),
+        })
+        .collect();
+    let shared = Arc::new(live::Shared {
+        live: Mutex::new(live::Live {
+            t0: Instant::now(),
+            ops,
+            trace: Vec::new(),
+            ledger: Vec::new(),
+            timeouts: 0,
+            delivered: 0,
+            provider_calls: 0,
+            provider_keys: BTreeMap::new(),
+            receipts: 0,
+            calls: BTreeMap::new(),
+            garbage: None,
+            answered: 0,
+            sent: 0,
+            fired: vec![false; plan.atoms.len()],
+        }),
+        plan: plan.clone(),
+        scenario: scenario.clone(),
+        config: config.clone(),
+        fates: Fates::new(scenario.seed),
+        target,
+        served: served.clone(),
+        run_id: run_id.clone(),
+        key_policy: scenario.retry.key,
+    });
+    let provider = tokio::spawn(live::provider(Arc::clone(&shared), listener));
+    // Crashes at a time.
+    for atom in &plan.atoms {
+        if let FaultAtom::CrashAt { at, .. } = *atom {
+            let task = Arc::clone(&shared);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_micros(at.0)).await;
+                task.lock().trace.push(crate::trace::TraceEvent {
+                    time_us: at.0,
+                    op: crate::trace::NO_OP,
+                    attempt: 0,
+                    copy: 0,
+                    kind: EventKind::Crash,
+                    node: Node::Server(0),
+                    key: None,
+                    detail: Detail::Crash(crate::trace::CrashCause::At),
+                });
+                live::crash_and_restart(&task);
+            });
+        }
+    }
+    // Each client runs its operations one after another.
+    let clients = usize::from(scenario.workload.clients);
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let task = Arc::clone(&shared);
+        let interval = scenario.workload.interval;
+        let total = scenario.workload.ops;
+        handles.push(tokio::spawn(async move {
+            let mut op = c as u32 + 1;
+            while op <= total {
+                live::run_op(Arc::clone(&task), op).await;
+                op += clients as u32;
+                if interval.0 > 0 {
+                    tokio::time::sleep(Duration::from_micros(interval.0)).await;
+                }
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    // Late answers and charges still on their way: wait for the open exchanges a moment.
+    let grace_until = Instant::now() + Duration::from_millis(1_000);
+    while Instant::now() < grace_until && shared.lock().ops.iter().any(|o| !o.open.is_empty()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let interrupted = crate::signals::watch().raised();
+    let mut ledger_extra = Vec::new();
+    if let (Some(url), false) = (&config.effects, interrupted) {
+        ledger_extra = read_effects(&shared, url).await?;
+    }
+    provider.abort();
+    let starts = served.as_ref().map_or(0, |s| s.starts());
+    drop(served);
+    if interrupted {
+        return Err(ProbeError::Interrupted);
+    }
+    let live = shared.lock();
+    if let Some(what) = &live.garbage {
+        return Err(ProbeError::Input(format!(
+            "the service at {target} does not answer HTTP/1.1: {what}"
+        )));
+    }
+    if live.sent > 0 && live.answered == 0 && live.provider_calls == 0 {
+        return Err(ProbeError::Input(format!(
+            "the service at {target} accepted {} request(s) and answered none: is it hanging?",
+            live.sent
+        )));
+    }
+    let mut ledger = live.ledger.clone();
+    ledger.extend(ledger_extra);
+    ledger.sort_by_key(|e| e.time_us);
+    let mut trace = Trace::default();
+    for e in &live.trace {
+        trace.push(*e);
+    }
+    let end_us = live.trace.last().map_or(0, |e| e.time_us);
+    let ops = live
+        .ops
+        .iter()
+        .map(|o| {
+            let finals: Vec<_> = o
+                .received
+                .iter()
+                .filter(|r| !r.response.is_retryable())
+                .map(|r| r.response)
+                .collect();
+            OpRecord {
+                op: o.op,
+                amount: o.amount,
+                start_us: o.start_us,
+                end_us: o.end_us,
+                outcome: o.outcome.unwrap_or(Outcome::Unfinished),
+                attempts: o.attempt,
+                received: o.received.iter().copied().collect::<Responses>(),
+                answer: finals.first().copied(),
+                answers_differ: finals.windows(2).any(|w| w[0] != w[1]),
+            }
+        })
+        .collect();
+    let logged = live.trace.len() as u64;
+    let run = Run {
+        design: config.name.clone(),
+        seed: scenario.seed,
+        trace,
+        logged,
+        timeouts: live.timeouts,
+        ledger,
+        ops,
+        delivered: live.delivered,
+        durable: BTreeMap::new(),
+        stopped: None,
+        end_us,
+        events: logged,
+        safe: false,
+        exploration: None,
+        final_missing: Vec::new(),
+        provider_calls: live.provider_calls,
+    };
+    let answers = live.ops.iter().map(|o| o.raw.clone()).collect();
+    Ok(LiveRun {
+        run,
+        plan,
+        run_id,
+        starts,
+        wall: Duration::ZERO,
+        answers,
+        sent: live.sent,
+        answered: live.answered,
+    })
+}
+
+/// The service's own effects (`--effects URL`): `[{"reference": …, "kind": "order", "amount":
+/// …}]`, the ones of this run's operations.
+async fn read_effects(shared: &live::Shared, url: &str) -> Result<Vec<LedgerEntry>, ProbeError> {
+    // A path alone is on the service itself.
+    let (addr, path) = if url.starts_with('/') {
+        (shared.target, url.to_string())
+    } else {
+        let path = url
+            .strip_prefix("http://")
+            .and_then(|r| r.find('/').map(|i| r[i..].to_string()))
+            .unwrap_or_else(|| "/".to_string());
+        (resolve(url)?, path)
+    };
+    let request = http::Outgoing {
+        method: "GET".to_string(),
+        path,
+        headers: Vec::new(),
+        body: String::new(),
+    };
+    // A service that restarted after a crash may need a moment.
+    let mut answer = None;
+    for _ in 0..50 {
+        if let Ok(a) = http::exchange(addr, &request, Duration::from_secs(5)).await {
+            answer = Some(a);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) =
+        answer.ok_or_else(|| ProbeError::Input(format!("--effects {url}: no answer")))?;
+    if status != 200 {
+        return Err(ProbeError::Input(format!(
+            "--effects {url}: answered {status}"
+        )));
+    }
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&body)
+        .map_err(|e| ProbeError::Input(format!("--effects {url}: not a JSON list: {e}")))?;
+    let prefix = format!("{}-op", shared.run_id);
+    let now = shared.lock().now_us();
+    Ok(list
+        .iter()
+        .filter_map(|e| {
+            let op: u32 = e
+                .get("reference")?
+                .as_str()?
+                .strip_prefix(&prefix)?
+                .parse()
+                .ok()?;
+            let kind = match e.get("kind").and_then(|k| k.as_str()) {
+                Some("charge") => EffectKind::Charge,
+                Some("write") => EffectKind::Write,
+                Some("increment") => EffectKind::Increment,
+                Some("delete") => EffectKind::Delete,
+                _ => EffectKind::Order,
+            };
+            Some(LedgerEntry {
+                time_us: now,
+                op,
+                kind,
+                amount: e.get("amount").and_then(|a| a.as_u64()).unwrap_or(0),
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,564 @@
+//! `idemlab probe` against the reference service (`examples/shop`) on a real PostgreSQL: the
+//! simulator's verdicts hold on the live service, cell by cell; the crash-after-charge window
+//! shows on `process-payment` and not on `key-in-transaction`; the conformance of each design
+//! with the Idempotency-Key draft is pinned; bad input is one line and exit 2; and nothing the
+//! probe starts outlives it, Ctrl-C included.
+//!
+//! PostgreSQL's `initdb` and `pg_ctl` must be installed (`.ci/run` installs the distribution's
+//! `postgresql` when they are absent): a test here fails, never skips, without them.
+#![cfg(feature = "probe")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use idemlab::probe::Postgres;
+
+const SHOP: &str = env!("CARGO_BIN_EXE_shop");
+const DESIGNS: [&str; 4] = [
+    "naive",
+    "process-payment",
+    "check-then-act",
+    "key-in-transaction",
+];
+
+fn postgres() -> Postgres {
+    Postgres::start().unwrap_or_else(|e| {
+        panic!("{e}: the live probe's tests need PostgreSQL (apt-get install postgresql)")
+    })
+}
+
+fn serve(design: &str) -> String {
+    format!("{SHOP} --design {design}")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The cells of `design`'s row in `idemlab matrix --format json` (or the probe's), by class.
+fn cells(doc: &serde_json::Value, row: usize) -> BTreeMap<String, String> {
+    doc["rows"][row]["cells"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The cells where a live service cannot agree with the simulator, and why. None is a cell
+/// where the simulator finds a duplicate charge.
+const CANNOT_AGREE: &[(&str, &str, &str)] = &[
+    (
+        "naive",
+        "retry-after-expiry",
+        "the simulator marks it n/a because naive has no key to expire; a live service cannot say it has none, so the probe plays the class, which for naive is a lost response again",
+    ),
+    (
+        "naive",
+        "payload-mismatch",
+        "n/a in the simulator for the same reason; live, two payments with one key that naive ignores are two payments, each charged once",
+    ),
+];
+
+#[test]
+fn the_live_matrix_row_of_each_reference_design_equals_the_simulators() {
+    let root = common::root();
+    let pg = postgres();
+    for design in DESIGNS {
+        let (code, sim, err) =
+            common::idemlab(&root, &["matrix", "--designs", design, "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let sim = cells(&json(&sim), 0);
+        let (code, live, err) = common::idemlab(
+            &root,
+            &[
+                "probe",
+                "--matrix",
+                "--serve",
+                &serve(design),
+                "--database-url",
+                &pg.url(),
+                "--effects",
+                "/effects",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code, 0, "{design}: {err}");
+        let live = cells(&json(&live), 0);
+        assert_eq!(sim.len(), 7);
+        for (class, want) in &sim {
+            let got = &live[class];
+            match CANNOT_AGREE
+                .iter()
+                .find(|(d, c, _)| *d == design && c == class)
+            {
+                Some((_, _, why)) => {
+                    assert_eq!(want, "n/a", "{design} × {class}: {why}");
+                    assert_ne!(got, "n/a", "{design} × {class}: the live probe plays it");
+                }
+                None => assert_eq!(
+                    got, want,
+                    "{design} × {class}: live {got}, simulated {want}"
+                ),
+            }
+        }
+    }
+    // The race the issue names: check-then-act applies a payment twice at READ COMMITTED,
+    // key-in-transaction never does (409 instead).
+    let row = |design: &str| {
+        let (_, out, _) = common::idemlab(
+            &root,
+            &[
+                "probe",
+                "--matrix",
+                "--serve",
+                &serve(design),
+                "--database-url",
+                &pg.url(),
+                "--effects",
+                "/effects",
+                "--format",
+                "json",
+            ],
+        );
+        json(&out)
+    };
+    let cta = row("check-then-act");
+    assert_eq!(cta["rows"][0]["cells"]["concurrent-retry"], "broken");
+    assert!(
+        cta["rows"][0]["broken_by"]["concurrent-retry"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("duplicates 1"),
+        "{cta}"
+    );
+    let kit = row("key-in-transaction");
+    assert_eq!(kit["rows"][0]["cells"]["concurrent-retry"], "caution");
+}
+
+/// `probe crash-after-charge` against `design`, as JSON.
+fn crash_run(pg: &Postgres, design: &str) -> serde_json::Value {
+    let (code, out, err) = common::idemlab(
+        &common::root(),
+        &[
+            "probe",
+            "crash-after-charge",
+            "--serve",
+            &serve(design),
+            "--database-url",
+            &pg.url(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{design}: {err}");
+    json(&out)
+}
+
+#[test]
+fn a_sigkill_after_the_charge_charges_twice_on_process_payment_not_on_key_in_transaction() {
+    let pg = postgres();
+    let pp = crash_run(&pg, "process-payment");
+    let live = &pp["designs"][0];
+    assert_eq!(pp["live"]["starts"], 2, "killed once, started again: {pp}");
+    assert_eq!(pp["live"]["deterministic"], false);
+    assert_eq!(live["duplicates"], 1, "{pp}");
+    assert_eq!(
+        live["charged"], 400,
+        "three payments of 100, one charged twice: {pp}"
+    );
+    let kit = crash_run(&pg, "key-in-transaction");
+    let live = &kit["designs"][0];
+    assert_eq!(kit["live"]["starts"], 2, "{kit}");
+    assert_eq!(live["duplicates"], 0, "{kit}");
+    assert_eq!(
+        live["charged"], 300,
+        "the provider key makes the retry's charge a replay: {kit}"
+    );
+    assert_eq!(live["in_doubt"], 0, "{kit}");
+}
+
+#[test]
+fn the_conformance_of_each_reference_design_is_pinned() {
+    let root = common::root();
+    let pg = postgres();
+    let want: [(&str, [&str; 4], i32); 4] = [
+        ("naive", ["n/a", "fail", "fail", "fail"], 1),
+        ("process-payment", ["pass", "fail", "fail", "pass"], 1),
+        ("check-then-act", ["pass", "fail", "fail", "pass"], 1),
+        ("key-in-transaction", ["pass", "pass", "pass", "pass"], 0),
+    ];
+    for (design, verdicts, exit) in want {
+        let (code, out, err) = common::idemlab(
+            &root,
+            &[
+                "probe",
+                "--conformance",
+                "--serve",
+                &serve(design),
+                "--database-url",
+                &pg.url(),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code, exit, "{design}: {err}");
+        let doc = json(&out);
+        let rules = doc["rules"].as_array().unwrap();
+        let names: Vec<&str> = rules.iter().map(|r| r["rule"].as_str().unwrap()).collect();
+        assert_eq!(names, ["missing-key", "reused-key", "in-flight", "replay"]);
+        let got: Vec<&str> = rules
+            .iter()
+            .map(|r| r["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, verdicts, "{design}: {out}");
+        for r in rules {
+            assert!(!r["detail"].as_str().unwrap().is_empty(), "{design}: {r}");
+        }
+    }
+}
+
+/// A server on loopback that answers every connection with `reply` (or holds it open, for
+/// `None`), for as long as the test runs.
+fn fake_service(reply: Option<&'static [u8]>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            match reply {
+                Some(bytes) => {
+                    let _ = stream.write_all(bytes);
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    port
+}
+
+/// Runs `idemlab ARGS` and checks that it failed with exit 2 and one line that names `what`.
+fn one_line_error(args: &[&str], what: &str) {
+    let started = Instant::now();
+    let (code, out, err) = common::idemlab(&common::root(), args);
+    assert_eq!(code, 2, "{args:?}: {out}{err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(what), "{args:?}: `{what}` not in {err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{args:?} took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    // Nothing listens on a port that was just free.
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let unreachable = format!("http://127.0.0.1:{port}");
+    one_line_error(
+        &["probe", "--target", &unreachable],
+        "cannot reach the service",
+    );
+    let garbage = format!(
+        "http://127.0.0.1:{}",
+        fake_service(Some(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"))
+    );
+    one_line_error(
+        &["probe", "lost-response", "--target", &garbage],
+        "does not answer HTTP",
+    );
+    let hangs = format!("http://127.0.0.1:{}", fake_service(None));
+    one_line_error(
+        &["probe", "lost-response", "--target", &hangs],
+        "answered none: is it hanging?",
+    );
+    one_line_error(
+        &[
+            "probe",
+            "--target",
+            &unreachable,
+            "--body",
+            r#"{"amount": {amount},}"#,
+        ],
+        "--body is not JSON",
+    );
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let provider = taken.local_addr().unwrap().to_string();
+    one_line_error(
+        &["probe", "--target", &hangs, "--provider", &provider],
+        "cannot listen",
+    );
+    one_line_error(
+        &["probe", "--serve", "/nonexistent/service --design naive"],
+        "cannot start",
+    );
+    // A service that exits at once (the shop without a database).
+    one_line_error(
+        &["probe", "--serve", &format!("{SHOP} --design naive")],
+        "exited",
+    );
+    one_line_error(&["probe", "lost-response"], "give --target");
+    one_line_error(
+        &["probe", "--target", &hangs, "--postgres"],
+        "--postgres starts a database for a service idemlab starts",
+    );
+    // A crash needs the service in idemlab's hands.
+    one_line_error(
+        &["probe", "crash-after-charge", "--target", &hangs],
+        "needs --serve",
+    );
+}
+
+/// Every process whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        });
+        if cmdline.contains(marker) && !zombie {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The probe's own service and database, by what their command lines carry: the shop's path
+/// and the data directory `idemlab-pg-PID-…` of the probe's process.
+fn started_by(probe_pid: u32, shop: &Path) -> (Vec<u32>, Vec<u32>) {
+    let services = processes_with(&shop.display().to_string())
+        .into_iter()
+        .filter(|&p| parent_of(p) == Some(probe_pid))
+        .collect();
+    let databases = processes_with(&format!("idemlab-pg-{probe_pid}-"));
+    (services, databases)
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn pg_dirs(probe_pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(&format!("idemlab-pg-{probe_pid}-"))
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_the_probe_starts_outlives_it_ctrl_c_included() {
+    let shop = PathBuf::from(SHOP);
+    for (signal, code) in [(None, 0), (Some("-INT"), 130), (Some("-TERM"), 143)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
+            .args([
+                "probe",
+                "--matrix",
+                "--serve",
+                &serve("naive"),
+                "--postgres",
+            ])
+            .current_dir(common::root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Wait until both the database and the service are up.
+        let started = Instant::now();
+        let (mut services, mut databases) = (Vec::new(), Vec::new());
+        while started.elapsed() < Duration::from_secs(30) {
+            (services, databases) = started_by(pid, &shop);
+            if !services.is_empty() && !databases.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !services.is_empty() && !databases.is_empty(),
+            "the probe started no service or no database: {services:?} {databases:?}"
+        );
+        assert!(
+            !pg_dirs(pid).is_empty(),
+            "the database's directory is in the temp dir"
+        );
+        if let Some(signal) = signal {
+            std::thread::sleep(Duration::from_millis(300));
+            let sent = std::process::Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+        }
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{signal:?}: {err}");
+        if signal.is_some() {
+            assert!(err.contains("interrupted"), "{err}");
+        }
+        let (left, dbs) = started_by(pid, &shop);
+        let alive: Vec<u32> = services
+            .iter()
+            .chain(&databases)
+            .copied()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    !s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+            })
+            .collect();
+        assert!(
+            left.is_empty() && dbs.is_empty() && alive.is_empty(),
+            "{signal:?}: still running after the probe exited: services {left:?}, databases {dbs:?}, {alive:?}"
+        );
+        assert!(
+            pg_dirs(pid).is_empty(),
+            "{signal:?}: the database's directory was left behind"
+        );
+    }
+}
+
+#[test]
+fn a_saved_plan_replays_live_and_in_the_simulator() {
+    let root = common::root();
+    let pg = postgres();
+    let dir = std::env::temp_dir().join(format!("idemlab-probe-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = dir.join("plan.toml");
+    let (code, out, err) = common::idemlab(
+        &root,
+        &[
+            "probe",
+            "crash-after-charge",
+            "--serve",
+            &serve("process-payment"),
+            "--database-url",
+            &pg.url(),
+            "--save",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("real time is not deterministic"), "{out}");
+    assert!(
+        out.contains("fault plan: crash the server of op 1 after its `charge` step"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("[[faults]]"), "{text}");
+    // The simulator reads it and finds what the live run found.
+    let (code, out, err) = common::idemlab(
+        &root,
+        &["run", plan.to_str().unwrap(), "--design", "process-payment"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("charge"), "{out}");
+    // And the probe replays it as a plan on top of a scenario without faults.
+    let (code, out, err) = common::idemlab(
+        &root,
+        &[
+            "probe",
+            "lost-response",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--serve",
+            &serve("process-payment"),
+            "--database-url",
+            &pg.url(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = json(&out);
+    let atoms: Vec<&str> = doc["live"]["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        atoms.contains(&"crash the server of op 1 after its `charge` step"),
+        "{atoms:?}"
+    );
+    assert_eq!(doc["live"]["starts"], 2, "{doc}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_live_trace_is_written_as_csv() {
+    let root = common::root();
+    let pg = postgres();
+    let dir = std::env::temp_dir().join(format!("idemlab-probe-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("trace.csv");
+    let (code, _, err) = common::idemlab(
+        &root,
+        &[
+            "probe",
+            "lost-response",
+            "--serve",
+            &serve("naive"),
+            "--database-url",
+            &pg.url(),
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("time_us"), "{header}");
+    // The lost response is in the trace, and the provider's charges, one per delivery.
+    assert!(text.contains("lost"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains("effect")).count(),
+        6,
+        "five payments, one delivered twice: {text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
