@@ -4,7 +4,7 @@
 //! (128 + its number: 130, 143, 129), never 0: a scheduler must not read an interrupted sweep
 //! as a finished shard.
 //!
-//! Only `cli` and `tui` use this module: nothing below them reacts to the outside world.
+//! Only `probe`, `cli` and `tui` use this module: nothing below them reacts to the outside world.
 
 use std::sync::Arc;
 use std::sync::OnceLock;

@@ -245,20 +245,21 @@ mod live {
                 }
                 out.push('\n');
                 render_comparison(out, scenario, &result);
-                let _ = writeln!(
-                    out,
-                    "\n{} requests sent, {} answered, {} provider calls · service started {} time{} · {}",
+                let mut footer = format!(
+                    "\n{} requests sent, {} answered, {} provider calls",
                     live.sent,
                     live.answered,
-                    result.metrics[result.metrics.len() - 1].provider_calls,
-                    live.starts,
-                    if live.starts == 1 { "" } else { "s" },
-                    if config.serve.is_some() {
-                        "wall time not shown: it differs run to run".to_string()
-                    } else {
-                        "service not started by idemlab".to_string()
-                    }
+                    result.metrics[result.metrics.len() - 1].provider_calls
                 );
+                if config.serve.is_some() {
+                    let _ = write!(
+                        footer,
+                        " · service started {} time{}",
+                        live.starts,
+                        if live.starts == 1 { "" } else { "s" }
+                    );
+                }
+                let _ = writeln!(out, "{footer}");
                 if let Some(path) = &args.save {
                     let _ = writeln!(out, "plan written to {}", path.display());
                 }
