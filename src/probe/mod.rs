@@ -19,7 +19,7 @@
 //! tokio-postgres, which a learner's first build should not pay for.
 
 mod conformance;
-mod http;
+pub mod http;
 mod live;
 mod matrix;
 pub mod postgres;
