@@ -54,6 +54,10 @@ fn main() {
     let plain = frames(&mut app, &mut terminal, 200);
     app.filter = Some(3_000);
     let filtered = frames(&mut app, &mut terminal, 50);
+    app.filter = None;
+    // Three designs side by side, rows merged by time around the cursor.
+    let mut wide = Terminal::new(TestBackend::new(200, 60)).expect("backend");
+    let side_by_side = frames(&mut app, &mut wide, 200);
     println!(
         "long trace: {events} events in the focused design ({} in all), runs + setup {setup:.0} ms",
         app.views.iter().map(|v| v.run.trace.len()).sum::<usize>()
@@ -66,5 +70,10 @@ fn main() {
     println!(
         "  frame with the log filtered by op: median {:.3} ms (50 frames)",
         median(filtered)
+    );
+    println!(
+        "  frame at 200x60, three designs side by side: median {:.3} ms, worst {:.3} ms (200 frames)",
+        median(side_by_side.clone()),
+        side_by_side.iter().copied().fold(0.0, f64::max)
     );
 }

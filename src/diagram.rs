@@ -22,10 +22,14 @@ use crate::trace::{Detail, EventKind, Node, TraceEvent};
 use crate::world::{Run, StepKind};
 
 const ROW_H: f64 = 18.0;
+/// The widest a lane is; more lanes share [`LANES_W`].
 const LANE_W: f64 = 64.0;
-const TIME_W: f64 = 78.0;
+/// The width of all lanes together at most, so that a diagram is at most 750 pixels wide and a
+/// book's or a page's column shows it at its own size.
+const LANES_W: f64 = 330.0;
+const TIME_W: f64 = 70.0;
 const TOP: f64 = 58.0;
-const TEXT_W: f64 = 430.0;
+const TEXT_W: f64 = 350.0;
 
 /// The lanes of a scenario: clients, network, servers, store, provider.
 struct Lanes {
@@ -55,8 +59,15 @@ impl Lanes {
         }
     }
 
+    /// One lane's width: [`LANE_W`], or less when there are many.
+    fn width(&self) -> f64 {
+        LANE_W
+            .min(LANES_W / self.names().len().max(1) as f64)
+            .floor()
+    }
+
     fn x(&self, lane: usize) -> f64 {
-        TIME_W + LANE_W * (lane as f64 + 0.5)
+        TIME_W + self.width() * (lane as f64 + 0.5)
     }
 }
 
@@ -112,7 +123,7 @@ pub fn sequence_svg(run: &Run, scenario: &Scenario, title: &str, max_events: usi
     let names = lanes.names();
     let events: Vec<TraceEvent> = run.trace.iter().take(max_events).collect();
     let hidden = run.trace.len().saturating_sub(events.len());
-    let width = TIME_W + LANE_W * names.len() as f64 + TEXT_W;
+    let width = TIME_W + lanes.width() * names.len() as f64 + TEXT_W;
     let height = TOP + ROW_H * (events.len() as f64 + 1.0) + if hidden > 0 { 20.0 } else { 8.0 };
     let mut out = String::new();
     let _ = writeln!(
@@ -170,7 +181,7 @@ pub fn sequence_svg(run: &Run, scenario: &Scenario, title: &str, max_events: usi
         let _ = writeln!(
             out,
             r##"<text x="{}" y="{}" fill="{}"{}>{}</text>"##,
-            TIME_W + LANE_W * names.len() as f64 + 8.0,
+            TIME_W + lanes.width() * names.len() as f64 + 8.0,
             y + 4.0,
             if alarm { "#c62828" } else { "#222" },
             if alarm { r#" font-weight="bold""# } else { "" },
@@ -197,7 +208,12 @@ fn describe(e: &TraceEvent) -> String {
         (op, a) => format!("op{op}.{a} "),
     };
     let detail = e.detail_text();
-    format!("{who}{} {detail}", e.kind.name())
-        .trim_end()
-        .to_string()
+    match e.kind {
+        // The detail says what happened already: `response lost (fault plan)`, `crash after
+        // charge`, `charge 100 (application 2: DUPLICATE)`.
+        EventKind::Lost | EventKind::Crash | EventKind::Effect => format!("{who}{detail}"),
+        _ => format!("{who}{} {detail}", e.kind.name()),
+    }
+    .trim_end()
+    .to_string()
 }

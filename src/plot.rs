@@ -31,7 +31,10 @@ const COLORS: [&str; 6] = [
 ];
 const DASHES: [&str; 6] = ["", "6,3", "2,2", "8,3,2,3", "4,4", "1,3"];
 
-const PANEL_W: f64 = 420.0;
+/// Two panels to a row, 740 pixels in all: a chart is shown at its own size in a book's or a
+/// page's column (about 750 pixels), so its 12-pixel text stays 12 pixels.
+const PANEL_W: f64 = 370.0;
+const PER_ROW: usize = 2;
 const PANEL_H: f64 = 260.0;
 const MARGIN_L: f64 = 58.0;
 /// Room for half of the last x label (`100ms`) right of the axis.
@@ -66,18 +69,21 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-/// Draws `panels` side by side, with `x_label` under each and `x_ticks` (position, label) on the
+/// Draws `panels` two to a row, with `x_label` under each and `x_ticks` (position, label) on the
 /// x axis, and a legend. `title` goes on top.
 pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Panel]) -> String {
-    let n = panels.len().max(1) as f64;
-    let width = PANEL_W * n;
+    let n = panels.len().max(1);
+    let columns = n.min(PER_ROW);
+    let rows = n.div_ceil(columns);
+    let width = PANEL_W * columns as f64;
+    let panels_height = PANEL_H * rows as f64;
     let legend = legend_layout(panels, width);
     let legend_rows = legend.last().map_or(1.0, |&(_, row)| row + 1.0);
-    let height = PANEL_H + 30.0 + LEGEND_ROW * (legend_rows + 1.0) + 6.0;
+    let height = panels_height + 30.0 + LEGEND_ROW * (legend_rows + 1.0) + 6.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -88,8 +94,8 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
     );
     let (x_min, x_max) = bounds(x_ticks.iter().map(|t| t.0));
     for (i, panel) in panels.iter().enumerate() {
-        let ox = PANEL_W * i as f64;
-        let oy = 26.0;
+        let ox = PANEL_W * (i % columns) as f64;
+        let oy = 26.0 + PANEL_H * (i / columns) as f64;
         let (left, right) = (ox + MARGIN_L, ox + PANEL_W - MARGIN_R);
         let (top, bottom) = (oy + MARGIN_T, oy + PANEL_H - MARGIN_B);
         let y_max = panel
@@ -109,7 +115,7 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
         let sy = |y: f64| bottom - y / y_max * (bottom - top);
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
             (left + right) / 2.0,
             oy + 20.0,
             escape(&panel.title)
@@ -127,14 +133,30 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
                 tick_label(y)
             );
         }
-        for (x, label) in x_ticks {
+        // Every tick is drawn; labels are thinned to every k-th when they would touch.
+        let label_w = x_ticks
+            .iter()
+            .map(|t| t.1.chars().count())
+            .max()
+            .unwrap_or(0) as f64
+            * 7.0
+            + 8.0;
+        let every = ((label_w * x_ticks.len() as f64) / (right - left))
+            .ceil()
+            .max(1.0) as usize;
+        for (k, (x, label)) in x_ticks.iter().enumerate() {
+            let label = if k % every == 0 {
+                escape(label)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
                 r##"<line x1="{0:.1}" y1="{bottom:.1}" x2="{0:.1}" y2="{1:.1}" stroke="#444"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{3}</text>"##,
                 sx(*x),
                 bottom + 4.0,
                 bottom + 16.0,
-                escape(label)
+                label
             );
         }
         let _ = writeln!(
@@ -202,7 +224,7 @@ pub fn svg(title: &str, x_label: &str, x_ticks: &[(f64, String)], panels: &[Pane
         .map_or(&[][..], |p| &p.series[..])
         .iter()
         .map(|s| s.name.as_str());
-    let top = PANEL_H + 30.0 + 6.0;
+    let top = panels_height + 30.0 + 6.0;
     let mut y = top;
     for (j, (name, &(x, row))) in names.zip(&legend).enumerate() {
         y = top + LEGEND_ROW * row;
@@ -235,7 +257,7 @@ fn legend_layout(panels: &[Panel], width: f64) -> Vec<(f64, f64)> {
     let mut layout = Vec::new();
     let (mut x, mut row) = (20.0, 0.0);
     for s in panels.first().map_or(&[][..], |p| &p.series[..]) {
-        let entry_w = 30.0 + 7.0 * s.name.chars().count() as f64;
+        let entry_w = 30.0 + 7.5 * s.name.chars().count() as f64;
         if x > 20.0 && x + entry_w > width - 10.0 {
             x = 20.0;
             row += 1.0;

@@ -62,7 +62,8 @@ pub fn idemlab(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 /// Rewrites every quoted output in `text` from the program: a block introduced by
 /// `<!-- output: idemlab ARGS -->` (or `<!-- output: idemlab ARGS (exit N) -->` for a command
-/// that must exit with N) followed by a fenced `text` block gets the command's stdout.
+/// that must exit with N) followed by a fenced `text` block gets the command, as a reader would
+/// type it (`$ idemlab ARGS`), and then its stdout.
 /// Returns the new text and how many blocks it checked. Panics on a wrong exit code.
 pub fn refresh_quoted_outputs(dir: &Path, text: &str) -> (String, usize) {
     const MARK: &str = "<!-- output: idemlab";
@@ -105,7 +106,10 @@ pub fn refresh_quoted_outputs(dir: &Path, text: &str) -> (String, usize) {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let (code, stdout, stderr) = idemlab(dir, &args);
                 assert_eq!(code, want, "idemlab {command}: {stderr}");
-                let stdout = stdout.replace(env!("CARGO_BIN_EXE_shop"), "target/release/shop");
+                let stdout = format!(
+                    "$ idemlab {command}\n{}",
+                    stdout.replace(env!("CARGO_BIN_EXE_shop"), "target/release/shop")
+                );
                 if without_durations(&stdout) == without_durations(quoted) {
                     out.push_str(quoted);
                 } else {
@@ -120,7 +124,7 @@ pub fn refresh_quoted_outputs(dir: &Path, text: &str) -> (String, usize) {
         }
         let (code, stdout, stderr) = idemlab(dir, &args);
         assert_eq!(code, want, "idemlab {command}: {stderr}");
-        out.push_str(&stdout);
+        out.push_str(&format!("$ idemlab {command}\n{stdout}"));
         rest = &after[close..];
         checked += 1;
     }

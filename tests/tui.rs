@@ -210,7 +210,7 @@ fn the_log_filters_by_operation() {
     );
     assert_eq!(a.filter, Some(12));
     let text = render(&a, 100, 30);
-    assert!(text.contains("log · op 12 only"));
+    assert!(text.contains("op 12 only"));
     press(&mut a, &[KeyCode::Char('o'), KeyCode::Enter]);
     assert_eq!(a.filter, None);
 }
@@ -332,25 +332,39 @@ fn sweep_view() {
     assert!(chart_from_csv("a,b\n1,2\n").is_err());
 }
 
-/// The screens in the book's TUI chapter are these renders (`IDEMLAB_BLESS=1` rewrites them).
+/// The screens in the book's TUI chapter are these renders, as HTML from the same buffer
+/// (`IDEMLAB_BLESS=1` rewrites them): the main screen at 100×30, a wide one with the designs
+/// side by side, the keys.
 #[test]
 fn the_book_shows_the_current_screens() {
-    let plain = |screen: String| -> String {
-        screen
-            .lines()
-            .map(|l| {
-                l.strip_prefix('"')
-                    .and_then(|l| l.strip_suffix('"'))
-                    .unwrap_or(l)
-            })
-            .map(|l| format!("{}\n", l.trim_end()))
-            .collect()
+    let html = |app: &App, w: u16, h: u16, label: &str| -> String {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|frame| view(app, frame)).unwrap();
+        idemlab::tui::html::buffer_html(terminal.backend().buffer(), label)
     };
-    let main = plain(render(&app_at_40(), 100, 30));
+    let at_40 = app_at_40();
+    let main = html(
+        &at_40,
+        100,
+        30,
+        "The TUI at 100×30 on the default scenario, 40 events in: naive has just made a duplicate order",
+    );
+    let wide = html(
+        &at_40,
+        160,
+        34,
+        "The TUI at 160×34: the designs' sequence diagrams side by side",
+    );
     let mut help = app_at_40();
     press(&mut help, &[KeyCode::Char('?')]);
-    let help = plain(render(&help, 100, 30));
-    for (name, text) in [("tui-main.txt", main), ("tui-help.txt", help)] {
+    let help = html(&help, 100, 30, "The TUI's help: every key and every symbol");
+    // The text of the screens, as a test can read it, must match the snapshots' renders.
+    assert!(main.contains("sequence"), "{main}");
+    for (name, text) in [
+        ("tui-main.html", main),
+        ("tui-wide.html", wide),
+        ("tui-help.html", help),
+    ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("book/src/generated")
             .join(name);
@@ -366,4 +380,124 @@ fn the_book_shows_the_current_screens() {
             path.display()
         );
     }
+}
+
+/// The sizes people open, and wide ones: at 80×24 the time, the event and every design's
+/// verdict are on screen; from 150 columns the designs' diagrams stand side by side.
+#[test]
+fn layouts_at_the_sizes_people_use() {
+    let a = app_at_40();
+    let small = render(&a, 80, 24);
+    for needle in [
+        "61.361",
+        "op1.2 timeout",
+        "naive",
+        "process-payment",
+        "atomic-key",
+    ] {
+        assert!(small.contains(needle), "80×24 lost {needle:?}:\n{small}");
+    }
+    insta::assert_snapshot!("main_80x24", small);
+    insta::assert_snapshot!("main_120x40", render(&a, 120, 40));
+    let wide = render(&a, 200, 60);
+    assert!(
+        wide.contains("3 designs side by side"),
+        "200×60 shows one diagram:\n{wide}"
+    );
+    insta::assert_snapshot!("main_200x60", wide);
+}
+
+/// The time column keeps its width whatever a time's digits, so the lanes stay in line
+/// (`slow-server-race`, Tab, End: rows at 259.404 ms and 261.740 ms once put the lanes one
+/// column apart).
+#[test]
+fn lanes_stay_in_line_whatever_the_times() {
+    let scenario = idemlab::scenario::bundled("slow-server-race")
+        .unwrap()
+        .unwrap();
+    let mut a = App::new(scenario, 1, None).unwrap();
+    press(&mut a, &[KeyCode::Tab, KeyCode::End]);
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let screen = render(&a, w, h);
+        // In every diagram row the first lane's rule (or a mark on it) is in the same column.
+        let columns: std::collections::BTreeSet<usize> = screen
+            .lines()
+            .filter(|l| l.contains(" ms ") || l.contains("op"))
+            .filter_map(|l| {
+                let row: Vec<char> = l.trim_matches('"').chars().collect();
+                // The time column ends where the first digit run after the border ends.
+                let start = row.iter().position(|c| c.is_ascii_digit())?;
+                // Only rows of the diagram: the time comes right after the border and marker.
+                if row.first() != Some(&'│') || start > 12 {
+                    return None;
+                }
+                let end = start + row[start..].iter().position(|c| *c == ' ')?;
+                (row.get(end.checked_sub(4)?) == Some(&'.')).then_some(end)
+            })
+            .collect();
+        assert_eq!(
+            columns.len(),
+            1,
+            "time columns end at {columns:?} at {w}×{h}:\n{screen}"
+        );
+        assert!(!screen.contains("µs"), "{screen}");
+    }
+}
+
+/// A design that never calls the provider shows `–` where money would be, not `$ 0/3000`.
+#[test]
+fn charged_only_for_designs_that_charge() {
+    let scenario = idemlab::scenario::bundled("queue-redelivery")
+        .unwrap()
+        .unwrap();
+    let mut a = App::new(scenario, 1, None).unwrap();
+    press(&mut a, &[KeyCode::End]);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = render(&a, w, h);
+        assert!(!screen.contains("$ 0/"), "{screen}");
+        assert!(screen.contains('–'), "{screen}");
+    }
+}
+
+/// `s` opens a picker over the bundled scenarios; Enter opens one, with its own designs.
+#[test]
+fn another_scenario_opens_from_inside() {
+    let mut a = app_at_40();
+    press(&mut a, &[KeyCode::Char('s')]);
+    assert!(matches!(a.overlay, Some(Overlay::Scenarios { row: 0 })));
+    let picker = render(&a, 100, 30);
+    assert!(picker.contains("lost-response"), "{picker}");
+    press(&mut a, &[KeyCode::Down, KeyCode::Enter]);
+    assert_eq!(a.scenario.name, "lost-response");
+    assert_eq!(a.cursor, 0);
+    assert_eq!(a.designs, a.scenario.designs);
+    assert!(a.status.contains("opened lost-response"), "{}", a.status);
+}
+
+/// The export's file name says which settings were changed from the scenario's.
+#[test]
+fn export_names_the_changed_settings() {
+    let mut a = app();
+    let name = |a: &mut App| match a.update(Msg::Export) {
+        Some(idemlab::tui::app::Effect::ExportCsv(p)) => p.display().to_string(),
+        None => panic!("no export"),
+    };
+    assert_eq!(name(&mut a), "idemlab-default-naive-seed1.csv");
+    // The fault panel's timeout field, lowered by one step.
+    press(
+        &mut a,
+        &[
+            KeyCode::Char('f'),
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Left,
+            KeyCode::Esc,
+        ],
+    );
+    let changed = name(&mut a);
+    assert!(
+        changed.starts_with("idemlab-default-naive-seed1-timeout"),
+        "{changed}"
+    );
+    assert!(changed != "idemlab-default-naive-seed1.csv");
 }

@@ -164,6 +164,18 @@ pub enum LossCause {
     Deduplicated,
 }
 
+impl LossCause {
+    /// The cause as the trace words it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossCause::Random => "random loss",
+            LossCause::Plan => "fault plan",
+            LossCause::Partition => "partition",
+            LossCause::Deduplicated => "deduplicated",
+        }
+    }
+}
+
 /// How a logical operation ended, from the client's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -285,6 +297,18 @@ impl TraceEvent {
     /// The event as one line of the text log: a mark (`!` for faults and duplicate effects),
     /// the time, where, what, which operation and attempt, the key, and the detail.
     pub fn line(&self) -> String {
+        let mark = if self.is_alarm() { "!" } else { " " };
+        format!(
+            "{mark}{:>10}  {}",
+            crate::time::SimTime(self.time_us).to_string(),
+            self.line_after_time()
+        )
+    }
+
+    /// [`TraceEvent::line`] after the mark and the time: where, what, which operation and
+    /// attempt, the key, and the detail (worded not to repeat the kind: `lost … response (fault
+    /// plan)`, `crash … after charge`).
+    pub fn line_after_time(&self) -> String {
         let who = match (self.op, self.attempt) {
             (NO_OP, _) => String::new(),
             (op, 0) => format!("op {op}"),
@@ -292,15 +316,24 @@ impl TraceEvent {
             (op, a) => format!("op {op}.{a}"),
         };
         let key = self.key.map(|k| format!("key={k}")).unwrap_or_default();
-        let mark = if self.is_alarm() { "!" } else { " " };
+        let detail = match self.detail {
+            Detail::Lost { request, cause } => format!(
+                "{} ({})",
+                if request { "request" } else { "response" },
+                cause.name()
+            ),
+            Detail::Crash(CrashCause::At) => "at a scheduled time".to_string(),
+            Detail::Crash(CrashCause::Before(s)) => format!("before {}", s.name()),
+            Detail::Crash(CrashCause::After(s)) => format!("after {}", s.name()),
+            _ => self.detail_text(),
+        };
         format!(
-            "{mark}{:>10}  {:<9} {:<9} {:<13} {:<7} {}",
-            crate::time::SimTime(self.time_us).to_string(),
+            "{:<9} {:<9} {:<13} {:<7} {}",
             self.node.to_string(),
             self.kind.name(),
             who,
             key,
-            self.detail_text()
+            detail
         )
         .trim_end()
         .to_string()
@@ -331,12 +364,7 @@ impl TraceEvent {
             Detail::Lost { request, cause } => format!(
                 "{} lost ({})",
                 if request { "request" } else { "response" },
-                match cause {
-                    LossCause::Random => "random loss",
-                    LossCause::Plan => "fault plan",
-                    LossCause::Partition => "partition",
-                    LossCause::Deduplicated => "deduplicated",
-                }
+                cause.name()
             ),
             Detail::Step(step, None) => step.name().to_string(),
             Detail::Step(step, Some(true)) => format!("{} (won)", step.name()),

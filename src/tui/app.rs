@@ -109,6 +109,11 @@ pub enum Overlay {
         /// The names ticked so far.
         ticked: Vec<String>,
     },
+    /// Which bundled scenario to open; the row with the cursor.
+    Scenarios {
+        /// Which row is selected.
+        row: usize,
+    },
     /// Typing an operation number to filter the log.
     Filter {
         /// The digits typed so far.
@@ -392,12 +397,17 @@ impl App {
                 }
             }
             Msg::Export => {
-                let name = format!(
-                    "idemlab-{}-{}-seed{}.csv",
+                let mut name = format!(
+                    "idemlab-{}-{}-seed{}",
                     self.scenario.name,
                     self.focused().run.design,
                     self.seed
                 );
+                for change in self.changes() {
+                    name.push('-');
+                    name.push_str(&change);
+                }
+                name.push_str(".csv");
                 return Some(Effect::ExportCsv(PathBuf::from(name)));
             }
             Msg::Exported(result) => {
@@ -409,6 +419,56 @@ impl App {
             Msg::Quit => self.quit = true,
         }
         None
+    }
+
+    /// What differs from the scenario as loaded, each as a short tag for a file name:
+    /// `loss0.10`, `dup0.02`, `timeout60ms`, `attempts5`, `crash-op3`, `whatif2`.
+    pub fn changes(&self) -> Vec<String> {
+        let (base, now) = (&self.base, &self.scenario);
+        let mut tags = Vec::new();
+        if base.network.loss_request != now.network.loss_request
+            || base.network.loss_response != now.network.loss_response
+        {
+            tags.push(format!("loss{:.2}", now.network.loss_request));
+        }
+        if base.network.duplicate != now.network.duplicate {
+            tags.push(format!("dup{:.2}", now.network.duplicate));
+        }
+        if base.retry.timeout != now.retry.timeout {
+            tags.push(format!("timeout{}", now.retry.timeout));
+        }
+        if base.retry.attempts_max != now.retry.attempts_max {
+            tags.push(format!("attempts{}", now.retry.attempts_max));
+        }
+        if self.crash_op > 0 {
+            tags.push(format!("crash-op{}", self.crash_op));
+        }
+        if !self.what_if.atoms.is_empty() {
+            tags.push(format!("whatif{}", self.what_if.atoms.len()));
+        }
+        tags
+    }
+
+    /// Opens `scenario` in place of the current one: its designs, its seed, no what-ifs.
+    pub fn open_scenario(&mut self, scenario: Scenario) {
+        self.designs = scenario.designs.clone();
+        self.seed = scenario.seed;
+        self.base = scenario.clone();
+        self.scenario = scenario;
+        self.what_if = FaultPlan::default();
+        self.crash_op = 0;
+        self.baseline = None;
+        self.first_difference = None;
+        self.filter = None;
+        self.focus = 0;
+        self.playing = false;
+        self.rerun_keeping_time(0);
+        self.cursor = 0;
+        self.status = format!(
+            "opened {} · {} designs · space plays",
+            self.scenario.name,
+            self.designs.len()
+        );
     }
 
     fn move_cursor(&mut self, n: i64) {
@@ -505,6 +565,31 @@ impl App {
                     _ => {}
                 }
             }
+            Overlay::Scenarios { row } => match msg {
+                Msg::Up => {
+                    self.overlay = Some(Overlay::Scenarios {
+                        row: row.saturating_sub(1),
+                    })
+                }
+                Msg::Down => {
+                    self.overlay = Some(Overlay::Scenarios {
+                        row: (row + 1).min(crate::scenario::BUNDLED.len() - 1),
+                    })
+                }
+                Msg::Confirm => {
+                    self.overlay = None;
+                    let Some((file, text)) = crate::scenario::BUNDLED.get(row) else {
+                        return;
+                    };
+                    // The bundled files are checked by the test suite; still, say so rather
+                    // than fall over if one does not read.
+                    match crate::scenario::parse(text, &format!("scenarios/{file}")) {
+                        Ok(scenario) => self.open_scenario(scenario),
+                        Err(e) => self.status = format!("could not open {file}: {e}"),
+                    }
+                }
+                _ => {}
+            },
             Overlay::Filter { typed } => {
                 if *msg == Msg::Confirm {
                     self.filter = typed.parse().ok().filter(|op| *op > 0);
@@ -707,6 +792,15 @@ pub fn msg_for_key(app: &App, key: KeyEvent) -> Option<Msg> {
                 ticked: app.designs.clone(),
             })),
             KeyCode::Char('f') => Some(Msg::Open(Overlay::Faults { field: 0 })),
+            KeyCode::Char('s') => Some(Msg::Open(Overlay::Scenarios {
+                row: crate::scenario::BUNDLED
+                    .iter()
+                    .position(|(file, _)| {
+                        file.trim_end_matches(".toml").rsplit('/').next()
+                            == Some(app.base.name.as_str())
+                    })
+                    .unwrap_or(0),
+            })),
             KeyCode::Char('?') => Some(Msg::Open(Overlay::Help)),
             KeyCode::Char('o') => Some(Msg::Open(Overlay::Filter {
                 typed: String::new(),

@@ -9,6 +9,8 @@
 //! after our own that releases the mouse), and prints a panic's message after restoring.
 
 pub mod app;
+mod diagram;
+pub mod html;
 mod overlays;
 pub mod sweep_view;
 pub mod view;

@@ -36,7 +36,7 @@ pub(super) fn popup(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>
 }
 
 /// Every key, and what it does.
-pub const HELP_KEYS: [(&str, &str); 17] = [
+pub const HELP_KEYS: [(&str, &str); 18] = [
     ("space", "play / pause"),
     ("→ ←  l h", "step one event"),
     ("PgDn PgUp", "step twenty events"),
@@ -49,6 +49,7 @@ pub const HELP_KEYS: [(&str, &str); 17] = [
     ("X", "clear the what-ifs"),
     ("f", "fault settings, re-run at once"),
     ("d", "choose the designs shown"),
+    ("s", "open another bundled scenario"),
     ("n", "next seed"),
     ("o", "filter the log by operation"),
     ("e", "export the trace as CSV"),
@@ -170,12 +171,56 @@ pub(super) fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, a
                 "[ ]"
             };
             let row = d.row.map(|r| format!("#{r}")).unwrap_or_default();
-            let summary: String = d.summary.chars().take(40).collect();
-            format!(" {mark} {:<width$} {row:>3}  {summary}", d.name)
+            format!(
+                " {mark} {:<width$} {row:>3}  {}",
+                d.name,
+                cut_at_word(d.summary, 44)
+            )
         })
         .collect();
     let hint = " ↑↓ choose · space tick · Enter show · Esc";
     menu(frame, area, " designs ", rows, row, hint);
+}
+
+/// `text` cut to at most `width` characters at a word's end, with `…` when it was cut.
+pub(super) fn cut_at_word(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        let extra = usize::from(!out.is_empty()) + word.chars().count();
+        if out.chars().count() + extra + 1 > width {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    let out = out.trim_end_matches([',', ';', ':', '(', '-']).to_string();
+    format!("{out}…")
+}
+
+pub(super) fn render_scenarios(row: usize, frame: &mut Frame, area: Rect) {
+    let stem = |file: &str| file.trim_end_matches(".toml").to_string();
+    let width = crate::scenario::BUNDLED
+        .iter()
+        .map(|(f, _)| stem(f).chars().count())
+        .max()
+        .unwrap_or(0);
+    let rows = crate::scenario::BUNDLED
+        .iter()
+        .map(|(file, text)| {
+            // The description is the scenario's own line; a file that does not read gets none.
+            let about = crate::scenario::parse(text, file)
+                .map(|s| s.description)
+                .unwrap_or_default();
+            format!(" {:<width$}  {}", stem(file), cut_at_word(&about, 48))
+        })
+        .collect();
+    let hint = " ↑↓ choose · Enter open · Esc";
+    menu(frame, area, " bundled scenarios ", rows, row, hint);
 }
 
 pub(super) fn render_filter(typed: &str, frame: &mut Frame, area: Rect) {

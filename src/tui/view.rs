@@ -11,8 +11,6 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 use super::app::{App, Overlay, SPEEDS};
 use super::overlays::*;
 use crate::time::SimTime;
-use crate::trace::{Detail, EventKind, Node, Outcome, TraceEvent};
-use crate::world::StepKind;
 
 /// The smallest terminal the TUI draws its screen in.
 pub const MIN_WIDTH: u16 = 60;
@@ -29,6 +27,39 @@ pub(crate) const PALETTE: [Color; 6] = [
     Color::Blue,
 ];
 
+/// How the screen is divided, chosen by its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Under 100 columns: the diagram across the width, the designs as a table under it beside
+    /// the chart; the log too from 36 rows.
+    Narrow,
+    /// The focused design's diagram beside the designs' panels, the chart beside the log.
+    Standard,
+    /// Wide enough for several diagrams: these designs side by side, the chart beside the log.
+    SideBySide(Vec<usize>),
+}
+
+/// A design's column in a side-by-side diagram needs its lanes and a label of 18 characters.
+fn shape(app: &App, area: Rect) -> Shape {
+    let width = usize::from(area.width);
+    if width < 100 {
+        return Shape::Narrow;
+    }
+    let lanes = super::diagram::Lanes::new(app);
+    let scale = super::diagram::TimeScale::for_end(app.end_us());
+    let column = lanes.natural_width() + 1 + 18;
+    let room = width.saturating_sub(2 + 1 + scale.width() + 2);
+    let fit = (room + 1) / (column + 1);
+    let n = app.views.len();
+    if width < 150 || n < 2 || fit < 2 {
+        return Shape::Standard;
+    }
+    let k = fit.min(n);
+    // A window of `k` designs that holds the focused one.
+    let first = (app.focus + 1).saturating_sub(k).min(n - k);
+    Shape::SideBySide((first..first + k).collect())
+}
+
 /// Draws the whole screen.
 pub fn view(app: &App, frame: &mut Frame) {
     let area = frame.area();
@@ -36,32 +67,73 @@ pub fn view(app: &App, frame: &mut Frame) {
         too_small(frame, area);
         return;
     }
-    let [header, main, bottom, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Length(if area.height >= 28 { 9 } else { 7 }),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    // The panels need about 30 columns; below 100 columns the diagram gets the rest.
-    let panel_width = if area.width >= 100 {
-        Constraint::Percentage(38)
-    } else {
-        Constraint::Length(31)
-    };
-    let [diagram, panels] = Layout::horizontal([Constraint::Min(40), panel_width]).areas(main);
-    let [chart, log] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(bottom);
-    render_header(app, frame, header);
-    render_diagram(app, frame, diagram);
-    render_panels(app, frame, panels);
-    render_chart(app, frame, chart);
-    render_log(app, frame, log);
-    render_footer(app, frame, footer);
+    let bottom_height = if area.height >= 28 { 9 } else { 7 };
+    match shape(app, area) {
+        Shape::Narrow => {
+            let table_height = table_height(app).max(5);
+            let with_log = area.height >= 36;
+            let [header, main, bottom, log, footer] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(6),
+                Constraint::Length(table_height),
+                Constraint::Length(if with_log { 7 } else { 0 }),
+                Constraint::Length(1),
+            ])
+            .areas(area);
+            let table_width = table_width(app).min(area.width);
+            let chart_room = area.width - table_width;
+            let [table, chart] = if chart_room >= 20 {
+                Layout::horizontal([Constraint::Length(table_width), Constraint::Min(20)])
+                    .areas(bottom)
+            } else {
+                Layout::horizontal([Constraint::Min(0), Constraint::Length(0)]).areas(bottom)
+            };
+            render_header(app, frame, header);
+            super::diagram::render(app, frame, main, &[app.focus]);
+            render_table(app, frame, table);
+            if chart.width > 0 {
+                render_chart(app, frame, chart);
+            }
+            if with_log {
+                render_log(app, frame, log);
+            }
+            render_footer(app, frame, footer);
+        }
+        shape => {
+            let [header, main, bottom, footer] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(8),
+                Constraint::Length(bottom_height),
+                Constraint::Length(1),
+            ])
+            .areas(area);
+            let chart_share = if shape == Shape::Standard { 45 } else { 40 };
+            let [chart, log] = Layout::horizontal([
+                Constraint::Percentage(chart_share),
+                Constraint::Percentage(100 - chart_share),
+            ])
+            .areas(bottom);
+            render_header(app, frame, header);
+            match shape {
+                Shape::SideBySide(shown) => super::diagram::render(app, frame, main, &shown),
+                _ => {
+                    let [diagram, panels] =
+                        Layout::horizontal([Constraint::Min(40), Constraint::Length(36)])
+                            .areas(main);
+                    super::diagram::render(app, frame, diagram, &[app.focus]);
+                    render_panels(app, frame, panels);
+                }
+            }
+            render_chart(app, frame, chart);
+            render_log(app, frame, log);
+            render_footer(app, frame, footer);
+        }
+    }
     match &app.overlay {
         Some(Overlay::Help) => render_help(frame, area),
         Some(Overlay::Faults { field }) => render_faults(app, *field, frame, area),
         Some(Overlay::Designs { row, ticked }) => render_designs(*row, ticked, frame, area),
+        Some(Overlay::Scenarios { row }) => render_scenarios(*row, frame, area),
         Some(Overlay::Filter { typed }) => render_filter(typed, frame, area),
         None => {}
     }
@@ -87,26 +159,43 @@ fn too_small(frame: &mut Frame, area: Rect) {
 }
 
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
-    let state = if app.playing { "▶" } else { "⏸" };
+    let state = if app.playing {
+        "▶ playing"
+    } else {
+        "‖ paused"
+    };
+    let scale = super::diagram::TimeScale::for_end(app.end_us());
+    let time = format!(
+        "{}/{} {}",
+        scale.digits(app.now_us()),
+        scale.digits(app.end_us()),
+        scale.unit()
+    );
+    let design = app.focused().run.design.clone();
+    let position = format!("event {}/{}", app.cursor + 1, app.focused().run.trace.len());
+    let speed = format!("{} ev/s", SPEEDS[app.speed]);
+    let seed = format!("seed {}", app.seed);
+    // The longest header that fits: the speed, then the seed, then the scenario's name go
+    // first; the time, the design and the position stay.
+    let candidates = [
+        vec![app.scenario.name.as_str(), &seed, &time, state, &speed],
+        vec![app.scenario.name.as_str(), &seed, &time, state],
+        vec![app.scenario.name.as_str(), &time, state],
+        vec![&time, state],
+    ];
+    let width = usize::from(area.width);
+    let tail = format!(" · {position}");
+    let fixed = " idemlab ".chars().count() + 1 + design.chars().count() + tail.chars().count() + 3;
+    let middle = candidates
+        .iter()
+        .map(|parts| parts.join(" · "))
+        .find(|m| m.chars().count() + fixed <= width)
+        .unwrap_or_default();
     let line = Line::from(vec![
         Span::styled(" idemlab ", Style::new().add_modifier(Modifier::REVERSED)),
-        Span::raw(format!(
-            " {} · seed {} · {}/{} · {state} {} ev/s · ",
-            app.scenario.name,
-            app.seed,
-            SimTime(app.now_us()),
-            SimTime(app.end_us()),
-            SPEEDS[app.speed],
-        )),
-        Span::styled(
-            app.focused().run.design.clone(),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(
-            " · {}/{}",
-            app.cursor + 1,
-            app.focused().run.trace.len()
-        )),
+        Span::raw(format!(" {middle} · ")),
+        Span::styled(design, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(tail),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
@@ -125,349 +214,79 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The lanes of the sequence diagram, left to right.
-struct Lanes {
-    names: Vec<String>,
-    clients: u16,
-    servers: u16,
-    /// Client lanes shown one per client (else one shared lane).
-    per_client: bool,
-    per_server: bool,
+/// The chart's marker for design `i`, and the character that stands for it in a legend: the
+/// chart tells designs apart by shape as well as colour.
+pub(crate) fn marker_of(i: usize) -> (Marker, char) {
+    const MARKERS: [(Marker, char); 4] = [
+        (Marker::Braille, '⠤'),
+        (Marker::Dot, '•'),
+        (Marker::Bar, '▄'),
+        (Marker::HalfBlock, '▀'),
+    ];
+    MARKERS[i % MARKERS.len()]
 }
 
-impl Lanes {
-    fn new(app: &App) -> Self {
-        let clients = app.scenario.workload.clients;
-        let servers = app.scenario.server.count;
-        let per_client = clients <= 3;
-        let per_server = servers <= 2;
-        let mut names = Vec::new();
-        if per_client {
-            names.extend((0..clients).map(|i| format!("client{i}")));
-        } else {
-            names.push("clients".into());
-        }
-        names.push("net".into());
-        if per_server {
-            names.extend((0..servers).map(|i| format!("server{i}")));
-        } else {
-            names.push("servers".into());
-        }
-        names.push("store".into());
-        names.push("provider".into());
-        Lanes {
-            names,
-            clients,
-            servers,
-            per_client,
-            per_server,
-        }
-    }
-
-    fn client_lanes(&self) -> usize {
-        if self.per_client {
-            usize::from(self.clients)
-        } else {
-            1
-        }
-    }
-
-    fn of(&self, node: Node) -> usize {
-        let c = self.client_lanes();
-        let s = if self.per_server {
-            usize::from(self.servers)
-        } else {
-            1
-        };
-        match node {
-            Node::Client(i) if self.per_client => usize::from(i),
-            Node::Client(_) => 0,
-            Node::Net => c,
-            Node::Server(i) if self.per_server => c + 1 + usize::from(i),
-            Node::Server(_) => c + 1,
-            Node::Store | Node::Sim => c + 1 + s,
-            Node::Provider => c + 2 + s,
-        }
-    }
-
-    fn net(&self) -> usize {
-        self.client_lanes()
-    }
-
-    /// Column of lane `i` in a strip `width` wide.
-    fn column(&self, i: usize, width: usize) -> usize {
-        let n = self.names.len();
-        let step = width.saturating_sub(2) / n.max(1);
-        1 + i * step + step / 2
-    }
+/// True when design `i`'s run called the payment provider: only then is its `charged` money.
+fn charges(app: &App, i: usize) -> bool {
+    let m = &app.views[i].metrics;
+    m.provider_calls > 0 || m.charged > 0
 }
 
-/// How one event is drawn: an arrow from one lane to another (or a mark on one lane), the
-/// symbol at its end, and a colour.
-struct Glyph {
-    from: usize,
-    to: usize,
-    symbol: char,
-    color: Color,
-    bold: bool,
-}
-
-fn glyph(lanes: &Lanes, e: &TraceEvent) -> Glyph {
-    let at = |lane: usize, symbol: char, color: Color| Glyph {
-        from: lane,
-        to: lane,
-        symbol,
-        color,
-        bold: false,
-    };
-    let own = lanes.of(e.node);
-    let net = lanes.net();
-    let client = lanes.of(Node::Client(0));
-    match (e.kind, e.detail) {
-        (EventKind::OpStart, _) => at(own, '○', Color::Cyan),
-        (EventKind::Send, _) => Glyph {
-            from: own,
-            to: net,
-            symbol: '▶',
-            color: Color::Blue,
-            bold: false,
-        },
-        (EventKind::Deliver, _) => Glyph {
-            from: net,
-            to: own,
-            symbol: '▶',
-            color: Color::Blue,
-            bold: false,
-        },
-        (EventKind::Refused, _) => Glyph {
-            from: net,
-            to: own,
-            symbol: '⊘',
-            color: Color::Red,
-            bold: true,
-        },
-        (EventKind::Lost, Detail::Lost { request, .. }) => Glyph {
-            from: if request { client } else { net + 1 },
-            to: net,
-            symbol: '✗',
-            color: Color::Red,
-            bold: true,
-        },
-        (EventKind::Duplicate, _) => Glyph {
-            bold: true,
-            ..at(net, '⇉', Color::Magenta)
-        },
-        (EventKind::Step, Detail::Step(step, _)) => {
-            let (target, symbol) = match step {
-                StepKind::Charge => (lanes.of(Node::Provider), '$'),
-                // An ack goes to the broker, over the network.
-                StepKind::Ack => (net, '◀'),
-                _ => (lanes.of(Node::Store), '◆'),
-            };
-            Glyph {
-                from: own,
-                to: target,
-                symbol,
-                color: Color::Yellow,
-                bold: false,
-            }
-        }
-        (EventKind::Effect, Detail::Effect { nth, .. }) if nth > 1 => Glyph {
-            bold: true,
-            ..at(own, '‼', Color::Red)
-        },
-        (EventKind::Effect, _) => at(own, '+', Color::Green),
-        (EventKind::Respond, _) => Glyph {
-            from: own,
-            to: net,
-            symbol: '◀',
-            color: Color::Green,
-            bold: false,
-        },
-        (EventKind::Receive, _) => Glyph {
-            from: net,
-            to: own,
-            symbol: '◀',
-            color: Color::Green,
-            bold: false,
-        },
-        (EventKind::Late, _) => at(own, '◌', Color::Yellow),
-        (EventKind::Timeout, _) => at(own, '◷', Color::Yellow),
-        (EventKind::Retry, _) => at(own, '↻', Color::Cyan),
-        (EventKind::GiveUp, _) => Glyph {
-            bold: true,
-            ..at(own, '?', Color::Yellow)
-        },
-        (EventKind::Done, Detail::Outcome(Outcome::Succeeded)) => at(own, '✓', Color::Green),
-        (EventKind::Done, Detail::Outcome(Outcome::InDoubt)) => Glyph {
-            bold: true,
-            ..at(own, '?', Color::Yellow)
-        },
-        (EventKind::Done, _) => at(own, '⊘', Color::Red),
-        (EventKind::Crash, _) => Glyph {
-            bold: true,
-            ..at(own, '✖', Color::Red)
-        },
-        (EventKind::Restart, _) => at(own, '↺', Color::Green),
-        (EventKind::DeadLetter, _) => Glyph {
-            bold: true,
-            ..at(net, '▼', Color::Red)
-        },
-        (EventKind::Redrive, _) => at(net, '▲', Color::Cyan),
-        _ => Glyph {
-            bold: true,
-            ..at(own, '■', Color::Red)
-        },
-    }
-}
-
-/// One row of the diagram: lane rules, the arrow, the symbol.
-fn lane_strip(lanes: &Lanes, e: &TraceEvent, width: usize) -> Vec<Span<'static>> {
-    let mut cells: Vec<(char, Style)> = vec![(' ', Style::new()); width];
-    let dim = Style::new().fg(Color::DarkGray);
-    for i in 0..lanes.names.len() {
-        let c = lanes.column(i, width);
-        if c < width {
-            cells[c] = ('│', dim);
-        }
-    }
-    let g = glyph(lanes, e);
-    let mut style = Style::new().fg(g.color);
-    if g.bold {
-        style = style.add_modifier(Modifier::BOLD);
-    }
-    let (a, b) = (lanes.column(g.from, width), lanes.column(g.to, width));
-    let (lo, hi) = (a.min(b), a.max(b));
-    for cell in cells.iter_mut().take(hi.min(width)).skip(lo + 1) {
-        *cell = ('─', style);
-    }
-    if a != b && a < width {
-        cells[a] = ('●', style);
-    }
-    if b < width {
-        cells[b] = (g.symbol, style);
-    }
-    cells
-        .into_iter()
-        .map(|(c, s)| Span::styled(c.to_string(), s))
-        .collect()
-}
-
-/// The short label beside a row of the diagram.
-fn label(e: &TraceEvent) -> String {
-    let who = if e.op == crate::trace::NO_OP {
-        String::new()
-    } else if e.attempt == 0 {
-        format!("op{} ", e.op)
+/// A design's counters at `now` as styled spans: effects, charged, dup, lost, doubt, incons.
+pub(crate) fn stats_spans(app: &App, i: usize, now: u64) -> Vec<Span<'static>> {
+    let view = &app.views[i];
+    let p = view.progress_at(now);
+    let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let effects_style = if p.effects > p.started {
+        bad
     } else {
-        format!("op{}.{} ", e.op, e.attempt)
+        Style::new()
     };
-    let what = match e.kind {
-        EventKind::Step | EventKind::Effect | EventKind::Lost => e.detail_text(),
-        EventKind::Respond | EventKind::Receive | EventKind::Late => {
-            format!("{} {}", e.kind.name(), e.detail_text())
-        }
-        _ => {
-            let detail = e.detail_text();
-            if detail.is_empty() {
-                e.kind.name().to_string()
-            } else {
-                format!("{} {detail}", e.kind.name())
-            }
-        }
-    };
-    format!("{who}{what}")
+    let mut spans = vec![
+        Span::raw("effects "),
+        Span::styled(p.effects.to_string(), effects_style),
+        Span::raw(format!("/{}  ", p.started)),
+    ];
+    if charges(app, i) {
+        let ideal = u64::from(p.started) * app.scenario.workload.amount;
+        spans.push(Span::raw("$ "));
+        spans.push(Span::styled(p.charged.to_string(), effects_style));
+        spans.push(Span::raw(format!("/{ideal}  ")));
+    } else {
+        spans.push(Span::styled(
+            "$ –  ",
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    }
+    for (name, n) in [
+        ("dup", p.duplicates),
+        ("lost", p.lost),
+        ("doubt", p.in_doubt),
+        ("incons", p.inconsistent),
+    ] {
+        let style = if n > 0 {
+            bad
+        } else {
+            Style::new().fg(Color::Green)
+        };
+        spans.push(Span::raw(format!("{name} ")));
+        spans.push(Span::styled(n.to_string(), style));
+        spans.push(Span::raw(" "));
+    }
+    spans
 }
 
-fn render_diagram(app: &App, frame: &mut Frame, area: Rect) {
-    let view = app.focused();
-    let title = Line::from(vec![
-        Span::raw(" sequence · "),
+fn design_name_spans(app: &App, i: usize) -> Vec<Span<'static>> {
+    let color = PALETTE[i % PALETTE.len()];
+    let focus = if i == app.focus { "▸" } else { " " };
+    vec![
+        Span::raw(focus),
+        Span::styled(format!("{} ", marker_of(i).1), Style::new().fg(color)),
         Span::styled(
-            view.run.design.clone(),
-            Style::new().add_modifier(Modifier::BOLD),
+            app.views[i].run.design.clone(),
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(" · x drop  u duplicate  c crash here "),
-    ]);
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height < 2 || inner.width < 20 {
-        return;
-    }
-    let lanes = Lanes::new(app);
-    // In a narrow diagram the time column goes (the header and the log show the time).
-    let show_time = inner.width >= 56;
-    let time_width = if show_time { 9usize } else { 0 };
-    // Four columns per lane are enough for arrows and names; the rest is for the label.
-    let room = usize::from(inner.width).saturating_sub(time_width + 1);
-    let strip_width = (lanes.names.len() * 4 + 2)
-        .min(room.saturating_sub(16))
-        .max(10);
-    let mut lines = Vec::new();
-    // The lane names, each centred on its column.
-    let mut head = vec![' '; strip_width];
-    for (i, name) in lanes.names.iter().enumerate() {
-        let short: String = match name.as_str() {
-            "provider" => "pay".into(),
-            "store" => "db".into(),
-            n if n.starts_with("client") && n.len() > 6 => format!("c{}", &n[6..]),
-            n if n.starts_with("server") && n.len() > 6 => format!("s{}", &n[6..]),
-            "clients" => "cli".into(),
-            "servers" => "srv".into(),
-            n => n.chars().take(5).collect(),
-        };
-        let c = lanes.column(i, strip_width);
-        let start = c.saturating_sub(short.len() / 2);
-        for (k, ch) in short.chars().enumerate() {
-            if start + k < strip_width {
-                head[start + k] = ch;
-            }
-        }
-    }
-    lines.push(Line::from(vec![
-        Span::raw(" ".repeat(time_width + 1)),
-        Span::styled(
-            head.into_iter().collect::<String>(),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-    ]));
-    let rows = usize::from(inner.height) - 1;
-    let n = view.run.trace.len();
-    let start = app
-        .cursor
-        .saturating_sub(rows * 2 / 3)
-        .min(n.saturating_sub(rows));
-    for i in start..(start + rows).min(n) {
-        let Some(e) = view.run.trace.get(i) else {
-            break;
-        };
-        let marker = if Some(i) == app.first_difference {
-            Span::styled(
-                "≠",
-                Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
-            )
-        } else if i == app.cursor {
-            Span::styled("▸", Style::new().add_modifier(Modifier::BOLD))
-        } else {
-            Span::raw(" ")
-        };
-        let mut spans = vec![marker];
-        if show_time {
-            spans.push(Span::styled(
-                format!("{:>8} ", SimTime(e.time_us).to_string()),
-                Style::new().fg(Color::DarkGray),
-            ));
-        }
-        spans.extend(lane_strip(&lanes, &e, strip_width));
-        spans.push(Span::raw(format!(" {}", label(&e))));
-        let mut line = Line::from(spans);
-        if i == app.cursor {
-            line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-        }
-        lines.push(line);
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+    ]
 }
 
 fn render_panels(app: &App, frame: &mut Frame, area: Rect) {
@@ -478,62 +297,153 @@ fn render_panels(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let now = app.now_us();
     let mut lines = Vec::new();
-    for (i, view) in app.views.iter().enumerate() {
-        let p = view.progress_at(now);
-        let ideal_charged = u64::from(p.started) * app.scenario.workload.amount;
-        let color = PALETTE[i % PALETTE.len()];
-        let focus = if i == app.focus { "▸ " } else { "" };
-        lines.push(Line::from(Span::styled(
-            format!("{focus}{}", view.run.design),
-            Style::new().fg(color).add_modifier(Modifier::BOLD),
-        )));
-        let effects_style = if p.effects > p.started {
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new()
-        };
-        lines.push(Line::from(vec![
-            Span::raw("effects "),
-            Span::styled(p.effects.to_string(), effects_style),
-            Span::raw(format!("/{}  $ ", p.started)),
-            Span::styled(p.charged.to_string(), effects_style),
-            Span::raw(format!("/{ideal_charged}")),
-        ]));
-        let count = |name: &str, n: u32| {
-            let style = if n > 0 {
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
-            } else {
-                Style::new().fg(Color::Green)
-            };
-            vec![
-                Span::raw(format!("{name} ")),
-                Span::styled(n.to_string(), style),
-                Span::raw(" "),
-            ]
-            .into_iter()
-        };
-        let mut counts = Vec::new();
-        counts.extend(count("dup", p.duplicates));
-        counts.extend(count("lost", p.lost));
-        counts.extend(count("doubt", p.in_doubt));
-        counts.extend(count("incons", p.inconsistent));
-        lines.push(Line::from(counts));
+    for i in 0..app.views.len() {
+        lines.push(Line::from(design_name_spans(app, i)));
+        let mut stats = stats_spans(app, i, now);
+        // Two lines: effects and charged, then the counts.
+        let counts = stats.split_off(if charges(app, i) { 6 } else { 4 });
+        lines.push(Line::from([vec![Span::raw("  ")], stats].concat()));
+        lines.push(Line::from([vec![Span::raw("  ")], counts].concat()));
         if let Some(before) = app.before(i) {
             let b = before.progress_at(now);
-            lines.push(Line::from(Span::styled(
+            lines.push(Line::styled(
                 format!(
-                    "was: dup {} lost {} doubt {} incons {}",
+                    "  was: dup {} lost {} doubt {} incons {}",
                     b.duplicates, b.lost, b.in_doubt, b.inconsistent
                 ),
                 Style::new().fg(Color::Magenta),
-            )));
+            ));
         }
     }
     if !lines.is_empty() {
         lines.push(Line::styled(
-            "effects, $ charged: run/ideal",
+            "run/ideal · $ –: never charges",
             Style::new().add_modifier(Modifier::DIM),
         ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The designs as a table, one row each (two after a what-if): the narrow screen's panels.
+fn table_rows(app: &App) -> Vec<[String; 8]> {
+    let now = app.now_us();
+    let mut rows = Vec::new();
+    for (i, view) in app.views.iter().enumerate() {
+        let p = view.progress_at(now);
+        let ideal = u64::from(p.started) * app.scenario.workload.amount;
+        rows.push([
+            format!(
+                "{}{} {}",
+                if i == app.focus { "▸" } else { " " },
+                marker_of(i).1,
+                view.run.design
+            ),
+            format!("{}/{}", p.effects, p.started),
+            if charges(app, i) {
+                format!("{}/{ideal}", p.charged)
+            } else {
+                "–".to_string()
+            },
+            p.duplicates.to_string(),
+            p.lost.to_string(),
+            p.in_doubt.to_string(),
+            p.inconsistent.to_string(),
+            String::new(),
+        ]);
+        if let Some(before) = app.before(i) {
+            let b = before.progress_at(now);
+            rows.push([
+                "   was".to_string(),
+                format!("{}/{}", b.effects, b.started),
+                String::new(),
+                b.duplicates.to_string(),
+                b.lost.to_string(),
+                b.in_doubt.to_string(),
+                b.inconsistent.to_string(),
+                "was".to_string(),
+            ]);
+        }
+    }
+    rows
+}
+
+const TABLE_HEAD: [&str; 7] = [
+    " design", "effects", "charged", "dup", "lost", "doubt", "incons",
+];
+
+fn table_widths(app: &App) -> [usize; 7] {
+    let rows = table_rows(app);
+    let mut widths = TABLE_HEAD.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    // Long design names are cut rather than the counts.
+    widths[0] = widths[0].min(22);
+    widths
+}
+
+fn table_width(app: &App) -> u16 {
+    let w: usize = table_widths(app).iter().map(|w| w + 1).sum();
+    (w + 2) as u16
+}
+
+fn table_height(app: &App) -> u16 {
+    table_rows(app).len() as u16 + 3
+}
+
+fn render_table(app: &App, frame: &mut Frame, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" designs vs exactly-once · run/ideal ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let widths = table_widths(app);
+    let cell = |text: &str, c: usize| {
+        if c == 0 {
+            super::diagram::fit(text, widths[0])
+        } else {
+            format!("{text:>w$}", w = widths[c])
+        }
+    };
+    let mut lines = vec![Line::styled(
+        TABLE_HEAD
+            .iter()
+            .enumerate()
+            .map(|(c, h)| cell(h, c))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let mut design = 0;
+    for row in table_rows(app) {
+        let was = row[7] == "was";
+        let mut spans = Vec::new();
+        for (c, text) in row.iter().take(7).enumerate() {
+            let style = if was {
+                Style::new().fg(Color::Magenta)
+            } else if c == 0 {
+                Style::new()
+                    .fg(PALETTE[design % PALETTE.len()])
+                    .add_modifier(Modifier::BOLD)
+            } else if c >= 3 && text != "0" {
+                bad
+            } else if c >= 3 {
+                Style::new().fg(Color::Green)
+            } else {
+                Style::new()
+            };
+            if c > 0 {
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(cell(text, c), style));
+        }
+        if !was {
+            design += 1;
+        }
+        lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -555,6 +465,34 @@ fn downsample(points: &[(f64, f64)], x_max: f64, buckets: usize) -> Vec<(f64, f6
         }
     }
     out
+}
+
+/// The x axis's last label: the run's end, exact when there is room, else rounded.
+fn axis_end(end_us: u64, width: u16) -> String {
+    let exact = SimTime(end_us).to_string();
+    if exact.chars().count() + 8 <= usize::from(width) {
+        return exact;
+    }
+    if end_us >= 1_000_000 {
+        format!("{}s", (end_us + 500_000) / 1_000_000)
+    } else {
+        format!("{}ms", (end_us + 500) / 1_000)
+    }
+}
+
+/// The chart's title says what it counts, as much as fits.
+fn chart_title(width: u16) -> String {
+    [
+        " divergence = dup + lost + doubt + dead-lettered + incons · █ first ",
+        " divergence = dup+lost+doubt+dlq+incons · █ first ",
+        " divergence = dup+lost+doubt+dlq+incons ",
+        " Σ dup lost doubt dlq incons ",
+        " divergence ",
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() + 2 <= usize::from(width))
+    .unwrap_or("")
+    .to_string()
 }
 
 fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
@@ -585,17 +523,15 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let mut datasets = vec![
         Dataset::default()
-            .name("ideal")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Style::new().fg(Color::White))
             .data(&ideal),
     ];
-    for (i, v) in app.views.iter().enumerate() {
+    for i in 0..app.views.len() {
         datasets.push(
             Dataset::default()
-                .name(v.run.design.clone())
-                .marker(Marker::Braille)
+                .marker(marker_of(i).0)
                 .graph_type(GraphType::Line)
                 .style(Style::new().fg(PALETTE[i % PALETTE.len()]))
                 .data(&series[i]),
@@ -621,12 +557,12 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" divergence · █ first "),
+                .title(chart_title(area.width)),
         )
         .x_axis(
             Axis::default()
                 .bounds([0.0, end_ms])
-                .labels(["0".to_string(), SimTime(app.end_us()).to_string()]),
+                .labels(["0".to_string(), axis_end(app.end_us(), area.width)]),
         )
         .y_axis(
             Axis::default()
@@ -639,8 +575,14 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
 fn render_log(app: &App, frame: &mut Frame, area: Rect) {
     let view = app.focused();
     let title = match app.filter {
-        Some(op) => format!(" log · op {op} only · o to change "),
-        None => " log · o filters by op ".to_string(),
+        Some(op) => format!(
+            " log · {} · op {op} only · o to change ",
+            super::diagram::TimeScale::for_end(app.end_us()).unit()
+        ),
+        None => format!(
+            " log · {} · o filters by op ",
+            super::diagram::TimeScale::for_end(app.end_us()).unit()
+        ),
     };
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
@@ -675,6 +617,7 @@ fn render_log(app: &App, frame: &mut Frame, area: Rect) {
             all.into_iter().skip(start).take(rows).collect()
         }
     };
+    let scale = super::diagram::TimeScale::for_end(app.end_us());
     let lines: Vec<Line> = indices
         .into_iter()
         .filter_map(|i| view.run.trace.get(i).map(|e| (i, e)))
@@ -687,7 +630,11 @@ fn render_log(app: &App, frame: &mut Frame, area: Rect) {
             if i == app.cursor {
                 style = style.add_modifier(Modifier::REVERSED);
             }
-            Line::styled(e.line(), style)
+            let mark = if e.is_alarm() { "!" } else { " " };
+            Line::styled(
+                format!("{mark}{} {}", scale.cell(e.time_us), e.line_after_time()),
+                style,
+            )
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
