@@ -71,6 +71,52 @@ impl Lanes {
     }
 }
 
+/// The lanes of `scenario`'s diagrams, left to right: each client, the network, each server,
+/// the store, the provider.
+pub fn lane_names(scenario: &Scenario) -> Vec<String> {
+    lanes_of(scenario).names()
+}
+
+fn lanes_of(scenario: &Scenario) -> Lanes {
+    Lanes {
+        clients: scenario.workload.clients.max(1),
+        servers: scenario.server.count.max(1),
+    }
+}
+
+/// How one event is drawn: from one lane to another (the same lane for a mark), the symbol at
+/// its end, and its tone (`blue`, `green`, `red`, `amber`, `purple`, `grey`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Glyph {
+    /// The lane the line starts on (an index into [`lane_names`]).
+    pub from: usize,
+    /// The lane the symbol is on.
+    pub to: usize,
+    /// The symbol.
+    pub symbol: &'static str,
+    /// The tone, by name.
+    pub tone: &'static str,
+}
+
+/// How `e` is drawn in `scenario`'s diagrams.
+pub fn glyph(scenario: &Scenario, e: &TraceEvent) -> Glyph {
+    let (from, to, symbol, color) = shape(&lanes_of(scenario), e);
+    let tone = match color {
+        "#1f5fbf" => "blue",
+        "#1b8a3a" => "green",
+        "#c62828" => "red",
+        "#b26a00" => "amber",
+        "#8e24aa" => "purple",
+        _ => "grey",
+    };
+    Glyph {
+        from,
+        to,
+        symbol,
+        tone,
+    }
+}
+
 /// What to draw for one event: a line between two lanes (or a mark on one), a symbol, a color.
 fn shape(lanes: &Lanes, e: &TraceEvent) -> (usize, usize, &'static str, &'static str) {
     let own = lanes.of(e.node);
@@ -116,10 +162,7 @@ fn shape(lanes: &Lanes, e: &TraceEvent) -> (usize, usize, &'static str, &'static
 
 /// The sequence diagram of `run` (at most `max_events` rows; the rest are counted in a note).
 pub fn sequence_svg(run: &Run, scenario: &Scenario, title: &str, max_events: usize) -> String {
-    let lanes = Lanes {
-        clients: scenario.workload.clients.max(1),
-        servers: scenario.server.count.max(1),
-    };
+    let lanes = lanes_of(scenario);
     let names = lanes.names();
     let events: Vec<TraceEvent> = run.trace.iter().take(max_events).collect();
     let hidden = run.trace.len().saturating_sub(events.len());
@@ -200,7 +243,7 @@ pub fn sequence_svg(run: &Run, scenario: &Scenario, title: &str, max_events: usi
 }
 
 /// The row's words: which operation and attempt, what happened, the detail.
-fn describe(e: &TraceEvent) -> String {
+pub fn describe(e: &TraceEvent) -> String {
     let who = match (e.op, e.attempt) {
         (crate::trace::NO_OP, _) => String::new(),
         (op, 0) => format!("op{op} "),

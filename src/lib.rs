@@ -38,6 +38,7 @@ pub mod cli;
 pub mod compare;
 pub mod determinism;
 pub mod diagram;
+pub mod export;
 pub mod fate;
 pub mod fault;
 pub mod files;

@@ -398,3 +398,101 @@ fn the_books_sequence_diagrams_are_current_and_shown() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The runs the book's viewer plays, written by `idemlab export` into
+/// `book/src/generated/runs/NAME.js`: (scenario, arguments after the scenario, without `--out`).
+/// A larger scenario gets fewer what-ifs, so that a page stays under a megabyte.
+const VIEWER_RUNS: &[(&str, &[&str])] = &[
+    ("lost-response", &[]),
+    ("what-is-idempotency", &["--what-ifs", "40"]),
+    ("row01-naive-post", &[]),
+    ("row02-put-reordering", &[]),
+    ("crash-after-charge", &[]),
+    ("row05-check-then-act", &[]),
+    ("key-expiry", &[]),
+    ("dedup-table", &[]),
+    ("dead-letter-queue", &[]),
+    ("retry-outlives-key", &[]),
+];
+
+/// `<div class="idemlab-viewer" data-run="NAME">` in a chapter, each with the script that
+/// registers its run before it.
+fn viewers(text: &str) -> Vec<String> {
+    const MARK: &str = r#"<div class="idemlab-viewer" data-run=""#;
+    text.match_indices(MARK)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + MARK.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_viewers_runs_are_current_and_every_one_is_played() {
+    let root = common::root();
+    let runs = book_src().join("generated/runs");
+    let tmp = std::env::temp_dir().join(format!("idemlab-book-runs-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let bless = std::env::var_os("IDEMLAB_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (scenario, args) in VIEWER_RUNS {
+        let out = tmp.join(format!("{scenario}.js"));
+        let mut all = vec!["export", scenario];
+        all.extend_from_slice(args);
+        all.extend(["--out", out.to_str().unwrap()]);
+        let (code, _, err) = common::idemlab(&root, &all);
+        assert_eq!(code, 0, "idemlab {}: {err}", all.join(" "));
+        let fresh = std::fs::read_to_string(&out).unwrap();
+        let path = runs.join(format!("{scenario}.js"));
+        assert!(
+            fresh.len() < 1 << 20,
+            "{scenario}'s export is {} bytes",
+            fresh.len()
+        );
+        if bless {
+            std::fs::create_dir_all(&runs).unwrap();
+            std::fs::write(&path, &fresh).unwrap();
+        } else if std::fs::read_to_string(&path).unwrap_or_default() != fresh {
+            stale.push(path.display().to_string());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        stale.is_empty(),
+        "stale viewer runs (IDEMLAB_BLESS=1 cargo test --test book rewrites them): {}",
+        stale.join(", ")
+    );
+    // Every viewer's run is exported, loaded by the chapter, and every export is played.
+    let mut played = std::collections::BTreeSet::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(&chapter).unwrap();
+        for name in viewers(&text) {
+            assert!(
+                VIEWER_RUNS.iter().any(|(s, _)| *s == name),
+                "{} plays `{name}`, which VIEWER_RUNS does not export",
+                chapter.display()
+            );
+            let script = format!(r#"<script src="generated/runs/{name}.js"></script>"#);
+            let at = text.find(&format!(r#"data-run="{name}""#)).unwrap();
+            assert!(
+                text[..at].contains(&script),
+                "{} plays `{name}` without loading {script} before it",
+                chapter.display()
+            );
+            played.insert(name);
+        }
+    }
+    for (scenario, _) in VIEWER_RUNS {
+        assert!(played.contains(*scenario), "no chapter plays {scenario}");
+    }
+    let files: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    for f in &files {
+        assert!(
+            VIEWER_RUNS.iter().any(|(s, _)| format!("{s}.js") == *f),
+            "{f} in generated/runs is exported by nothing"
+        );
+    }
+}

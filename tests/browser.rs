@@ -56,16 +56,42 @@ fn prerequisites(root: &Path) -> Option<String> {
     Some(chromium)
 }
 
+/// `mdbook build book` into `dest` (each test its own, so that they can run at once).
+fn build_book(root: &Path, dest: &Path) {
+    let built = Command::new("mdbook")
+        .args(["build", "book", "--dest-dir"])
+        .arg(dest)
+        .current_dir(root)
+        .output()
+        .expect("mdbook runs");
+    assert!(
+        built.status.success(),
+        "mdbook build failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
 /// Runs the check on the pages in `pages`, screenshots to `shots`: its exit status and output.
 fn check(root: &Path, chromium: &str, pages: &Path, shots: &Path) -> (bool, String) {
+    run_node(
+        root,
+        chromium,
+        &[
+            "tests/browser/check-book.mjs",
+            pages.to_str().expect("a UTF-8 path"),
+            shots.to_str().expect("a UTF-8 path"),
+        ],
+    )
+}
+
+/// `node ARGS` in `root`, stopped whole past five minutes: its exit status and output.
+fn run_node(root: &Path, chromium: &str, args: &[&str]) -> (bool, String) {
     // Node and the browser it starts in a process group of their own, so that a run past the
     // deadline is stopped whole: nothing this test starts outlives it.
     let mut child = {
         use std::os::unix::process::CommandExt;
         Command::new("node")
-            .arg("tests/browser/check-book.mjs")
-            .arg(pages)
-            .arg(shots)
+            .args(args)
             .env("CHROMIUM", chromium)
             .current_dir(root)
             .stdout(Stdio::piped())
@@ -81,7 +107,7 @@ fn check(root: &Path, chromium: &str, pages: &Path, shots: &Path) -> (bool, Stri
                 .args(["-KILL", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
-            panic!("the browser check ran past 300 s and was stopped");
+            panic!("node {} ran past 300 s and was stopped", args.join(" "));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -103,17 +129,7 @@ fn the_book_reads_well_in_a_browser() {
     let book: PathBuf = root.join("target/browser-book");
     let shots = root.join("target/browser");
     let _ = std::fs::remove_dir_all(&book);
-    let built = Command::new("mdbook")
-        .args(["build", "book", "--dest-dir"])
-        .arg(&book)
-        .current_dir(&root)
-        .output()
-        .expect("mdbook runs");
-    assert!(
-        built.status.success(),
-        "mdbook build failed: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    build_book(&root, &book);
     let (ok, stdout) = check(&root, &chromium, &book, &shots);
     println!("{stdout}");
     assert!(ok, "the book in Chromium:\n{stdout}");
@@ -155,4 +171,102 @@ fn the_browser_check_catches_each_fault_it_looks_for() {
     ] {
         assert!(out.contains(needle), "the check missed {needle:?}:\n{out}");
     }
+}
+
+/// The run viewer, used as a reader would (`tests/browser/viewer.mjs`): play, pause and step
+/// back on three chapters; on the lost-response chapter naive's duplicate effect and duplicate
+/// charge appear at the events the program's own trace puts them, and are gone in "what if
+/// this response had arrived?"; the
+/// same with the keyboard on the TUI chapter; one design at a time on a phone-sized screen in
+/// the dark theme. Then it measures a 10,000-events-a-design run (printed, not asserted).
+#[test]
+fn the_viewer_plays_the_books_runs_and_answers_what_if() {
+    let root = common::root();
+    let Some(chromium) = prerequisites(&root) else {
+        return;
+    };
+    let work = root.join("target/browser-viewer");
+    let book = work.join("book");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    build_book(&root, &book);
+    // Where the program's own trace puts naive's first duplicate effect (1-based, as the
+    // viewer counts events).
+    let csv = work.join("lost-response-naive.csv");
+    let (code, _, err) = common::idemlab(
+        &root,
+        &[
+            "run",
+            "lost-response",
+            "--design",
+            "naive",
+            "--trace",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let trace = std::fs::read_to_string(&csv).unwrap();
+    let event_of = |what: &str| {
+        trace
+            .lines()
+            .skip(1)
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` in naive's lost-response trace"))
+            + 1
+    };
+    let dup_event = event_of("DUPLICATE");
+    let charge_event = event_of("charge 100 (application 2: DUPLICATE)");
+    // A long run for the benchmark: the default scenario at 600 operations (about 10,000 events a design), no what-ifs.
+    let long = work.join("long-run.toml");
+    let default = std::fs::read_to_string(root.join("scenarios/default.toml")).unwrap();
+    std::fs::write(
+        &long,
+        default
+            .replace("name = \"default\"", "name = \"long-run\"")
+            .replace("ops = 20", "ops = 600"),
+    )
+    .unwrap();
+    let script = work.join("long-run.js");
+    let (code, out, err) = common::idemlab(
+        &root,
+        &[
+            "export",
+            long.to_str().unwrap(),
+            "--what-ifs",
+            "0",
+            "--out",
+            script.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    println!("{out}");
+    let theme = root.join("book/theme");
+    let page = work.join("long-run.html");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<!DOCTYPE html><html class="light"><head><meta charset="utf-8"><title>long run</title>
+<link rel="stylesheet" href="{}"></head><body><main>
+<script src="long-run.js"></script><div class="idemlab-viewer" data-run="long-run"></div>
+<script src="{}"></script></main></body></html>"#,
+            theme.join("viewer.css").display(),
+            theme.join("viewer.js").display()
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run_node(
+        &root,
+        &chromium,
+        &[
+            "tests/browser/viewer.mjs",
+            book.to_str().unwrap(),
+            root.join("target/browser/viewer").to_str().unwrap(),
+            &dup_event.to_string(),
+            &charge_event.to_string(),
+            page.to_str().unwrap(),
+        ],
+    );
+    println!("{out}");
+    assert!(ok, "the viewer in Chromium:\n{out}");
+    assert!(out.contains("bench: "), "{out}");
 }

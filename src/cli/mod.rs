@@ -28,6 +28,7 @@ mod bench;
 mod check;
 mod compare;
 mod explore;
+mod export;
 mod list;
 mod matrix;
 mod probe;
@@ -41,6 +42,7 @@ use bench::*;
 use check::*;
 use compare::*;
 use explore::*;
+use export::*;
 use list::*;
 use matrix::*;
 use probe::*;
@@ -148,6 +150,27 @@ pub enum Command {
         /// traces are identical.
         #[arg(long)]
         check_determinism: bool,
+    },
+    /// Write every design's run of a scenario, with precomputed what-if runs, for a web page to
+    /// play (the book's run viewer): JSON, or (for a `.js` file) the same JSON as a script.
+    Export {
+        /// A scenario file, or the name of a bundled scenario.
+        scenario: String,
+        /// Comma-separated design names (default: the scenario's).
+        #[arg(long, value_delimiter = ',')]
+        designs: Option<Vec<String>>,
+        /// The seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// At most this many what-if runs per design (the scenario's own faults undone first,
+        /// then in the order of the events).
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        what_ifs: usize,
+        /// Where to write: `FILE.json`, or `FILE.js` for a script that registers the run in
+        /// `window.IDEMLAB_RUNS` under the scenario's name (pages opened from `file://` cannot
+        /// fetch JSON, but can load a script).
+        #[arg(long, value_name = "FILE.json|FILE.js")]
+        out: PathBuf,
     },
     /// Run several designs through one scenario with the same seed and fates, side by side.
     Compare {
@@ -419,6 +442,13 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
             }
             cmd_run(&scenario, design, seed, (trace, svg), format, out)
         }
+        Some(Command::Export {
+            scenario,
+            designs,
+            seed,
+            what_ifs,
+            out: path,
+        }) => cmd_export(&scenario, designs, seed, what_ifs, &path, out),
         Some(Command::Compare {
             scenario,
             designs,

@@ -11,11 +11,11 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::compare::{self, Comparison};
-use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
+use crate::fault::{FaultAtom, FaultPlan, MessageRef, When};
 use crate::handlers;
 use crate::oracle::{self, Progress};
 use crate::scenario::Scenario;
-use crate::trace::{Detail, EventKind, TraceEvent};
+use crate::trace::TraceEvent;
 use crate::world::Run;
 
 /// Playback speeds, in trace events per second of wall time.
@@ -645,40 +645,9 @@ impl App {
         self.status = format!("{} = {}", FAULT_FIELDS[field], self.fault_value(field));
     }
 
-    /// The message an event is about, if it is about one.
+    /// The message an event is about, if it is about one ([`crate::export::message_of`]).
     pub fn message_of(e: &TraceEvent) -> Option<MessageRef> {
-        if e.op == crate::trace::NO_OP {
-            return None;
-        }
-        let dir = match (e.kind, e.detail) {
-            (EventKind::Send | EventKind::Deliver | EventKind::Refused, _) => Direction::Request,
-            (EventKind::Respond | EventKind::Receive | EventKind::Late, _) => Direction::Response,
-            (EventKind::Lost, Detail::Lost { request: true, .. }) => Direction::Request,
-            (EventKind::Lost, Detail::Lost { request: false, .. }) => Direction::Response,
-            _ => return None,
-        };
-        Some(MessageRef {
-            dir,
-            op: e.op,
-            attempt: u32::from(e.attempt),
-            copy: u32::from(e.copy),
-        })
-    }
-
-    /// The position (from 1) of the step at the cursor among its handler's steps.
-    fn step_position(&self, e: &TraceEvent) -> u32 {
-        self.focused()
-            .run
-            .trace
-            .iter()
-            .take(self.cursor + 1)
-            .filter(|x| {
-                x.kind == EventKind::Step
-                    && x.op == e.op
-                    && x.attempt == e.attempt
-                    && x.copy == e.copy
-            })
-            .count() as u32
+        crate::export::message_of(e)
     }
 
     fn add_what_if(&mut self, kind: WhatIf) {
@@ -699,21 +668,15 @@ impl App {
                     FaultAtom::Duplicate(msg)
                 }
             }
-            WhatIf::Crash => match e.detail {
-                Detail::Step(step, _) if e.kind == EventKind::Step => FaultAtom::CrashAtStep {
-                    op: e.op,
-                    attempt: Some(u32::from(e.attempt)),
-                    when: When::After,
-                    step,
-                    // This step, not the first of its kind: its place among the handler's.
-                    position: Some(self.step_position(&e)),
-                    copy: Some(u32::from(e.copy)),
-                },
-                _ => {
-                    self.status = "put the cursor on a handler step (◆ or $) first".to_string();
-                    return;
+            WhatIf::Crash => {
+                match crate::export::crash_after(&self.focused().run.trace, self.cursor) {
+                    Some(atom) => atom,
+                    None => {
+                        self.status = "put the cursor on a handler step (◆ or $) first".to_string();
+                        return;
+                    }
                 }
-            },
+            }
         };
         if self.what_if.atoms.contains(&atom) {
             self.status = format!("already in the plan: {atom}");

@@ -1,0 +1,181 @@
+//! `idemlab export`, the run viewer's input: its contract (docs/export-schema.md), its
+//! what-ifs, its errors.
+
+use serde_json::Value;
+
+mod common;
+
+fn export(args: &[&str]) -> (i32, String, String, Option<Value>) {
+    let dir = std::env::temp_dir().join(format!(
+        "idemlab-export-{}-{}",
+        std::process::id(),
+        args.join("-").replace('/', "_")
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("run.json");
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out.to_str().unwrap()]);
+    let (code, stdout, stderr) = common::idemlab(&common::root(), &all);
+    let json = std::fs::read_to_string(&out)
+        .ok()
+        .map(|t| serde_json::from_str(&t).expect("the export is JSON"));
+    let _ = std::fs::remove_dir_all(&dir);
+    (code, stdout, stderr, json)
+}
+
+fn design<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["designs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("no design {name}"))
+}
+
+#[test]
+fn the_export_follows_its_schema_and_is_the_same_every_time() {
+    let (code, stdout, stderr, doc) = export(&["lost-response"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("wrote "), "{stdout}");
+    let doc = doc.unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["scenario"]["name"], "lost-response");
+    assert_eq!(
+        doc["scenario"]["lanes"],
+        serde_json::json!(["client0", "network", "server0", "store", "provider"])
+    );
+    assert_eq!(doc["designs"].as_array().unwrap().len(), 3);
+    for d in doc["designs"].as_array().unwrap() {
+        let run = &d["run"];
+        let events = run["events"].as_array().unwrap();
+        assert_eq!(run["from"], 0);
+        assert_eq!(events.len(), run["progress"].as_array().unwrap().len());
+        for e in events {
+            let e = e.as_array().unwrap();
+            assert_eq!(
+                e.len(),
+                9,
+                "an event is [t, from, to, symbol, tone, label, line, alarm, op]"
+            );
+            let lanes = doc["scenario"]["lanes"].as_array().unwrap().len() as u64;
+            assert!(e[1].as_u64().unwrap() < lanes && e[2].as_u64().unwrap() < lanes);
+        }
+        // Times never go back; the last counters are the final metrics.
+        let times: Vec<u64> = events.iter().map(|e| e[0].as_u64().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let last = run["progress"].as_array().unwrap().last().unwrap();
+        assert_eq!(last[2], run["metrics"]["duplicates"], "{}", d["name"]);
+        assert_eq!(last[7], run["metrics"]["charged"], "{}", d["name"]);
+        for w in d["what_ifs"].as_array().unwrap() {
+            let at = w["at"].as_u64().unwrap() as usize;
+            assert!(at < events.len());
+            let from = w["run"]["from"].as_u64().unwrap() as usize;
+            assert!(from <= events.len() + w["run"]["events"].as_array().unwrap().len());
+            if w["differs"] == true {
+                // A what-if differs at or after the event it was asked at.
+                assert!(from >= at, "{} at {at} differs at {from}", w["fault"]);
+            }
+        }
+    }
+    // The same bytes again.
+    let (_, _, _, again) = export(&["lost-response"]);
+    assert_eq!(Some(doc), again);
+}
+
+/// The lost response's "what if it had arrived?" is naive without its duplicate; the keyed
+/// designs were exactly-once either way.
+#[test]
+fn undoing_the_scenarios_own_fault_removes_naives_duplicate() {
+    let (_, _, _, doc) = export(&["lost-response"]);
+    let doc = doc.unwrap();
+    let naive = design(&doc, "naive");
+    assert_eq!(naive["run"]["metrics"]["duplicates"], 1);
+    let undo: Vec<&Value> = naive["what_ifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "undo")
+        .collect();
+    assert_eq!(undo.len(), 1, "one fault in the plan, one undo");
+    let w = undo[0];
+    assert_eq!(w["title"], "what if this response had arrived?");
+    assert_eq!(w["fault"], "drop the response to op 2 attempt 1");
+    assert_eq!(w["differs"], true);
+    assert_eq!(w["run"]["metrics"]["duplicates"], 0);
+    assert_eq!(w["run"]["metrics"]["charged"], 500);
+    // It is asked at the lost response itself.
+    let at = w["at"].as_u64().unwrap() as usize;
+    let event = &naive["run"]["events"][at];
+    assert!(
+        event[5].as_str().unwrap().contains("response lost"),
+        "{event}"
+    );
+    for keyed in ["process-payment", "atomic-key"] {
+        let d = design(&doc, keyed);
+        assert_eq!(d["run"]["metrics"]["duplicates"], 0);
+        let drop_first_request = d["what_ifs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["kind"] == "drop" && w["fault"] == "drop the request of op 1 attempt 1")
+            .expect("every request can be dropped");
+        assert_eq!(drop_first_request["run"]["metrics"]["duplicates"], 0);
+    }
+}
+
+#[test]
+fn what_ifs_are_capped_and_the_cap_says_how_many_it_left_out() {
+    let (code, stdout, stderr, doc) = export(&["lost-response", "--what-ifs", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = doc.unwrap();
+    let naive = design(&doc, "naive");
+    let kept = naive["what_ifs"].as_array().unwrap();
+    assert_eq!(kept.len(), 3);
+    assert_eq!(
+        kept.iter().filter(|w| w["kind"] == "undo").count(),
+        1,
+        "undo comes first"
+    );
+    assert!(naive["what_ifs_left_out"].as_u64().unwrap() > 0);
+    assert!(stdout.contains("left out by --what-ifs 3"), "{stdout}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    for (args, needle) in [
+        (
+            vec!["export", "lost-response", "--out", "run.txt"],
+            "expected a file ending in .json",
+        ),
+        (
+            vec!["export", "no-such-scenario", "--out", "run.json"],
+            "no scenario file",
+        ),
+        (
+            vec![
+                "export",
+                "lost-response",
+                "--designs",
+                "nope",
+                "--out",
+                "run.json",
+            ],
+            "unknown design",
+        ),
+        (
+            vec![
+                "export",
+                "lost-response",
+                "--out",
+                "/nonexistent-dir/run.json",
+            ],
+            "run.json",
+        ),
+    ] {
+        let (code, _, stderr) = common::idemlab(&std::env::temp_dir(), &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
