@@ -501,3 +501,27 @@ fn export_names_the_changed_settings() {
     );
     assert!(changed != "idemlab-default-naive-seed1.csv");
 }
+
+/// The pickers fit an 80-column screen: every description ends at a word (or whole), inside
+/// the popup's border.
+#[test]
+fn pickers_fit_80_columns_and_cut_at_words() {
+    for key in ['s', 'd'] {
+        let mut a = app();
+        press(&mut a, &[KeyCode::Char(key)]);
+        let screen = render(&a, 80, 24);
+        for line in screen.lines().map(|l| l.trim_matches('"')) {
+            if !line.starts_with('│') || !line.ends_with('│') {
+                continue;
+            }
+            let inner = line.trim_matches('│').trim_end();
+            // A cut description ends in `…`; a whole one in a letter, a digit or punctuation,
+            // never in a word cut by the border.
+            let last_word = inner.rsplit(' ').next().unwrap_or("");
+            assert!(
+                inner.chars().count() < 78 || last_word.ends_with('…'),
+                "{key}: a row runs into the border: {inner:?}\n{screen}"
+            );
+        }
+    }
+}

@@ -171,10 +171,12 @@ pub(super) fn render_designs(row: usize, ticked: &[String], frame: &mut Frame, a
                 "[ ]"
             };
             let row = d.row.map(|r| format!("#{r}")).unwrap_or_default();
+            // What the screen leaves after the border, the tick, the name and the row.
+            let room = usize::from(area.width).saturating_sub(width + 14).min(44);
             format!(
                 " {mark} {:<width$} {row:>3}  {}",
                 d.name,
-                cut_at_word(d.summary, 44)
+                cut_at_word(d.summary, room)
             )
         })
         .collect();
@@ -203,7 +205,11 @@ pub(super) fn cut_at_word(text: &str, width: usize) -> String {
 }
 
 pub(super) fn render_scenarios(row: usize, frame: &mut Frame, area: Rect) {
-    let stem = |file: &str| file.trim_end_matches(".toml").to_string();
+    // The name `idemlab` and `bundled` know it by: a catalog row's file name alone.
+    let stem = |file: &str| {
+        let file = file.trim_end_matches(".toml");
+        file.rsplit('/').next().unwrap_or(file).to_string()
+    };
     let width = crate::scenario::BUNDLED
         .iter()
         .map(|(f, _)| stem(f).chars().count())
@@ -216,7 +222,8 @@ pub(super) fn render_scenarios(row: usize, frame: &mut Frame, area: Rect) {
             let about = crate::scenario::parse(text, file)
                 .map(|s| s.description)
                 .unwrap_or_default();
-            format!(" {:<width$}  {}", stem(file), cut_at_word(&about, 48))
+            let room = usize::from(area.width).saturating_sub(width + 7).min(48);
+            format!(" {:<width$}  {}", stem(file), cut_at_word(&about, room))
         })
         .collect();
     let hint = " ↑↓ choose · Enter open · Esc";

@@ -470,7 +470,8 @@ fn downsample(points: &[(f64, f64)], x_max: f64, buckets: usize) -> Vec<(f64, f6
 /// The x axis's last label: the run's end, exact when there is room, else rounded.
 fn axis_end(end_us: u64, width: u16) -> String {
     let exact = SimTime(end_us).to_string();
-    if exact.chars().count() + 8 <= usize::from(width) {
+    // The chart's borders and the y axis's labels take about a dozen columns.
+    if exact.chars().count() + 14 <= usize::from(width) {
         return exact;
     }
     if end_us >= 1_000_000 {
