@@ -330,7 +330,7 @@ fn run_export(scenario: &Scenario, run: &Run, from: usize) -> RunExport {
                 diagram::describe(&e),
                 e.line_after_time(),
                 u8::from(e.is_alarm()),
-                e.op,
+                if e.op == NO_OP { 0 } else { e.op },
             )
         })
         .collect();

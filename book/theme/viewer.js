@@ -150,6 +150,19 @@
             this.tabs = el("div", { class: "iv-tabs", role: "tablist" });
             this.diagram = el("div", { class: "iv-diagram", "data-testid": "diagram" });
             this.diagram.addEventListener("click", (ev) => this.click(ev));
+            // Hovering an event shows its details (a click keeps them and offers its what-ifs).
+            this.diagram.addEventListener("mouseover", (ev) => {
+                const td = ev.target.closest("td[data-index]");
+                const hovered = td ? { d: Number(td.dataset.col), i: Number(td.dataset.index) } : null;
+                if (JSON.stringify(hovered) !== JSON.stringify(this.hovered)) {
+                    this.hovered = hovered;
+                    this.renderDetails();
+                }
+            });
+            this.diagram.addEventListener("mouseleave", () => {
+                this.hovered = null;
+                this.renderDetails();
+            });
             this.diagram.addEventListener("wheel", (ev) => { ev.preventDefault(); this.step(ev.deltaY > 0 ? 1 : -1); }, { passive: false });
             this.details = el("div", { class: "iv-details", "data-testid": "details" });
             this.chart = el("div", { class: "iv-chart" });
@@ -428,8 +441,11 @@
 
         renderDetails() {
             this.details.textContent = "";
-            const d = this.selected ? this.selected.d : this.focus;
-            const i = this.selected ? this.selected.i : this.eventAt(d, this.cursor);
+            let at = this.selected || this.hovered;
+            // A hovered index from before a what-if switched the runs may be gone.
+            if (at && !this.current[at.d].events[at.i]) at = null;
+            const d = at ? at.d : this.focus;
+            const i = at ? at.i : this.eventAt(d, this.cursor);
             if (i < 0) { this.details.append(el("p", { text: "before the first event" })); return; }
             const e = this.current[d].events[i];
             this.details.append(el("p", {}, [el("b", { text: `${this.designs[d].name} · event ${i + 1} · ${this.scale.fmt(e[T])} ${this.scale.unit}` }), ` · ${e[LABEL]}`]));

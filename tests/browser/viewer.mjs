@@ -103,6 +103,8 @@ try {
         steps += 1;
     }
     check((await lost.count()) === 1, "lost-response: the lost response is on screen in naive's column");
+    await lost.first().hover();
+    check((await v.getByTestId("details").textContent()).includes("op2.1 response lost"), "lost-response: hovering the lost response shows its details");
     await lost.first().click();
     const arrived = v.getByTestId("what-if-undo");
     check((await arrived.textContent()).includes("what if this response had arrived?"), "lost-response: the lost response offers \"what if it had arrived\"");
@@ -121,6 +123,8 @@ try {
 
     // The TUI chapter, with the keyboard only.
     v = await open("tui.html");
+    // The pointer away from the diagram: hovering an event would show its details instead.
+    await page.mouse.move(0, 0);
     await v.focus();
     await page.keyboard.press("End");
     check((await counter(v, "naive", "dup")) >= 1, "tui: End shows naive's duplicate");
