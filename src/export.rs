@@ -94,6 +94,8 @@ pub struct RunExport {
     pub metrics: Metrics,
     /// How each operation ended.
     pub outcomes: Vec<OutcomeExport>,
+    /// Every effect, in order: `[t, op, kind, amount]` (`kind`: `order`, `charge`, …).
+    pub ledger: Vec<(u64, u32, &'static str, u64)>,
 }
 
 /// One event, ready to draw, written as an array for size: `[t, from, to, symbol, tone, label,
@@ -348,6 +350,11 @@ fn run_export(scenario: &Scenario, run: &Run, from: usize) -> RunExport {
                 outcome: o.outcome.name().to_string(),
                 attempts: o.attempts,
             })
+            .collect(),
+        ledger: run
+            .ledger
+            .iter()
+            .map(|l| (l.time_us, l.op, l.kind.name(), l.amount))
             .collect(),
         metrics,
     }

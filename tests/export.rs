@@ -63,6 +63,19 @@ fn the_export_follows_its_schema_and_is_the_same_every_time() {
         // Times never go back; the last counters are the final metrics.
         let times: Vec<u64> = events.iter().map(|e| e[0].as_u64().unwrap()).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        // The ledger holds every effect: as many as the metrics count, charges adding up.
+        let ledger = run["ledger"].as_array().unwrap();
+        let charged: u64 = ledger
+            .iter()
+            .filter(|l| l[2] == "charge")
+            .map(|l| l[3].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            charged,
+            run["metrics"]["charged"].as_u64().unwrap(),
+            "{}",
+            d["name"]
+        );
         let last = run["progress"].as_array().unwrap().last().unwrap();
         assert_eq!(last[2], run["metrics"]["duplicates"], "{}", d["name"]);
         assert_eq!(last[7], run["metrics"]["charged"], "{}", d["name"]);
