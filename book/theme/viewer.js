@@ -72,13 +72,13 @@
             let rank = 0, last = -1;
             r.events.forEach((e, i) => {
                 if (e[T] === last) rank += 1; else { rank = 0; last = e[T]; }
-                const key = e[T] * 65536 + rank;
+                const key = `${e[T]}:${rank}`;
                 let row = keys.get(key);
-                if (!row) { row = { t: e[T], at: new Array(runs.length).fill(-1) }; keys.set(key, row); }
+                if (!row) { row = { t: e[T], rank, at: new Array(runs.length).fill(-1) }; keys.set(key, row); }
                 row.at[d] = i;
             });
         });
-        return [...keys.entries()].sort((a, b) => a[0] - b[0]).map((kv) => kv[1]);
+        return [...keys.values()].sort((a, b) => a.t - b.t || a.rank - b.rank);
     }
 
     class Viewer {
@@ -106,7 +106,7 @@
             const time = keepTime && this.rows ? this.rows[this.cursor].t : null;
             this.current = this.runs();
             this.rows = alignRows(this.current);
-            this.end = Math.max(...this.current.map((r) => (r.events.length ? r.events[r.events.length - 1][T] : 0)));
+            this.end = this.current.reduce((m, r) => Math.max(m, r.events.length ? r.events[r.events.length - 1][T] : 0), 0);
             this.scale = timeScale(this.end);
             if (time !== null) {
                 let i = this.rows.findIndex((r) => r.t > time);
@@ -169,6 +169,7 @@
             const help = el("p", { class: "iv-help", text: "keys as in the TUI: space plays · ← → step · PgUp PgDn twenty · Home End · + − speed · Tab next design · click an event, then x drop · u duplicate · c crash here · X back to the run" });
             r.append(bar, this.banner, this.panels, this.tabs, this.diagram, this.details, this.chart, help);
             r.addEventListener("keydown", (ev) => this.key(ev));
+            window.addEventListener("resize", () => { this.width = undefined; this.render(); });
             this.lastFrame = null;
         }
 
@@ -384,9 +385,11 @@
             const lanesHead = lanes.map((l) => `<span style="width: ${LANE}px">${esc(short(l))}</span>`).join("");
             const col = (i) => "iv-col" + (i === this.focus ? " iv-focus" : "");
             // Labels share what the column leaves after the lanes, and are cut with … past it.
-            // (Measured before the new rows go in: reading a size after would lay them out.)
+            // The width is measured once and again on resize, never while playing: reading a
+            // size after the rows change would make the browser lay them out there and then.
+            if (this.width === undefined) this.width = this.diagram.clientWidth;
             const shownCols = narrow ? 1 : this.designs.length;
-            const room = (this.diagram.clientWidth - 70) / shownCols - lanes.length * LANE - 16;
+            const room = (this.width - 70) / shownCols - lanes.length * LANE - 16;
             let html = `<table class="iv-table" style="--iv-label: ${Math.max(60, Math.floor(room))}px"><thead><tr><th class="iv-time">${this.scale.unit}</th>`;
             this.designs.forEach((d, i) => {
                 html += `<th class="${col(i)}" data-col="${i}"><div class="iv-colname"><span class="iv-mark iv-d${i % 6}">${MARKS[i % 6]}</span> ${esc(d.name)}</div><div class="iv-lanes">${lanesHead}</div></th>`;
@@ -426,11 +429,12 @@
             this.render();
         }
 
-        /// One row's lanes: an SVG strip with the rules, the arrow and the symbol, as markup.
+        /// One row's lanes: an SVG strip with the arrow and the symbol, as markup.
         strip(n, e) {
             const w = n * LANE, h = 18, mid = LANE / 2;
+            // The lanes' rules are the strip's background (viewer.css), not elements: a frame
+            // paints a few hundred fewer nodes.
             let s = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" class="iv-strip" aria-hidden="true">`;
-            for (let l = 0; l < n; l++) s += `<line x1="${mid + l * LANE}" y1="0" x2="${mid + l * LANE}" y2="${h}" class="iv-rule"/>`;
             if (e) {
                 const a = mid + e[FROM] * LANE, b = mid + e[TO] * LANE;
                 if (a !== b) s += `<line x1="${a}" y1="9" x2="${b}" y2="9" class="iv-arrow iv-${e[TONE]}"/>`;
@@ -480,7 +484,9 @@
                 pts.push([this.end, last]);
                 return pts;
             });
-            const yMax = Math.max(1, ...series.map((s) => Math.max(...s.map((p) => p[1]))));
+            // (A loop, not Math.max(...): a long run has more points than a call takes arguments.)
+            let yMax = 1;
+            for (const s of series) for (const p of s) if (p[1] > yMax) yMax = p[1];
             const sx = (t) => L + (this.end > 0 ? t / this.end : 0) * (W - L - R);
             const sy = (v) => H - B - (v / yMax) * (H - B - TOP);
             const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "iv-chartsvg", role: "img", "aria-label": "divergence from exactly-once over simulated time" });
@@ -523,6 +529,11 @@
             const data = (window.IDEMLAB_RUNS || {})[name];
             if (!data || data.schema_version !== 1) {
                 root.textContent = data ? `this run was exported with schema_version ${data.schema_version}; this viewer reads 1` : `the run "${name}" did not load`;
+                root.classList.add("iv-missing");
+                return;
+            }
+            if (!data.designs.length || data.designs.every((d) => !d.run.events.length)) {
+                root.textContent = `the run "${name}" has no events to play`;
                 root.classList.add("iv-missing");
                 return;
             }
