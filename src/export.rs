@@ -272,31 +272,18 @@ fn questions(scenario: &Scenario, run: &Run) -> Vec<Question> {
 
 /// The operations that ended up duplicated, lost, in doubt or with inconsistent answers.
 fn diverged_ops(run: &Run) -> std::collections::BTreeSet<u32> {
-    // Applications per operation and kind of effect (an order and its charge are one each).
-    let mut applied = std::collections::BTreeMap::<(u32, String), u32>::new();
-    for entry in &run.ledger {
-        *applied
-            .entry((entry.op, entry.kind.name().to_string()))
-            .or_default() += 1;
-    }
-    let most = |op: u32| {
-        applied
-            .iter()
-            .filter(|((o, _), _)| *o == op)
-            .map(|(_, n)| *n)
-            .max()
-            .unwrap_or(0)
-    };
+    // Applications per operation, as the oracle counts them (an order and its charge are one).
+    let applied = oracle::applications(run);
     run.ops
         .iter()
-        .filter(|o| {
-            let n = most(o.op);
+        .zip(&applied)
+        .filter(|&(o, &n)| {
             n > 1
                 || o.answers_differ
                 || o.outcome != crate::trace::Outcome::Succeeded
                 || (n == 0 && !run.safe)
         })
-        .map(|o| o.op)
+        .map(|(o, _)| o.op)
         .collect()
 }
 
@@ -341,7 +328,7 @@ fn run_export(scenario: &Scenario, run: &Run, from: usize) -> RunExport {
         events,
         progress: progress.iter().skip(from).map(progress_row).collect(),
         first_divergence,
-        charges: metrics.provider_calls > 0 || metrics.charged > 0,
+        charges: metrics.charges(),
         outcomes: run
             .ops
             .iter()

@@ -121,6 +121,12 @@ impl Metrics {
         })
     }
 
+    /// True when the design called the payment provider: only then is `charged` money (a
+    /// design that never calls it shows `–`, not a loss).
+    pub fn charges(&self) -> bool {
+        self.provider_calls > 0 || self.charged > 0
+    }
+
     /// True if the run matched the exactly-once ideal.
     pub fn exactly_once(&self) -> bool {
         self.first_divergence_us.is_none() && self.unfinished == 0

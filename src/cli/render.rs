@@ -71,8 +71,7 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     // A design that never calls the provider charges nothing by design: `–`, not money lost;
     // and when no design here calls it, neither does the ideal.
-    let charges = |m: &Metrics| m.provider_calls > 0 || m.charged > 0;
-    let any_charges = metrics.iter().any(charges);
+    let any_charges = metrics.iter().any(Metrics::charges);
     rows.push(vec![
         "(ideal)".into(),
         ideal.ops.to_string(),
@@ -105,7 +104,7 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
             m.lost.to_string(),
             m.in_doubt.to_string(),
             m.inconsistent.to_string(),
-            if charges(m) {
+            if m.charges() {
                 m.charged.to_string()
             } else {
                 "–".to_string()

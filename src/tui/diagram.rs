@@ -479,7 +479,8 @@ pub(crate) fn render(app: &App, frame: &mut Frame, area: Rect, shown: &[usize]) 
                 style = style.add_modifier(Modifier::UNDERLINED);
             }
             names.push(Span::styled(fit(&name, column), style));
-            let spans = stats_spans(app, d, now);
+            let (money, counts) = stats_spans(app, d, now);
+            let spans = money.into_iter().chain(counts);
             let mut left = column;
             for s in spans {
                 let n = s.content.chars().count();

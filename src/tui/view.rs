@@ -70,7 +70,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     let bottom_height = if area.height >= 28 { 9 } else { 7 };
     match shape(app, area) {
         Shape::Narrow => {
-            let table_height = table_height(app).max(5);
+            let rows = Table::new(app);
+            let table_height = rows.height().max(5);
             let with_log = area.height >= 36;
             let [header, main, bottom, log, footer] = Layout::vertical([
                 Constraint::Length(1),
@@ -80,7 +81,7 @@ pub fn view(app: &App, frame: &mut Frame) {
                 Constraint::Length(1),
             ])
             .areas(area);
-            let table_width = table_width(app).min(area.width);
+            let table_width = rows.width().min(area.width);
             let chart_room = area.width - table_width;
             let [table, chart] = if chart_room >= 20 {
                 Layout::horizontal([Constraint::Length(table_width), Constraint::Min(20)])
@@ -90,7 +91,7 @@ pub fn view(app: &App, frame: &mut Frame) {
             };
             render_header(app, frame, header);
             super::diagram::render(app, frame, main, &[app.focus]);
-            render_table(app, frame, table);
+            render_table(rows, frame, table);
             if chart.width > 0 {
                 render_chart(app, frame, chart);
             }
@@ -226,14 +227,13 @@ pub(crate) fn marker_of(i: usize) -> (Marker, char) {
     MARKERS[i % MARKERS.len()]
 }
 
-/// True when design `i`'s run called the payment provider: only then is its `charged` money.
-fn charges(app: &App, i: usize) -> bool {
-    let m = &app.views[i].metrics;
-    m.provider_calls > 0 || m.charged > 0
-}
-
-/// A design's counters at `now` as styled spans: effects, charged, dup, lost, doubt, incons.
-pub(crate) fn stats_spans(app: &App, i: usize, now: u64) -> Vec<Span<'static>> {
+/// A design's counters at `now` as styled spans, in two groups: effects and charged, then dup,
+/// lost, doubt and incons.
+pub(crate) fn stats_spans(
+    app: &App,
+    i: usize,
+    now: u64,
+) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
     let view = &app.views[i];
     let p = view.progress_at(now);
     let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
@@ -247,7 +247,7 @@ pub(crate) fn stats_spans(app: &App, i: usize, now: u64) -> Vec<Span<'static>> {
         Span::styled(p.effects.to_string(), effects_style),
         Span::raw(format!("/{}  ", p.started)),
     ];
-    if charges(app, i) {
+    if view.metrics.charges() {
         let ideal = u64::from(p.started) * app.scenario.workload.amount;
         spans.push(Span::raw("$ "));
         spans.push(Span::styled(p.charged.to_string(), effects_style));
@@ -258,6 +258,7 @@ pub(crate) fn stats_spans(app: &App, i: usize, now: u64) -> Vec<Span<'static>> {
             Style::new().add_modifier(Modifier::DIM),
         ));
     }
+    let mut counts = Vec::new();
     for (name, n) in [
         ("dup", p.duplicates),
         ("lost", p.lost),
@@ -269,11 +270,11 @@ pub(crate) fn stats_spans(app: &App, i: usize, now: u64) -> Vec<Span<'static>> {
         } else {
             Style::new().fg(Color::Green)
         };
-        spans.push(Span::raw(format!("{name} ")));
-        spans.push(Span::styled(n.to_string(), style));
-        spans.push(Span::raw(" "));
+        counts.push(Span::raw(format!("{name} ")));
+        counts.push(Span::styled(n.to_string(), style));
+        counts.push(Span::raw(" "));
     }
-    spans
+    (spans, counts)
 }
 
 fn design_name_spans(app: &App, i: usize) -> Vec<Span<'static>> {
@@ -299,9 +300,8 @@ fn render_panels(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     for i in 0..app.views.len() {
         lines.push(Line::from(design_name_spans(app, i)));
-        let mut stats = stats_spans(app, i, now);
         // Two lines: effects and charged, then the counts.
-        let counts = stats.split_off(if charges(app, i) { 6 } else { 4 });
+        let (stats, counts) = stats_spans(app, i, now);
         lines.push(Line::from([vec![Span::raw("  ")], stats].concat()));
         lines.push(Line::from([vec![Span::raw("  ")], counts].concat()));
         if let Some(before) = app.before(i) {
@@ -339,7 +339,7 @@ fn table_rows(app: &App) -> Vec<[String; 8]> {
                 view.run.design
             ),
             format!("{}/{}", p.effects, p.started),
-            if charges(app, i) {
+            if view.metrics.charges() {
                 format!("{}/{ideal}", p.charged)
             } else {
                 "–".to_string()
@@ -371,35 +371,45 @@ const TABLE_HEAD: [&str; 7] = [
     " design", "effects", "charged", "dup", "lost", "doubt", "incons",
 ];
 
-fn table_widths(app: &App) -> [usize; 7] {
-    let rows = table_rows(app);
-    let mut widths = TABLE_HEAD.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(cell.chars().count());
+/// The narrow screen's table, laid out once a frame: its rows and each column's width.
+struct Table {
+    rows: Vec<[String; 8]>,
+    widths: [usize; 7],
+}
+
+impl Table {
+    fn new(app: &App) -> Table {
+        let rows = table_rows(app);
+        let mut widths = TABLE_HEAD.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row.iter()) {
+                *w = (*w).max(cell.chars().count());
+            }
         }
+        // Long design names are cut rather than the counts.
+        widths[0] = widths[0].min(22);
+        Table { rows, widths }
     }
-    // Long design names are cut rather than the counts.
-    widths[0] = widths[0].min(22);
-    widths
+
+    /// Columns, a space after each, and the borders.
+    fn width(&self) -> u16 {
+        let w: usize = self.widths.iter().map(|w| w + 1).sum();
+        (w + 2) as u16
+    }
+
+    /// Rows, the head and the borders.
+    fn height(&self) -> u16 {
+        self.rows.len() as u16 + 3
+    }
 }
 
-fn table_width(app: &App) -> u16 {
-    let w: usize = table_widths(app).iter().map(|w| w + 1).sum();
-    (w + 2) as u16
-}
-
-fn table_height(app: &App) -> u16 {
-    table_rows(app).len() as u16 + 3
-}
-
-fn render_table(app: &App, frame: &mut Frame, area: Rect) {
+fn render_table(table: Table, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" designs vs exactly-once · run/ideal ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let widths = table_widths(app);
+    let widths = table.widths;
     let cell = |text: &str, c: usize| {
         if c == 0 {
             super::diagram::fit(text, widths[0])
@@ -418,7 +428,7 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
     )];
     let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
     let mut design = 0;
-    for row in table_rows(app) {
+    for row in table.rows {
         let was = row[7] == "was";
         let mut spans = Vec::new();
         for (c, text) in row.iter().take(7).enumerate() {
