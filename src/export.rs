@@ -84,8 +84,8 @@ pub struct RunExport {
     /// Every event from `from` on.
     pub events: Vec<EventExport>,
     /// After each stored event: started, effects, duplicates, lost, in doubt, dead-lettered,
-    /// inconsistent, charged (the oracle's `Progress`).
-    pub progress: Vec<[u64; 8]>,
+    /// inconsistent, charged, false failures (the oracle's `Progress`).
+    pub progress: Vec<[u64; 9]>,
     /// The index of the first event after which the run is no longer exactly-once.
     pub first_divergence: Option<usize>,
     /// True when the design called the payment provider (else `charged` is not money).
@@ -287,7 +287,7 @@ fn diverged_ops(run: &Run) -> std::collections::BTreeSet<u32> {
         .collect()
 }
 
-fn progress_row(p: &oracle::Progress) -> [u64; 8] {
+fn progress_row(p: &oracle::Progress) -> [u64; 9] {
     [
         u64::from(p.started),
         u64::from(p.effects),
@@ -297,6 +297,7 @@ fn progress_row(p: &oracle::Progress) -> [u64; 8] {
         u64::from(p.dead_lettered),
         u64::from(p.inconsistent),
         p.charged,
+        u64::from(p.false_failures),
     ]
 }
 

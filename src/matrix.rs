@@ -47,7 +47,7 @@ pub enum Cell {
     /// No duplicate or loss, but the client must act (409, 412, in doubt, dead-lettered).
     #[serde(rename = "caution")]
     Caution,
-    /// A duplicate, lost or wrong effect.
+    /// A duplicate, lost or wrong effect, or a final failure the effect belies.
     #[serde(rename = "broken")]
     Broken,
 }
@@ -369,6 +369,7 @@ pub fn verdict(m: &Metrics) -> (Cell, String) {
         ("duplicates", m.duplicates),
         ("lost", m.lost),
         ("inconsistent", m.inconsistent),
+        ("told failed yet applied", m.false_failures),
         ("stuck", m.stuck),
     ]);
     if !broken.is_empty() {
@@ -381,6 +382,7 @@ pub fn verdict(m: &Metrics) -> (Cell, String) {
         }
     }
     caution.extend(nonzero(&[
+        ("never served", m.unserved),
         ("in doubt", m.in_doubt),
         ("dead-lettered", m.dead_lettered),
         ("unfinished", m.unfinished),
@@ -477,7 +479,7 @@ impl Matrix {
         let width = self.rows.iter().map(|r| r.design.len()).max().unwrap_or(6);
         let _ = writeln!(
             out,
-            "designs × fault classes (✓ exactly once · ~ the client must act · ✗ duplicate, lost or wrong · — n/a)\n"
+            "designs × fault classes (✓ exactly once · ~ the client must act · ✗ duplicate, lost, wrong, or told failed yet applied · — n/a)\n"
         );
         let _ = write!(out, "{:>3}  {:<width$}", "#", "design");
         for c in FaultClass::ALL {

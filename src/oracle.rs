@@ -14,7 +14,19 @@
 //!   final answers to one operation whose effect happened at most once: a repeated `DELETE`
 //!   answering 404, a `PUT` answering 201 then 200. Idempotent by RFC 9110; not a failure, but
 //!   a client must be ready for it;
-//! - **dead-lettered**: messages the broker gave up on (they wait in the dead-letter queue).
+//! - **false failures** (`false_failures`): the client was told a final failure that says its
+//!   request was not carried out (a 400 or 422, say), yet the operation took effect: the mirror
+//!   image of *lost*, and as bad for a customer, who retries with a new key and pays twice, or
+//!   gives up on an order that was paid. Answers that tell the client to look at the state it
+//!   wanted (404 to a repeated `DELETE`, 409 *already exists*, 412 *precondition failed*) are not
+//!   false failures: the catalog marks them `~`, "the client must act";
+//! - **dead-lettered**: messages the broker gave up on (they wait in the dead-letter queue);
+//! - **unserved** (a *liveness* figure): operations whose client gave up (in doubt, or
+//!   dead-lettered) although the server answered every one of its attempts, each time with "try
+//!   again" (409 in progress, 429, 5xx). The network did not stop them; the server never gave
+//!   a final answer within the client's patience (its attempts, timeout and backoff): a stored
+//!   503 replayed for ever, a claim no one finishes. A subset of *in doubt* and
+//!   *dead-lettered*.
 //!
 //! A *safe* design (`GET`) is expected to make no effect at all: it cannot lose one.
 //!
@@ -70,6 +82,12 @@ pub struct Metrics {
     pub different_response: u64,
     /// Messages in the dead-letter queue at the end.
     pub dead_lettered: u64,
+    /// Operations the client was told failed (a final answer that denies the request: 400,
+    /// 422, ...) although they took effect.
+    pub false_failures: u64,
+    /// Operations whose client gave up although the server answered every attempt, each time
+    /// with "try again": never served within the client's patience (a liveness figure).
+    pub unserved: u64,
     /// Status codes of the responses clients accepted, by code.
     pub statuses: BTreeMap<String, u64>,
     /// Median latency of finished operations, in simulated microseconds.
@@ -114,6 +132,8 @@ impl Metrics {
             "stuck" => self.stuck,
             "different_response" => self.different_response,
             "dead_lettered" => self.dead_lettered,
+            "false_failures" => self.false_failures,
+            "unserved" => self.unserved,
             "latency_p50_us" => self.latency_p50_us,
             "latency_p99_us" => self.latency_p99_us,
             "final_state" => self.final_state,
@@ -183,6 +203,27 @@ fn is_final(r: &Response) -> bool {
     !r.is_retryable()
 }
 
+/// True for a final failure that tells the client its request was not carried out: every
+/// final 4xx but those that point it at the state it asked for (404 to a repeated `DELETE`,
+/// 409 *already exists*, 412 *precondition failed*: "look before you act", the catalog's `~`).
+pub fn denies_effect(r: &Response) -> bool {
+    is_final(r) && !r.is_success() && !matches!(r.status, 404 | 409 | 412)
+}
+
+/// True when the server answered every attempt the client made, and every time with "try
+/// again": it was reached each time and never gave a final answer. (An attempt lost, or refused
+/// by a server that was down, is the network's or the crash's doing, not the design's.)
+fn told_try_again(op: &crate::world::OpRecord) -> bool {
+    let mut answered = 0u32;
+    for r in op.received.iter().filter(|r| r.accepted) {
+        if !r.response.is_retryable() {
+            return false;
+        }
+        answered += 1;
+    }
+    op.attempts > 0 && answered >= op.attempts
+}
+
 /// Applications per operation (the most effects of any one kind), indexed by `op - 1`: the
 /// same count `measure` sums into `effects`.
 pub fn applications(run: &Run) -> Vec<u32> {
@@ -231,6 +272,8 @@ pub fn measure(run: &Run) -> Metrics {
         charged,
         different_response: 0,
         dead_lettered: 0,
+        false_failures: 0,
+        unserved: 0,
         stuck: run
             .durable
             .values()
@@ -263,11 +306,20 @@ pub fn measure(run: &Run) -> Metrics {
             }
             Outcome::DeadLettered => {
                 m.dead_lettered += 1;
+                m.unserved += u64::from(told_try_again(op));
                 diverged.extend(op.end_us);
             }
-            Outcome::Failed => m.failed += 1,
+            Outcome::Failed => {
+                m.failed += 1;
+                if applied > 0 && !run.safe && op.client_answer().is_some_and(|r| denies_effect(&r))
+                {
+                    m.false_failures += 1;
+                    diverged.extend(op.end_us);
+                }
+            }
             Outcome::InDoubt => {
                 m.in_doubt += 1;
+                m.unserved += u64::from(told_try_again(op));
                 diverged.extend(op.end_us);
             }
             Outcome::Unfinished => m.unfinished += 1,
@@ -357,6 +409,9 @@ pub struct Progress {
     pub dead_lettered: u32,
     /// Operations that had received two different final answers, so far.
     pub inconsistent: u32,
+    /// Operations told a final failure that denies the request although they took effect,
+    /// so far.
+    pub false_failures: u32,
     /// Attempts timed out so far.
     pub timeouts: u32,
     /// Amount charged so far.
@@ -365,9 +420,14 @@ pub struct Progress {
 
 impl Progress {
     /// The divergence from exactly-once: duplicates + lost + in doubt + dead-lettered +
-    /// inconsistent.
+    /// inconsistent + false failures.
     pub fn divergence(&self) -> u32 {
-        self.duplicates + self.lost + self.in_doubt + self.dead_lettered + self.inconsistent
+        self.duplicates
+            + self.lost
+            + self.in_doubt
+            + self.dead_lettered
+            + self.inconsistent
+            + self.false_failures
     }
 }
 
@@ -379,6 +439,11 @@ pub fn progress(run: &Run) -> Vec<Progress> {
         applied: u32,
         told_success: bool,
         counted_lost: bool,
+        /// The last answer the client accepted denies the request.
+        told_denied: bool,
+        /// The operation ended failed on such an answer.
+        failed_denied: bool,
+        counted_false: bool,
         first_answer: Option<Response>,
         answers_differ: bool,
         inconsistent: bool,
@@ -408,6 +473,10 @@ pub fn progress(run: &Run) -> Vec<Progress> {
                         o.counted_lost = false;
                         p.lost -= 1;
                     }
+                    if o.failed_denied && !o.counted_false && !run.safe {
+                        o.counted_false = true;
+                        p.false_failures += 1;
+                    }
                     if o.answers_differ && o.applied >= 2 && !o.inconsistent {
                         o.inconsistent = true;
                         p.inconsistent += 1;
@@ -416,6 +485,9 @@ pub fn progress(run: &Run) -> Vec<Progress> {
             }
             (EventKind::Receive | EventKind::Late, Detail::Response(r)) if is_final(&r) => {
                 if let Some(o) = ops.get_mut(op) {
+                    if e.kind == EventKind::Receive {
+                        o.told_denied = denies_effect(&r);
+                    }
                     match o.first_answer {
                         None => o.first_answer = Some(r),
                         Some(a) if a != r => o.answers_differ = true,
@@ -440,7 +512,16 @@ pub fn progress(run: &Run) -> Vec<Progress> {
                 }
                 Outcome::InDoubt => p.in_doubt += 1,
                 Outcome::DeadLettered => p.dead_lettered += 1,
-                Outcome::Failed | Outcome::Unfinished => {}
+                Outcome::Failed => {
+                    if let Some(o) = ops.get_mut(op) {
+                        o.failed_denied = o.told_denied;
+                        if o.failed_denied && o.applied > 0 && !o.counted_false && !run.safe {
+                            o.counted_false = true;
+                            p.false_failures += 1;
+                        }
+                    }
+                }
+                Outcome::Unfinished => {}
             },
             _ => {}
         }

@@ -71,6 +71,13 @@ impl Request {
         self.key
     }
 
+    /// A per-attempt request id (what an `X-Request-Id` header carries): the same for every
+    /// network copy of one attempt, different for each retry, also of the same operation. A
+    /// fingerprint must not include it: a retry would then look like another payload.
+    pub fn request_id(&self) -> u64 {
+        (u64::from(self.op) << 32) | u64::from(self.attempt)
+    }
+
     /// The amount to charge or add, from the payload.
     pub fn amount(&self) -> u64 {
         self.amount
@@ -497,7 +504,7 @@ impl fmt::Display for StepKind {
 }
 
 /// The metric names an `[expect]` table may use.
-pub const METRIC_NAMES: [&str; 18] = [
+pub const METRIC_NAMES: [&str; 20] = [
     "ops",
     "attempts",
     "delivered",
@@ -514,6 +521,8 @@ pub const METRIC_NAMES: [&str; 18] = [
     "stuck",
     "different_response",
     "dead_lettered",
+    "false_failures",
+    "unserved",
     "latency_p50_us",
     "latency_p99_us",
 ];

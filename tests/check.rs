@@ -397,3 +397,193 @@ fn every_counterexample_file_replays_with_idemlab_run() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(replayed >= 20, "only {replayed} counterexamples replayed");
 }
+
+/// Regression (issue 24): a design whose fingerprint includes something that changes per
+/// attempt (here the request id) answers the retry after a lost response with 422 while the
+/// first attempt's order stands. The client ends told "failed" with the effect made: the
+/// mirror image of a lost success. `check` and `explore` both catch it, with one fault.
+#[test]
+fn a_final_failure_with_the_effect_made_is_caught_by_check_and_explore() {
+    use idemlab::handlers::api::{Body, Cx, Request, Response, Value};
+    async fn per_attempt_fingerprint(cx: Cx, req: Request) -> Response {
+        let Some(key) = req.idempotency_key() else {
+            return Response::key_missing();
+        };
+        let record = format!("idem:{key}");
+        // The bug: the fingerprint covers the request id, which every retry changes.
+        let fingerprint = req.fingerprint() ^ req.request_id();
+        let amount = req.amount();
+        cx.db()
+            .transaction(|txn| {
+                if let Some(existing) = txn.get(&record) {
+                    return Ok::<Response, ()>(match existing {
+                        Value::Completed { fingerprint: f, .. } if f != fingerprint => {
+                            Response::key_mismatch()
+                        }
+                        Value::Completed { response, .. } => response,
+                        _ => Response::key_in_use(),
+                    });
+                }
+                let response = Response::created(Body::Order(txn.create_order(amount)));
+                txn.put(
+                    &record,
+                    Value::Completed {
+                        fingerprint,
+                        response,
+                    },
+                );
+                Ok(response)
+            })
+            .await
+            .unwrap_or_else(|()| Response::key_in_use())
+    }
+    let design = idemlab::handlers::design_fn(
+        "per-attempt-fingerprint",
+        "key-in-transaction whose fingerprint covers the request id",
+        per_attempt_fingerprint,
+    );
+    let s = bundled("lost-response");
+    let checked = Checker::new(&s, &design).cases(500).check();
+    let found = checked
+        .counterexample
+        .expect("check finds the false failure");
+    assert_eq!(
+        found.violation.invariant,
+        "no effect behind a final failure"
+    );
+    assert_eq!(found.plan.atoms.len(), 1, "{}", found.report());
+    assert!(
+        found.violation.detail.contains("422 key-mismatch"),
+        "{}",
+        found.violation.detail
+    );
+    let explored = Checker::new(&s, &design).explore(3);
+    let found = explored.minimal.expect("explore finds it");
+    assert_eq!(
+        found.violation.invariant,
+        "no effect behind a final failure"
+    );
+    assert_eq!(found.plan.atoms.len(), 1);
+    let m = idemlab::oracle::measure(&found.run);
+    assert_eq!((m.false_failures, m.duplicates, m.lost), (1, 0, 0));
+    // The catalog's correct designs still pass (recovery-points against the network's faults:
+    // a crash leaves its claim to a retry that this client's patience does not wait for).
+    for (name, kinds) in [
+        ("key-in-transaction", &FaultKind::DEFAULT[..]),
+        (
+            "recovery-points",
+            &[FaultKind::Drop, FaultKind::Duplicate, FaultKind::Delay][..],
+        ),
+    ] {
+        let d = lookup(name).unwrap();
+        let r = Checker::new(&s, d.as_ref()).fault_kinds(kinds).explore(2);
+        assert!(
+            r.minimal.is_none(),
+            "{name}: {:?}",
+            r.minimal.map(|c| c.report())
+        );
+        let c = Checker::new(&s, d.as_ref())
+            .fault_kinds(kinds)
+            .cases(300)
+            .check();
+        assert!(c.counterexample.is_none(), "{name}");
+    }
+}
+
+/// A design that stores a provider's 503 and replays it for ever leaves the client told "try
+/// again" on every attempt, nothing applied: a liveness verdict, which says the client's
+/// patience it rests on.
+#[test]
+fn a_stored_503_replayed_for_ever_is_a_liveness_verdict_with_the_patience_it_rests_on() {
+    let s = bundled("lost-response");
+    let d = lookup("caches-errors").unwrap();
+    let r = Checker::new(&s, d.as_ref())
+        .fault_kinds(&[FaultKind::Unavailable])
+        .explore(1);
+    let found = r.minimal.expect("one 503 is enough");
+    assert_eq!(found.violation.invariant, "every operation served");
+    let patience = found
+        .violation
+        .liveness
+        .clone()
+        .expect("a liveness verdict");
+    assert!(patience.contains("attempts"), "{patience}");
+    let story = found.report();
+    assert!(story.contains("a liveness verdict"), "{story}");
+    let m = idemlab::oracle::measure(&found.run);
+    assert_eq!(m.unserved, 1);
+    // recovery-points does not store the 503: the retry is served.
+    let fixed = lookup("recovery-points").unwrap();
+    let r = Checker::new(&s, fixed.as_ref())
+        .fault_kinds(&[FaultKind::Unavailable])
+        .explore(2);
+    assert!(r.minimal.is_none());
+}
+
+/// Every counterexample `check` and `explore` find, for every bundled scenario × every design
+/// of the catalog, is written as a file that reads back and replays: the run of the file
+/// breaks its own `[expect]` line (what makes `idemlab run FILE` exit 1; the test above runs
+/// the binary on one file per design). In-process, so that the debug build covers them all.
+#[test]
+fn every_counterexample_of_every_bundled_scenario_and_design_replays() {
+    let mut replayed = 0;
+    for (path, s) in common::bundled() {
+        for name in idemlab::handlers::names() {
+            let Ok(design) = s.design(&name) else {
+                continue;
+            };
+            let what = format!("{} × {name}", path.display());
+            let checker = Checker::new(&s, design.as_ref()).cases(12).max_faults(2);
+            let explored = Checker::new(&s, design.as_ref()).max_runs(60).explore(1);
+            for found in [checker.check().counterexample, explored.minimal]
+                .into_iter()
+                .flatten()
+            {
+                let text = found.to_toml();
+                let parsed = scenario::parse(&text, "replay.toml")
+                    .unwrap_or_else(|e| panic!("{what}: the file does not read back: {e}\n{text}"));
+                let replay = parsed.design(&name).unwrap();
+                let run = idemlab::world::run(
+                    &parsed,
+                    replay.as_ref(),
+                    parsed.seed,
+                    &FaultPlan::default(),
+                );
+                let m = idemlab::oracle::measure(&run);
+                let failed = idemlab::oracle::check_expectations(&parsed, &m);
+                assert!(
+                    !failed.is_empty(),
+                    "{what}: the replay breaks no [expect] line\n{text}"
+                );
+                replayed += 1;
+            }
+        }
+    }
+    assert!(replayed >= 150, "only {replayed} counterexamples replayed");
+}
+
+/// Regression (issue 24): the shrinker cut `ops` but kept the `[[workload.op]]` tables of the
+/// operations it cut, and the file was refused (`op must be between 1 and 1, got 2`).
+#[test]
+fn a_counterexample_cut_to_fewer_operations_drops_their_payloads() {
+    let s = scenario::parse(
+        "[workload]\nops = 3\nclients = 1\n[[workload.op]]\nop = 2\namount = 250\nfields = { note = \"gift\" }\n[[workload.op]]\nop = 3\nkey_of = 2\n[client.retry]\ntimeout = \"20ms\"\n",
+        "payloads.toml",
+    )
+    .unwrap();
+    let naive = lookup("naive").unwrap();
+    let found = Checker::new(&s, naive.as_ref())
+        .explore(1)
+        .minimal
+        .expect("a lost response makes naive charge twice");
+    assert_eq!(found.scenario.workload.ops, 1, "{}", found.report());
+    let text = found.to_toml();
+    assert!(!text.contains("[[workload.op]]"), "{text}");
+    let dir = std::env::temp_dir().join(format!("idemlab-payload-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cx.toml");
+    std::fs::write(&file, &text).unwrap();
+    let (code, _, err) = common::idemlab(&dir, &["run", file.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{err}\n{text}");
+}

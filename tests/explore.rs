@@ -359,3 +359,147 @@ fn plans_decided_without_a_run_break_nothing_when_run() {
         "{checked} searches, {decided} decided"
     );
 }
+
+/// Regression (issue 24): independence assumed every invariant is a property of each
+/// operation on its own, which the final state is not. Two drops on two operations each push
+/// the end later and together let a key expire: the search must run that plan, find it, and
+/// say why it decided nothing without a run.
+#[test]
+fn two_drops_on_two_operations_that_together_expire_a_key_are_caught() {
+    let path = common::root().join("tests/scenarios/ttl-two-drops.toml");
+    let s = scenario::parse(&std::fs::read_to_string(&path).unwrap(), "ttl-two-drops").unwrap();
+    let d = lookup("key-in-transaction").unwrap();
+    let one = Checker::new(&s, d.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(1);
+    assert!(one.minimal.is_none(), "no single drop expires the key");
+    let two = Checker::new(&s, d.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(2);
+    let found = two
+        .minimal
+        .as_ref()
+        .expect("two drops expire the key before the end");
+    assert_eq!(found.violation.invariant, "the final state holds");
+    assert_eq!(found.plan.atoms.len(), 2);
+    assert_eq!(two.depths[2].independent, 0);
+    let words = two.lines("ttl-two-drops", "key-in-transaction").join("\n");
+    assert!(
+        words.contains("no plan decided without a run") && words.contains("[oracle] exists"),
+        "{words}"
+    );
+}
+
+/// A design that branches on the absolute time (`Cx::now`) can make two faults interact
+/// through time alone: the search runs those plans instead of deciding them, and says so.
+#[test]
+fn a_design_that_reads_the_clock_is_never_decided_without_a_run() {
+    async fn closes_at_noon(cx: Cx, req: Request) -> Response {
+        // The shop closes 150ms into the run: a late retry is refused after the order stood.
+        let Some(key) = req.idempotency_key() else {
+            return Response::key_missing();
+        };
+        let record = format!("idem:{key}");
+        if let Some(previous) = cx.db().get(&record).await.and_then(|v| v.response()) {
+            return previous;
+        }
+        if cx.now().0 > 150_000 {
+            return Response::error(403, idemlab::vocab::ErrorCode::KeyMismatch);
+        }
+        let order = cx.db().create_order(req.amount()).await;
+        let response = Response::created(Body::Order(order));
+        cx.db().put(&record, response.into()).await;
+        response
+    }
+    let s = scenario::parse(
+        "[workload]\nops = 3\nclients = 3\n[client.retry]\ntimeout = \"30ms\"\nbackoff = \"constant\"\nbackoff_base = \"10ms\"\njitter = \"none\"\n[network]\nlatency = \"5ms\"\n",
+        "clock.toml",
+    )
+    .unwrap();
+    let design = design_fn(
+        "closes-at-noon",
+        "refuses new orders after 150ms",
+        closes_at_noon,
+    );
+    let r = Checker::new(&s, &design)
+        .fault_kinds(&[FaultKind::Drop])
+        .verify_decisions(true)
+        .explore(2);
+    assert_eq!(r.depths[2].independent, 0, "{:?}", r.depths[2]);
+    assert!(r.depths[2].clock_refused > 0, "{:?}", r.depths[2]);
+    let words = r.lines("clock", "closes-at-noon").join("\n");
+    assert!(
+        words.contains("because a handler read the clock"),
+        "{words}"
+    );
+}
+
+/// Decisions beyond two faults are checked too: on multi-operation scenarios (a key TTL, keys
+/// numbered per client, payloads with free-form fields and a reused key, `[oracle] exists`),
+/// a deterministic sample of the plans of three faults decided without a run is run, and none
+/// breaks an invariant. The budget bounds the debug build's time; the sample is the same on
+/// every machine and for any number of threads.
+#[test]
+fn a_sample_of_plans_decided_at_three_faults_breaks_nothing_when_run() {
+    let with_ttl = "[workload]\nops = 3\nclients = 3\n[client.retry]\ntimeout = \"30ms\"\nattempts_max = 4\n[network]\nlatency = \"2ms\"\n[server]\nkey_ttl = \"400ms\"\n";
+    let per_client = "[workload]\nops = 4\nclients = 2\n[client.retry]\ntimeout = \"30ms\"\nkey = \"per-client\"\n[network]\nlatency = \"2ms\"\n";
+    // Keys numbered per client are scoped by the client, as a real server scopes them by
+    // its credentials: the record and the order in one transaction.
+    async fn scoped(cx: Cx, req: Request) -> Response {
+        let Some(key) = req.idempotency_key() else {
+            return Response::key_missing();
+        };
+        let record = format!("idem:c{}:{key}", req.client());
+        let amount = req.amount();
+        cx.db()
+            .transaction(|txn| {
+                if let Some(previous) = txn.get(&record).and_then(|v| v.response()) {
+                    return Ok::<Response, ()>(previous);
+                }
+                let response = Response::created(Body::Order(txn.create_order(amount)));
+                txn.put(&record, response.into());
+                Ok(response)
+            })
+            .await
+            .unwrap_or_else(|()| Response::key_in_use())
+    }
+    let scoped = design_fn("scoped-by-client", "keys scoped by client", scoped);
+    let payloads = "[workload]\nops = 3\nclients = 3\n[[workload.op]]\nop = 1\nfields = { note = \"gift\" }\n[[workload.op]]\nop = 3\namount = 250\nfields = { note = \"rush\" }\n[client.retry]\ntimeout = \"30ms\"\n[network]\nlatency = \"2ms\"\n";
+    let exists = "[workload]\nops = 3\nclients = 3\n[client.retry]\ntimeout = \"30ms\"\nattempts_max = 6\n[network]\nlatency = \"2ms\"\n[oracle]\nexists = [\"idem:k1\"]\n";
+    let kit = lookup("key-in-transaction").unwrap();
+    let cases: [(&str, &dyn idemlab::handlers::Design); 5] = [
+        (with_ttl, kit.as_ref()),
+        (with_ttl, &*lookup("business-key").unwrap()),
+        (per_client, &scoped),
+        (payloads, kit.as_ref()),
+        (exists, kit.as_ref()),
+    ];
+    let mut verified = 0;
+    let mut decided = 0;
+    let mut contributed = 0;
+    for (text, design) in cases {
+        let s = scenario::parse(text, "sample.toml").unwrap();
+        let name = design.name();
+        let r = Checker::new(&s, design)
+            .verify_sample(7)
+            .max_runs(6_000)
+            .explore(3);
+        let what = format!("{name} in {text}");
+        eprintln!(
+            "{name}: {:?}; {:?}",
+            r.depths.last(),
+            r.minimal.as_ref().map(|c| &c.violation)
+        );
+        let misjudged: u64 = r.depths.iter().map(|d| d.misjudged).sum();
+        assert_eq!(misjudged, 0, "{what}: a decided plan breaks an invariant");
+        if r.minimal.is_none() && r.depths.len() > 3 {
+            verified += r.depths[3].verified;
+            decided += r.depths[3].independent;
+            contributed += u32::from(r.depths[3].verified > 0);
+        }
+    }
+    assert!(
+        contributed >= 3 && verified >= 300 && decided > verified,
+        "{verified} verified of {decided} decided at three faults, from {contributed} searches"
+    );
+}

@@ -32,6 +32,7 @@ fn progress_ends_where_measure_does() {
                     u64::from(last.succeeded),
                     u64::from(last.timeouts),
                     last.charged,
+                    u64::from(last.false_failures),
                 );
                 let want = (
                     m.effects,
@@ -43,6 +44,7 @@ fn progress_ends_where_measure_does() {
                     m.succeeded,
                     m.timeouts,
                     m.charged,
+                    m.false_failures,
                 );
                 assert_eq!(got, want, "{} / {name} / seed {seed}", path.display());
                 assert_eq!(u64::from(last.started), m.ops);
@@ -113,7 +115,11 @@ fn a_metrics_only_run_measures_what_the_traced_run_does() {
                 );
                 let (timeouts, answers) = from_trace(&a);
                 assert_eq!(a.timeouts, timeouts, "{what}");
-                let kept: Vec<_> = a.ops.iter().map(|o| (o.answer, o.answers_differ)).collect();
+                let kept: Vec<_> = a
+                    .ops
+                    .iter()
+                    .map(|o| (o.server_first_answer, o.answers_differ))
+                    .collect();
                 assert_eq!(kept, answers, "{what}");
                 assert_eq!(measure(&a), measure(&b), "{what}");
                 differing_answers += a.ops.iter().filter(|o| o.answers_differ).count();

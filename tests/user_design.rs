@@ -93,3 +93,72 @@ fn three_crashes_outlast_the_clients_retries() {
     assert!(explored.complete());
     assert!(explored.runs() > 600, "{}", explored.runs());
 }
+
+/// A user's own binary (`idemlab::cli::main_with`, `examples/payment/idemlab.rs`) knows its
+/// designs by name: `check` and `explore` write their counterexamples, and `run` replays each
+/// (exit 1); `list` names them; the plain `idemlab` says how to replay instead of failing
+/// obscurely; a design named like the catalog's is refused.
+#[test]
+fn the_users_own_binary_replays_the_counterexamples_of_its_designs() {
+    let idemlab = std::path::PathBuf::from(env!("CARGO_BIN_EXE_idemlab"));
+    let bin = idemlab
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("payment-idemlab{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is built by `cargo test` (an example)",
+        bin.display()
+    );
+    let dir = std::env::temp_dir().join(format!("idemlab-own-binary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |exe: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(exe)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&bin, &["list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("your designs") && out.contains("seed-payment"),
+        "{out}"
+    );
+    for (command, extra) in [("check", &[][..]), ("explore", &["--max-faults", "1"][..])] {
+        let file = format!("{command}.toml");
+        let mut args = vec![
+            command,
+            "crash-after-charge",
+            "--design",
+            "seed-payment",
+            "--out",
+            &file,
+        ];
+        args.extend(extra);
+        let (code, out, err) = run(&bin, &args);
+        assert_eq!(code, 1, "{command}: {out}{err}");
+        let (code, out, err) = run(&bin, &["run", &file]);
+        assert_eq!(
+            code, 1,
+            "{command}'s file replays and its [expect] fails: {out}{err}"
+        );
+        assert!(err.contains("[expect.seed-payment] duplicates"), "{err}");
+        // The plain binary does not know the design and says what to do.
+        let (code, _, err) = run(&idemlab, &["run", &file]);
+        assert_eq!(code, 2);
+        assert!(err.contains("idemlab::cli::main_with"), "{err}");
+    }
+    let (code, out, err) = run(
+        &bin,
+        &["check", "crash-after-charge", "--design", "fixed-payment"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

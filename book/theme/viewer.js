@@ -23,7 +23,7 @@
     // The fields of an exported event (schema_version 1).
     const T = 0, FROM = 1, TO = 2, SYMBOL = 3, TONE = 4, LABEL = 5, LINE = 6, ALARM = 7;
     // The fields of a progress row.
-    const STARTED = 0, EFFECTS = 1, DUP = 2, LOST = 3, DOUBT = 4, DLQ = 5, INCONS = 6, CHARGED = 7;
+    const STARTED = 0, EFFECTS = 1, DUP = 2, LOST = 3, DOUBT = 4, DLQ = 5, INCONS = 6, CHARGED = 7, FALSE = 8;
 
     function el(tag, attrs, children) {
         const e = document.createElement(tag);
@@ -299,7 +299,7 @@
 
         counters(d, row) {
             const i = this.eventAt(d, row);
-            return i < 0 ? [0, 0, 0, 0, 0, 0, 0, 0] : this.current[d].progress[i];
+            return i < 0 ? [0, 0, 0, 0, 0, 0, 0, 0, 0] : this.current[d].progress[i];
         }
 
         render() {
@@ -470,7 +470,7 @@
         }
 
         drawChart() {
-            // Divergence (duplicates + lost + in doubt + dead-lettered + inconsistent) over
+            // Divergence (duplicates + lost + in doubt + dead-lettered + inconsistent + false failures) over
             // simulated time, a line per design with its own dash and marker.
             const W = 700, H = 150, L = 36, R = 10, TOP = 10, B = 24;
             const series = this.current.map((r) => {
@@ -478,7 +478,7 @@
                 let last = 0;
                 r.events.forEach((e, i) => {
                     const p = r.progress[i];
-                    const v = p[DUP] + p[LOST] + p[DOUBT] + p[DLQ] + p[INCONS];
+                    const v = p[DUP] + p[LOST] + p[DOUBT] + p[DLQ] + p[INCONS] + (p[FALSE] || 0);
                     if (v !== last) { pts.push([e[T], last], [e[T], v]); last = v; }
                 });
                 pts.push([this.end, last]);

@@ -34,7 +34,7 @@ use crate::oracle::{self, Metrics};
 use crate::scenario::Scenario;
 use crate::time::SimDuration;
 use crate::trace::{Detail, EventKind, Outcome};
-use crate::vocab::Value;
+use crate::vocab::{Response, Value};
 use crate::world::{Run, StepKind};
 
 /// A property every run of a design must have. `Send + Sync`: searches check runs on every
@@ -49,6 +49,24 @@ pub trait Invariant: Send + Sync {
     }
     /// `Some(what went wrong, the operations involved)` when `run` breaks it.
     fn check(&self, run: &Run, metrics: &Metrics) -> Option<(String, Vec<u32>)>;
+    /// True for a *liveness* property ("something good happens"), whose verdict depends on
+    /// how long the client waits: a more patient client (more attempts, a longer backoff)
+    /// might see it hold. Reports say so, with the client's patience. Safety properties
+    /// ("nothing bad happens": no duplicate, no lost success) hold or not whatever the client's
+    /// patience.
+    fn liveness(&self) -> bool {
+        false
+    }
+    /// True when the property is about each operation on its own, in its own time: whether a
+    /// run breaks it is decided by each operation's events, answers and effects, relative to
+    /// the operation's start. `explore` decides plans of two independent faults without running
+    /// them only when every invariant it checks is local (see `check::explore`'s module doc).
+    /// A property of the final state or of absolute time is not local; the default, for an
+    /// invariant of the user's own, is `false`. `scenario` is the one the search runs.
+    fn local(&self, scenario: &Scenario) -> bool {
+        let _ = scenario;
+        false
+    }
 }
 
 /// The built-in invariants.
@@ -60,10 +78,17 @@ pub enum BuiltIn {
     NoLostSuccess,
     /// Every final answer to an operation's attempts is the same.
     FaithfulAnswers,
-    /// No idempotency record is left in progress when the run ends: some attempt finished
-    /// what the first one started (a design that recovers only when a retry comes needs a
-    /// client whose retries outlast a crash, a restart and the lease).
+    /// No effect behind a final failure: a client told its request was refused (400, 422,
+    /// ...) must be able to trust that nothing happened (see [`oracle::denies_effect`]).
+    NoFalseFailure,
+    /// Liveness: no idempotency record is left in progress when the run ends: some attempt
+    /// finished what the first one started (a design that recovers only when a retry comes
+    /// needs a client whose retries outlast a crash, a restart and the lease).
     NothingStuck,
+    /// Liveness: every operation the server was asked about gets a final answer within the
+    /// client's patience: no client gives up after the server answered every one of its
+    /// attempts with "try again" (a stored 503 replayed for ever, a claim no one finishes).
+    EveryOpServed,
     /// Every key the scenario's `[oracle] exists` names is in the durable store when the run
     /// ends (a resource a PUT wrote as delete-then-insert, say, that a crash left deleted).
     FinalState,
@@ -75,7 +100,9 @@ impl Invariant for BuiltIn {
             BuiltIn::AtMostOnce => "at most one effect per operation",
             BuiltIn::NoLostSuccess => "exactly one effect once the client was told success",
             BuiltIn::FaithfulAnswers => "answers to retries faithful to the first",
+            BuiltIn::NoFalseFailure => "no effect behind a final failure",
             BuiltIn::NothingStuck => "nothing left in progress",
+            BuiltIn::EveryOpServed => "every operation served",
             BuiltIn::FinalState => "the final state holds",
         }
     }
@@ -85,9 +112,22 @@ impl Invariant for BuiltIn {
             BuiltIn::AtMostOnce => "duplicates",
             BuiltIn::NoLostSuccess => "lost",
             BuiltIn::FaithfulAnswers => "inconsistent",
+            BuiltIn::NoFalseFailure => "false_failures",
             BuiltIn::NothingStuck => "stuck",
+            BuiltIn::EveryOpServed => "unserved",
             BuiltIn::FinalState => "final_state",
         })
+    }
+
+    fn liveness(&self) -> bool {
+        matches!(self, BuiltIn::NothingStuck | BuiltIn::EveryOpServed)
+    }
+
+    fn local(&self, scenario: &Scenario) -> bool {
+        // The final state is read when the run ends, and when it ends depends on every
+        // operation: two faults that each push the end a little later can together let a key
+        // expire that neither alone does. Without keys to check, it checks nothing.
+        *self != BuiltIn::FinalState || scenario.oracle.exists.is_empty()
     }
 
     fn check(&self, run: &Run, metrics: &Metrics) -> Option<(String, Vec<u32>)> {
@@ -134,6 +174,48 @@ impl Invariant for BuiltIn {
                     ops,
                 ))
             }
+            BuiltIn::NoFalseFailure if metrics.false_failures > 0 => {
+                let apps = oracle::applications(run);
+                let found: Vec<(u32, Response)> = run
+                    .ops
+                    .iter()
+                    .filter(|o| o.outcome == Outcome::Failed && apps[o.op as usize - 1] > 0)
+                    .filter_map(|o| {
+                        o.client_answer()
+                            .filter(oracle::denies_effect)
+                            .map(|r| (o.op, r))
+                    })
+                    .collect();
+                let (op, answer) = *found.first()?;
+                Some((
+                    format!("op {op} was told `{answer}`, a final failure, yet it took effect"),
+                    found.iter().map(|(op, _)| *op).collect(),
+                ))
+            }
+            BuiltIn::EveryOpServed if metrics.unserved > 0 => {
+                let found: Vec<(u32, u32, Response)> = run
+                    .ops
+                    .iter()
+                    .filter(|o| matches!(o.outcome, Outcome::InDoubt | Outcome::DeadLettered))
+                    .filter(|o| {
+                        o.received.iter().filter(|r| r.accepted).count() as u32 >= o.attempts
+                    })
+                    .filter_map(|o| {
+                        o.client_answer()
+                            .filter(|r| r.is_retryable())
+                            .map(|r| (o.op, o.attempts, r))
+                    })
+                    .collect();
+                let (op, attempts, answer) = *found.first()?;
+                Some((
+                    format!(
+                        "op {op} was never served: the server answered all {attempts} \
+                         attempts with \"try again\" (the last `{answer}`), and the client \
+                         gave up"
+                    ),
+                    found.iter().map(|(op, ..)| *op).collect(),
+                ))
+            }
             BuiltIn::NothingStuck if metrics.stuck > 0 => {
                 let keys: Vec<&String> = run
                     .durable
@@ -153,13 +235,7 @@ impl Invariant for BuiltIn {
             BuiltIn::FinalState if !run.final_missing.is_empty() => {
                 // The operations that touched the missing key: those whose retries it concerns.
                 let key = &run.final_missing[0];
-                let ops = run
-                    .ledger
-                    .iter()
-                    .map(|e| e.op)
-                    .collect::<BTreeSet<u32>>()
-                    .into_iter()
-                    .collect();
+                let ops = ops_with_effects(run);
                 Some((format!("{key} does not exist when the run ends"), ops))
             }
             _ => None,
@@ -190,18 +266,33 @@ impl Invariant for Exists {
     fn check(&self, run: &Run, _: &Metrics) -> Option<(String, Vec<u32>)> {
         match run.durable.get(&self.key) {
             Some(v) if *v != Value::Tombstone => None,
-            _ => {
-                let ops: BTreeSet<u32> = run.ledger.iter().map(|e| e.op).collect();
-                Some((
-                    format!("{} does not exist when the run ends", self.key),
-                    ops.into_iter().collect(),
-                ))
-            }
+            _ => Some((
+                format!("{} does not exist when the run ends", self.key),
+                ops_with_effects(run),
+            )),
         }
     }
 }
 
-/// The operation a store key such as `idem:k3` or `idem:k3.2` belongs to.
+/// The operations that made an effect, for the story of a final state that does not hold:
+/// those whose retries it concerns; every operation when none made one (the key was never
+/// written: the story is the whole run's).
+fn ops_with_effects(run: &Run) -> Vec<u32> {
+    let ops: BTreeSet<u32> = run.ledger.iter().map(|e| e.op).collect();
+    if ops.is_empty() {
+        run.ops.iter().map(|o| o.op).collect()
+    } else {
+        ops.into_iter().collect()
+    }
+}
+
+/// The operation a store key belongs to, for the story of a stuck record: the key's last
+/// `:`-separated segment, when it is `k` and the operation's number (`idem:k3`, or
+/// `idem:k3.2` for attempt 2's key), as the catalog's designs and [`IdemKey`]'s `Display`
+/// name them. A design of your own that keys its records otherwise still gets the verdict;
+/// its story then names no operation.
+///
+/// [`IdemKey`]: crate::vocab::IdemKey
 fn op_of_key(key: &str) -> Option<u32> {
     let k = key.rsplit(':').next()?.strip_prefix('k')?;
     k.split('.').next()?.parse().ok()
@@ -213,8 +304,10 @@ pub fn default_invariants() -> Vec<Box<dyn Invariant>> {
         Box::new(BuiltIn::AtMostOnce),
         Box::new(BuiltIn::NoLostSuccess),
         Box::new(BuiltIn::FaithfulAnswers),
-        Box::new(BuiltIn::NothingStuck),
+        Box::new(BuiltIn::NoFalseFailure),
         Box::new(BuiltIn::FinalState),
+        Box::new(BuiltIn::NothingStuck),
+        Box::new(BuiltIn::EveryOpServed),
     ]
 }
 
@@ -229,6 +322,52 @@ pub struct Violation {
     pub detail: String,
     /// The operations involved.
     pub ops: Vec<u32>,
+    /// `Some(the client's patience, in words)` for a liveness property (see
+    /// [`Invariant::liveness`]): the verdict holds for a client that waits this long.
+    pub liveness: Option<String>,
+}
+
+/// The client's patience in `scenario`, in words: how many attempts, with what timeout and
+/// backoff, and about how long that lets a retry come after the first attempt.
+pub fn patience(scenario: &Scenario) -> String {
+    let r = &scenario.retry;
+    let backoff = match r.backoff {
+        crate::settings::Backoff::Constant => format!("{} between attempts", r.backoff_base),
+        crate::settings::Backoff::Exponential => {
+            format!("backoff {} doubling to {}", r.backoff_base, r.backoff_cap)
+        }
+    };
+    let horizon = (1..r.attempts_max)
+        .map(|a| {
+            let ceiling = match r.backoff {
+                crate::settings::Backoff::Constant => r.backoff_base.0,
+                crate::settings::Backoff::Exponential => r
+                    .backoff_base
+                    .0
+                    .saturating_mul(1u64 << (a - 1).min(62))
+                    .min(r.backoff_cap.0),
+            };
+            r.timeout.0.saturating_add(ceiling)
+        })
+        .fold(r.timeout.0, u64::saturating_add);
+    match &scenario.broker {
+        Some(b) => format!(
+            "{} receives, {} visibility timeout: about {} from the first delivery to the last",
+            b.max_receives,
+            b.visibility_timeout,
+            SimDuration(
+                b.visibility_timeout
+                    .0
+                    .saturating_mul(u64::from(b.max_receives))
+            )
+        ),
+        None => format!(
+            "{} attempts, {} timeout, {backoff}: at most about {} from the first attempt to giving up",
+            r.attempts_max,
+            r.timeout,
+            SimDuration(horizon)
+        ),
+    }
 }
 
 /// The kinds of fault atom a search may use.
@@ -402,7 +541,8 @@ pub struct Checker<'a> {
     jobs: usize,
     max_runs: Option<u64>,
     prune: bool,
-    verify: bool,
+    /// Verify one decided plan in this many (0: none; 1: all).
+    verify_every: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -423,7 +563,7 @@ impl<'a> Checker<'a> {
             jobs: 0,
             max_runs: None,
             prune: true,
-            verify: false,
+            verify_every: 0,
         }
     }
 
@@ -431,8 +571,33 @@ impl<'a> Checker<'a> {
     /// counts, per depth, those that broke an invariant after all
     /// ([`DepthReport::misjudged`]): a check of the search's reasoning, for tests.
     pub fn verify_decisions(mut self, verify: bool) -> Self {
-        self.verify = verify;
+        self.verify_every = u64::from(verify);
         self
+    }
+
+    /// Like [`Checker::verify_decisions`], for a deterministic sample: runs about one plan in
+    /// `every` of those decided without a run (chosen by a hash of the plan, so the same ones
+    /// for any number of threads), and counts them in [`DepthReport::verified`]. For checking
+    /// the reasoning on searches too large to verify whole.
+    pub fn verify_sample(mut self, every: u64) -> Self {
+        self.verify_every = every;
+        self
+    }
+
+    /// True when the decided plan `plan + atom` is to be run after all.
+    fn verifies(&self, plan: &[FaultAtom], atom: &FaultAtom) -> bool {
+        use std::hash::{Hash, Hasher};
+        match self.verify_every {
+            0 => false,
+            1 => true,
+            every => {
+                // `DefaultHasher::new()` has fixed keys: the same sample in every run.
+                let mut h = std::hash::DefaultHasher::new();
+                plan.hash(&mut h);
+                atom.hash(&mut h);
+                h.finish().is_multiple_of(every)
+            }
+        }
     }
 
     /// How many threads [`Checker::explore`] runs plans on (0, the default: one per core).
@@ -542,16 +707,21 @@ impl<'a> Checker<'a> {
     /// the run.
     pub fn evaluate(&self, scenario: &Scenario, plan: &FaultPlan) -> (Option<Violation>, Run) {
         let run = crate::world::run(scenario, self.design, scenario.seed, plan);
-        let metrics = oracle::measure(&run);
-        let violation = self.invariants.iter().find_map(|inv| {
-            inv.check(&run, &metrics).map(|(detail, ops)| Violation {
+        (self.first_violation(scenario, &run), run)
+    }
+
+    /// The first invariant `run` (of `scenario`) breaks, in the order they were given.
+    fn first_violation(&self, scenario: &Scenario, run: &Run) -> Option<Violation> {
+        let metrics = oracle::measure(run);
+        self.invariants.iter().find_map(|inv| {
+            inv.check(run, &metrics).map(|(detail, ops)| Violation {
                 invariant: inv.name().to_string(),
                 metric: inv.metric().map(str::to_string),
                 detail,
                 ops,
+                liveness: inv.liveness().then(|| patience(scenario)),
             })
-        });
-        (violation, run)
+        })
     }
 
     /// Random search: the fault-free run first, then `cases` generated plans.

@@ -11,7 +11,23 @@ use crate::world::StepKind;
 impl Counterexample {
     /// The failing run as numbered sentences, about the operations involved.
     pub fn narrative(&self) -> Vec<String> {
-        let ops: BTreeSet<u32> = self.violation.ops.iter().copied().collect();
+        let mut ops: BTreeSet<u32> = self.violation.ops.iter().copied().collect();
+        // The operations that share an idempotency key with those involved are part of the
+        // story: one of them may have overwritten, or been answered with, the other's record.
+        let keys: BTreeSet<_> = self
+            .run
+            .trace
+            .iter()
+            .filter(|e| ops.contains(&e.op))
+            .filter_map(|e| e.key)
+            .collect();
+        ops.extend(
+            self.run
+                .trace
+                .iter()
+                .filter(|e| e.key.is_some_and(|k| keys.contains(&k)))
+                .map(|e| e.op),
+        );
         let queue = self.scenario.broker.is_some();
         // Which operation made each order and each receipt (ids count from 1 in the order
         // they were made), so that an answer replayed to another operation says whose it is.
@@ -84,6 +100,11 @@ impl Counterexample {
             self.violation.detail.clone()
         };
         lines.push(format!("→ {detail} ({})", self.violation.invariant));
+        if let Some(patience) = &self.violation.liveness {
+            lines.push(format!(
+                "→ a liveness verdict: it holds for this client's patience ({patience}); a more patient client might be served"
+            ));
+        }
         lines
             .into_iter()
             .enumerate()
@@ -105,11 +126,15 @@ impl Counterexample {
             header.push("which exits 1 because the [expect] line below does not hold.".to_string());
         } else {
             header.push(format!(
-                "`{}` is a design of your own (`own_designs`): replay it from a test with",
+                "`{}` is a design of your own (`own_designs`): replay it with your own binary,",
                 self.design
             ));
             header.push(
-                "`Checker::new(&scenario, &design).replay(&scenario)`, which returns the violation."
+                "`idemlab::cli::main_with(vec![Box::new(your_design)])`, as `run FILE` (exit 1), or from a"
+                    .to_string(),
+            );
+            header.push(
+                "test with `Checker::new(&scenario, &design).replay(&scenario)`, which returns the violation."
                     .to_string(),
             );
         }

@@ -64,9 +64,9 @@ impl Checker<'_> {
             if ops < needed {
                 continue;
             }
-            let mut smaller = scenario.clone();
-            smaller.workload.ops = ops;
-            smaller.workload.clients = smaller.workload.clients.min(ops as u16);
+            let Some(smaller) = with_ops(&scenario, ops) else {
+                continue;
+            };
             if self.evaluate(&smaller, &plan).0.is_some() {
                 scenario = smaller;
                 break;
@@ -105,6 +105,21 @@ impl Checker<'_> {
             run,
         })
     }
+}
+
+/// `scenario` cut to its first `ops` operations, with the payloads of the others (their
+/// `[[workload.op]]` tables) gone, so that the file it is written as reads back; `None` when
+/// a payload that stays reuses the key of an operation that goes (`key_of`).
+fn with_ops(scenario: &crate::scenario::Scenario, ops: u32) -> Option<crate::scenario::Scenario> {
+    let mut smaller = scenario.clone();
+    let w = &mut smaller.workload;
+    w.ops = ops;
+    w.clients = w.clients.min(ops as u16);
+    w.payloads.retain(|&op, _| op <= ops);
+    w.payloads
+        .values()
+        .all(|p| p.key_of.is_none_or(|k| k <= ops))
+        .then_some(smaller)
 }
 
 /// The operation and attempt an atom is about, if it is about one.

@@ -31,6 +31,19 @@ pub(super) fn cmd_list(out: &mut String) {
             );
         }
     }
+    let own = handlers::own_names();
+    if !own.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nyour designs (registered by `idemlab::cli::main_with`):"
+        );
+        for name in own {
+            let summary = handlers::own(&name)
+                .map(|d| d.summary().to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "       {name:<width$}  {summary}");
+        }
+    }
     let _ = writeln!(
         out,
         "\nbundled scenarios (run with `idemlab compare NAME`):"

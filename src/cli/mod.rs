@@ -387,6 +387,36 @@ impl CliError {
 
 /// Parses the process arguments and runs the command; returns the exit code.
 pub fn main() -> ExitCode {
+    main_with(Vec::new())
+}
+
+/// `idemlab` with designs of your own beside the catalog: every command (`run`, `compare`,
+/// `check`, `explore`, `sweep`, `export`, the TUI) knows them by name, and replays the
+/// counterexamples `check` and `explore` write of them. As criterion's `criterion_main!`
+/// makes a bench binary, a few lines in your crate make your `idemlab`:
+///
+/// ```no_run
+/// // src/bin/my-idemlab.rs (or examples/my-idemlab.rs)
+/// use idemlab::handlers::{design_fn, api::{Body, Cx, Request, Response}};
+/// async fn charge_once(cx: Cx, req: Request) -> Response {
+///     let order = cx.db().create_order(req.amount()).await;
+///     Response::created(Body::Order(order))
+/// }
+/// fn main() -> std::process::ExitCode {
+///     idemlab::cli::main_with(vec![Box::new(design_fn("charge-once", "creates an order", charge_once))])
+/// }
+/// ```
+///
+/// then `cargo run --bin my-idemlab -- check lost-response --design charge-once --out cx.toml`
+/// and `cargo run --bin my-idemlab -- run cx.toml`. A design named like one of the catalog's,
+/// or two of the same name, is refused with exit code 2.
+pub fn main_with(designs: Vec<Box<dyn Design>>) -> ExitCode {
+    if !designs.is_empty()
+        && let Err(e) = handlers::register_own(designs)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let mut out = String::new();
     let result = execute(cli.command, &mut out);
@@ -629,7 +659,7 @@ fn lookup(name: &str) -> Result<Box<dyn Design>, CliError> {
 
 /// The design called `name`, built with `scenario`'s options for it.
 fn scenario_design(scenario: &Scenario, name: &str) -> Result<Box<dyn Design>, CliError> {
-    if scenario.is_own_design(name) {
+    if scenario.is_own_design(name) && handlers::own(name).is_none() {
         return Err(own_design(scenario, name));
     }
     scenario
@@ -640,7 +670,7 @@ fn scenario_design(scenario: &Scenario, name: &str) -> Result<Box<dyn Design>, C
 /// What to do with a scenario that runs a design of the user's own: run it from Rust.
 fn own_design(scenario: &Scenario, name: &str) -> CliError {
     CliError::Input(format!(
-        "`{name}` is a design of your own (the scenario lists it in `own_designs`): idemlab cannot run it, your code can. Replay it from a test: `let s = idemlab::scenario::parse(&text, \"{}.toml\")?; let (violation, run) = Checker::new(&s, &{}).replay(&s);` (or `idemlab::world::run(&s, &your_design, s.seed, &Default::default())`)",
+        "`{name}` is a design of your own (the scenario lists it in `own_designs`): this idemlab does not know it, your binary can. Make one with `idemlab::cli::main_with(vec![Box::new(your_design)])` (a few lines; `idemlab::cli::main_with`'s documentation) and run the same command with it, or replay from a test: `let s = idemlab::scenario::parse(&text, \"{}.toml\")?; let (violation, run) = Checker::new(&s, &{}).replay(&s);`",
         scenario.name,
         name.replace('-', "_")
     ))
@@ -653,7 +683,10 @@ fn resolve_designs(
     names: Option<&[String]>,
 ) -> Result<Vec<Box<dyn Design>>, CliError> {
     let list = names.unwrap_or(&scenario.designs);
-    if let Some(own) = list.iter().find(|n| scenario.is_own_design(n)) {
+    if let Some(own) = list
+        .iter()
+        .find(|n| scenario.is_own_design(n) && handlers::own(n).is_none())
+    {
         return Err(own_design(scenario, own));
     }
     crate::compare::resolve(scenario, Some(list)).map_err(|e| CliError::Input(e.to_string()))

@@ -39,6 +39,16 @@ pub(super) fn render_comparison(out: &mut String, scenario: &Scenario, result: &
         if m.failed > 0 {
             let _ = write!(verdict, " · told failed ×{}", m.failed);
         }
+        if m.false_failures > 0 {
+            let _ = write!(verdict, " · told failed yet applied ×{}", m.false_failures);
+        }
+        if m.unserved > 0 {
+            let _ = write!(
+                verdict,
+                " · never served ×{} (the server kept answering \"try again\")",
+                m.unserved
+            );
+        }
         if m.dead_lettered > 0 {
             let _ = write!(verdict, " · dead-lettered ×{}", m.dead_lettered);
         }

@@ -381,6 +381,71 @@ pub fn entry(name: &str) -> Result<&'static Entry, UnknownDesign> {
         .ok_or_else(|| unknown(name))
 }
 
+/// Designs of the user's own, registered once by [`crate::cli::main_with`] before any
+/// command runs: the user's binary then knows them beside the catalog, by name.
+static OWN: std::sync::OnceLock<Vec<std::sync::Arc<dyn Design>>> = std::sync::OnceLock::new();
+
+/// Registers designs of the user's own for this process (see [`crate::cli::main_with`]).
+/// Refuses a name of the catalog's, a name given twice, and a second registration.
+pub fn register_own(designs: Vec<Box<dyn Design>>) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for d in &designs {
+        let name = d.name();
+        if entry(name).is_ok() {
+            return Err(format!(
+                "your design `{name}` has the name of a design of idemlab's catalog: rename it"
+            ));
+        }
+        if name.is_empty() || seen.contains(&name) {
+            return Err(format!(
+                "two of your designs are called `{name}`: give each its own name"
+            ));
+        }
+        seen.push(name);
+    }
+    OWN.set(designs.into_iter().map(std::sync::Arc::from).collect())
+        .map_err(|_| "designs of your own were registered already".to_string())
+}
+
+/// The registered design of the user's own called `name`.
+pub fn own(name: &str) -> Option<Box<dyn Design>> {
+    OWN.get()?
+        .iter()
+        .find(|d| d.name() == name)
+        .map(|d| Box::new(SharedDesign(std::sync::Arc::clone(d))) as Box<dyn Design>)
+}
+
+/// The names of the registered designs of the user's own, in the order they were given.
+pub fn own_names() -> Vec<String> {
+    OWN.get()
+        .map(|v| v.iter().map(|d| d.name().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// A registered design, shared by every run that builds it (a design is a recipe).
+struct SharedDesign(std::sync::Arc<dyn Design>);
+
+impl Design for SharedDesign {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn summary(&self) -> &str {
+        self.0.summary()
+    }
+    fn handle(&self, cx: api::Cx, req: api::Request) -> crate::world::design::HandlerFuture {
+        self.0.handle(cx, req)
+    }
+    fn is_safe(&self) -> bool {
+        self.0.is_safe()
+    }
+    fn mints_key_per_attempt(&self) -> bool {
+        self.0.mints_key_per_attempt()
+    }
+    fn tasks(&self) -> Box<dyn crate::world::design::TaskStore + '_> {
+        self.0.tasks()
+    }
+}
+
 /// Every built-in design with its default options, in catalog order.
 pub fn catalog() -> Vec<Box<dyn Design>> {
     ENTRIES.iter().map(|e| e.build(&Options::new())).collect()
@@ -392,7 +457,8 @@ pub fn names() -> Vec<String> {
 }
 
 fn unknown(name: &str) -> UnknownDesign {
-    let known = names();
+    let mut known = names();
+    known.extend(own_names());
     let suggestion =
         crate::suggest::closest(name, known.iter().map(String::as_str)).map(str::to_string);
     UnknownDesign {
@@ -402,9 +468,13 @@ fn unknown(name: &str) -> UnknownDesign {
     }
 }
 
-/// The built-in design called `name`, with `options` (validated by the scenario reader).
+/// The built-in design called `name`, with `options` (validated by the scenario reader), or
+/// a registered design of the user's own of that name (which takes no options).
 pub fn build(name: &str, options: &Options) -> Result<Box<dyn Design>, UnknownDesign> {
-    entry(name).map(|e| e.build(options))
+    match entry(name) {
+        Ok(e) => Ok(e.build(options)),
+        Err(unknown) => own(name).ok_or(unknown),
+    }
 }
 
 /// The catalog as the scenario reader asks it: which designs exist, what options they take.
@@ -415,7 +485,15 @@ pub const CATALOG: Catalog = Catalog;
 
 impl crate::settings::DesignNames for Catalog {
     fn options_of(&self, name: &str) -> Result<&'static [OptionSpec], UnknownDesign> {
-        entry(name).map(|e| e.options)
+        match entry(name) {
+            Ok(e) => Ok(e.options),
+            // A registered design of the user's own takes no options.
+            Err(unknown) => own(name).map(|_| &[][..]).ok_or(unknown),
+        }
+    }
+
+    fn is_builtin(&self, name: &str) -> bool {
+        entry(name).is_ok()
     }
 }
 

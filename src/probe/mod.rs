@@ -416,7 +416,7 @@ async fn probe_async(
                 outcome: o.outcome.unwrap_or(Outcome::Unfinished),
                 attempts: o.attempt,
                 received: o.received.iter().copied().collect::<Responses>(),
-                answer: finals.first().copied(),
+                server_first_answer: finals.first().copied(),
                 answers_differ: finals.windows(2).any(|w| w[0] != w[1]),
             }
         })

@@ -583,6 +583,11 @@ pub trait DesignNames {
     /// The options design `name` takes, or why there is no design of that name (with the
     /// known ones and the closest, for the message).
     fn options_of(&self, name: &str) -> Result<&'static [OptionSpec], UnknownDesign>;
+    /// True for a design of idemlab's own catalog, which `own_designs` may not name (a design
+    /// of the user's own registered with the catalog is known, yet not built in).
+    fn is_builtin(&self, name: &str) -> bool {
+        self.options_of(name).is_ok()
+    }
 }
 
 /// Reads a scenario from `text`, asking `designs` which design names exist; `origin` names

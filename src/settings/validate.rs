@@ -615,7 +615,7 @@ fn validate_own_designs(
 ) -> Result<Vec<String>, ScenarioError> {
     let mut out: Vec<String> = Vec::new();
     for d in own {
-        if src.designs.options_of(d.get_ref()).is_ok() {
+        if src.designs.is_builtin(d.get_ref()) {
             return Err(src.at(
                 &d,
                 format!(
@@ -651,7 +651,7 @@ fn validate_designs(
             // A near miss is a typo; a name like no other may be the user's own design.
             let own = if e.suggestion.is_none() {
                 format!(
-                    "; a design of your own goes in `own_designs` too (`own_designs = [\"{}\"]`) and is run from Rust",
+                    "; a design of your own goes in `own_designs` too (`own_designs = [\"{}\"]`) and is run by your own binary (`idemlab::cli::main_with`) or from Rust",
                     d.get_ref()
                 )
             } else {

@@ -494,10 +494,12 @@ fn axis_end(end_us: u64, width: u16) -> String {
 /// The chart's title says what it counts, as much as fits.
 fn chart_title(width: u16) -> String {
     [
-        " divergence = dup + lost + doubt + dead-lettered + incons · █ first ",
-        " divergence = dup+lost+doubt+dlq+incons · █ first ",
-        " divergence = dup+lost+doubt+dlq+incons ",
-        " Σ dup lost doubt dlq incons ",
+        " divergence = dup + lost + doubt + dead-lettered + incons + false-fail · █ first ",
+        " divergence = dup+lost+doubt+dlq+incons+false · █ first ",
+        " divergence = dup+lost+doubt+dlq+incons+false ",
+        " divergence=dup+lost+doubt+dlq+incons+false ",
+        "divergence=dup+lost+doubt+dlq+incons+false",
+        " Σ dup lost doubt dlq incons false ",
         " divergence ",
     ]
     .into_iter()

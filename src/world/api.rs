@@ -82,8 +82,28 @@ impl Cx {
     }
 
     /// The current simulated time.
+    ///
+    /// A design that branches on the absolute time makes every operation's fate depend on
+    /// when the others ran: `explore` notices the call and then decides no plan without
+    /// running it (see `check::explore`). For a unique value use [`Cx::unique_id`]; for
+    /// expiry, [`Db::put_for`] with [`Cx::key_ttl`].
     pub fn now(&self) -> SimTime {
-        self.shared.borrow().now()
+        let mut shared = self.shared.borrow_mut();
+        if let Some(recorder) = shared.recorder.as_mut() {
+            recorder.clock();
+        }
+        shared.now()
+    }
+
+    /// A value no other call in the run returns (an order number, a token, a row id): built
+    /// from the request's identity (its operation, attempt and network copy, which a design
+    /// cannot read otherwise) and how many ids this request's handler asked for before, so it
+    /// is the same under every design and whatever the other requests do, and replays exactly.
+    /// Like a UUID, it says nothing a design may branch on.
+    pub fn unique_id(&self) -> String {
+        let r = self.task.req;
+        let n = self.shared.borrow_mut().next_id_index(&self.task);
+        format!("id-{}-{}-{}-{n}", r.op, r.attempt, r.copy)
     }
 
     /// How long idempotency records live (`server.key_ttl` in the scenario); `None`: for ever.
@@ -95,6 +115,11 @@ impl Cx {
     /// Acknowledges the message this handler is consuming, now (a consumer's `ack`; for an
     /// HTTP request, answering early). The broker stops redelivering it once the ack arrives;
     /// the handler's own return value is then not sent. A step like any other: it can crash.
+    ///
+    /// An ack carries no answer: a queue has no reply channel, and the oracle records an ack
+    /// as `200` with an empty body. A consumer whose outcome matters to the producer (an order
+    /// id, a refusal) returns it from the handler instead of acking early: the return value is
+    /// then the ack and the answer at once.
     pub fn ack(&self) -> impl Future<Output = ()> + '_ {
         self.step(StepKind::Ack, |w, t| w.ack(t))
     }

@@ -80,7 +80,7 @@ impl OpState {
             outcome: self.outcome.unwrap_or(Outcome::Unfinished),
             attempts: self.attempt,
             received: self.received,
-            answer: self.answer,
+            server_first_answer: self.answer,
             answers_differ: self.answers_differ,
         }
     }

@@ -71,10 +71,26 @@ pub struct OpRecord {
     pub attempts: u32,
     /// Every response the client received for it, in order.
     pub received: Responses,
-    /// The first final answer (not "try again") a server sent for it, received or not.
-    pub answer: Option<Response>,
-    /// True when a later final answer sent for it differed from [`OpRecord::answer`].
+    /// The first final answer (not "try again") a *server sent* for it, whether the client
+    /// received it or not (a lost response counts): what the server decided. What the client
+    /// was told is [`OpRecord::client_answer`].
+    pub server_first_answer: Option<Response>,
+    /// True when a later final answer a server sent for it differed from
+    /// [`OpRecord::server_first_answer`].
     pub answers_differ: bool,
+}
+
+impl OpRecord {
+    /// The last answer the client accepted for this operation (to its current attempt, in
+    /// time): what it was told, and what its outcome rests on. `None` when every attempt
+    /// timed out or its answers came late.
+    pub fn client_answer(&self) -> Option<Response> {
+        self.received
+            .iter()
+            .rev()
+            .find(|r| r.accepted)
+            .map(|r| r.response)
+    }
 }
 
 /// The finished run of one design: trace, ledger, per-operation records, final state.
@@ -278,6 +294,7 @@ impl<'a> World<'a> {
             provider_keys: BTreeMap::new(),
             in_flight: Wire::default(),
             task_steps: Vec::new(),
+            task_ids: Vec::new(),
             crash_requested: None,
             expiry: BTreeMap::new(),
             pending_acks: Vec::new(),

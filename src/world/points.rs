@@ -126,6 +126,8 @@ pub struct Exploration {
     pub instants: Vec<Instant>,
     /// True when a handler touched a server's volatile store (which a crash wipes).
     pub cache: bool,
+    /// True when a handler read the clock (`Cx::now`): it may branch on absolute time.
+    pub clock: bool,
 }
 
 /// The recorder the world keeps during an exploring run.
@@ -208,6 +210,13 @@ impl Recorder {
         if self.full {
             self.out.touches.push((op, key_hash(key)));
             self.out.cache |= !durable;
+        }
+    }
+
+    /// Notes that a handler read the clock.
+    pub(crate) fn clock(&mut self) {
+        if self.full {
+            self.out.clock = true;
         }
     }
 

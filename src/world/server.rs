@@ -126,6 +126,9 @@ impl World<'_> {
         if let Some(steps) = shared.task_steps.get_mut(slot as usize) {
             *steps = 0;
         }
+        if let Some(ids) = shared.task_ids.get_mut(slot as usize) {
+            *ids = 0;
+        }
         if let Some(acked) = shared.acked.get_mut(slot as usize) {
             *acked = false;
         }

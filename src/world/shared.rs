@@ -150,6 +150,8 @@ pub struct Shared {
     pub(crate) in_flight: Wire,
     /// The next step index of the task in each executor slot.
     pub(crate) task_steps: Vec<u32>,
+    /// Ids handed out by `Cx::unique_id` per task slot, counting from 0 for each new task.
+    pub(crate) task_ids: Vec<u32>,
     /// Set by a step that hit a crash point; the executor crashes the server after the poll.
     pub(crate) crash_requested: Option<(u16, CrashCause)>,
     /// When each expiring durable key expires, in microseconds.
@@ -566,6 +568,17 @@ impl Shared {
             ),
             self.plan.slowdown(r.op, r.attempt, r.copy, position, kind),
         )
+    }
+
+    /// The number of the task's next `Cx::unique_id`, counting from 0 for each new task.
+    pub(crate) fn next_id_index(&mut self, task: &TaskInfo) -> u32 {
+        let slot = task.slot as usize;
+        if self.task_ids.len() <= slot {
+            self.task_ids.resize(slot + 1, 0);
+        }
+        let index = self.task_ids[slot];
+        self.task_ids[slot] += 1;
+        index
     }
 
     /// The index of the task's next step, counting from 0 for each new task in the slot.

@@ -34,6 +34,8 @@ pub(super) struct Effect {
     pub(super) op: u32,
     /// A handler of the run touched a volatile store.
     pub(super) cache: bool,
+    /// A handler of the run read the clock.
+    pub(super) clock: bool,
     /// The run's end, events and logged events, for the budget of a combined run.
     pub(super) end_us: u64,
     pub(super) events: u64,
@@ -52,6 +54,8 @@ pub(super) struct Family {
     pub(super) base_crash: bool,
     /// A handler of the parent's run touched a volatile store.
     pub(super) cache: bool,
+    /// A handler of the parent's run read the clock.
+    pub(super) clock: bool,
     /// How long a crashed server stays down.
     pub(super) restart_us: u64,
     pub(super) end_us: u64,
@@ -106,7 +110,7 @@ impl Family {
     /// no handler uses a volatile store (which a crash wipes for every operation at once).
     pub(super) fn independent(&self, x: &Effect, y: &Effect, budget: &crate::sim::Budget) -> bool {
         let ok = |e: &Effect| e.clean && e.private;
-        if !self.sound_base || !ok(x) || !ok(y) {
+        if !self.sound_base || !ok(x) || !ok(y) || self.reads_clock(x, y) {
             return false;
         }
         if x.relative.iter().any(|op| y.relative.contains(op)) {
@@ -147,6 +151,14 @@ impl Family {
         extra(x.end_us, y.end_us, self.end_us) < budget.max_time.0
             && extra(x.events, y.events, self.events) < budget.max_events
             && extra(x.logged, y.logged, self.logged) < budget.max_trace_events
+    }
+}
+
+impl Family {
+    /// True when a handler of the parent's run or of either child's read the clock: it may
+    /// have branched on absolute time, which the other atom moves.
+    pub(super) fn reads_clock(&self, x: &Effect, y: &Effect) -> bool {
+        self.clock || x.clock || y.clock
     }
 }
 
@@ -210,6 +222,7 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         crash,
         op: atom_op(&candidate.atom),
         cache: r.cache,
+        clock: r.clock,
         end_us: run.end_us,
         events: run.events,
         logged: run.logged,
@@ -278,6 +291,7 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
         sound_base: clean && base.stopped.is_none() && private(ex),
         base_crash,
         cache: ex.cache,
+        clock: ex.clock,
         restart_us,
         owners,
         end_us: base.end_us,

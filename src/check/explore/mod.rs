@@ -40,6 +40,29 @@
 //!   to its parent's. The earlier twin comes first in the search's order, and so do its extensions, so the first violating
 //!   plan is never one that was skipped, and the counterexample is the one the plain tree
 //!   search finds; `tests/explore.rs` checks both on every bundled scenario small enough.
+//! * **Plans of two independent faults are decided without a run** at the last depth
+//!   (`independence`): when each of the two last atoms, alone, broke nothing, and they changed
+//!   different operations whose store keys no other operation touches (with more conditions
+//!   when a crash is in the plan: see `Family::independent`), the plan of both breaks nothing
+//!   either. It rests on one **premise**, stated here and nowhere else: *every invariant the
+//!   search checks is decided by each operation on its own, on its own timeline* (its events,
+//!   answers and effects, at times relative to its start), *and no design branches on the
+//!   absolute time*. Then the operations of the combined run each behave as in one of the two
+//!   single-fault runs, shifted in time, and every verdict is one of theirs. Where the premise
+//!   fails, nothing is decided without a run, and the report says so:
+//!   - an invariant that is not local (`Invariant::local`): the
+//!     final state (`[oracle] exists`), read when the run ends, which every operation moves
+//!     (two lost messages on two operations each push the end later, and together let a key
+//!     expire that neither alone does); an invariant of the user's own unless it says it is
+//!     local. The whole search then runs every plan (`ExploreReport::independence`);
+//!   - a handler that read the clock (`Cx::now`) in the parent's run or either child's: it may
+//!     compare the time with a constant, or with a time another operation wrote. Those plans
+//!     are run (`DepthReport::clock_refused`). Store expiry (`Db::put_for`) needs no clock
+//!     read: a key's life is counted from its write, by the operation that owns it.
+//!
+//!   `Checker::verify_decisions` runs every decided plan after all, and
+//!   `Checker::verify_sample` a deterministic sample of them; the tests do both, at two faults
+//!   and at three, and fail on any decided plan that breaks an invariant.
 //!
 //! ## Work and budgets
 //!
@@ -58,7 +81,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use super::{Checker, Violation};
+use super::{BuiltIn, Checker, Invariant, Violation};
 use crate::fault::{FaultAtom, FaultPlan};
 use crate::world::{Recording, Run};
 
@@ -159,6 +182,8 @@ pub(super) struct Batch {
     children: Vec<Child>,
     dominated: u64,
     independent: u64,
+    /// Plans that independence would have decided but for a handler reading the clock.
+    clock_refused: u64,
     /// Plans decided without a run, kept when the decisions are to be verified.
     decided: Vec<(usize, FaultAtom)>,
     /// With effects kept: the family of each node of the batch, by its number.
@@ -191,14 +216,23 @@ impl Checker<'_> {
     }
 
     fn violation_of(&self, run: &Run) -> Option<Violation> {
-        let metrics = crate::oracle::measure(run);
-        self.invariants.iter().find_map(|inv| {
-            inv.check(run, &metrics).map(|(detail, ops)| Violation {
-                invariant: inv.name().to_string(),
-                metric: inv.metric().map(str::to_string),
-                detail,
-                ops,
-            })
+        self.first_violation(&self.scenario, run)
+    }
+
+    /// Why plans of two independent faults may not be decided without a run in this search,
+    /// if they may not: an invariant that is not a property of each operation on its own.
+    fn independence_off(&self) -> Option<String> {
+        let global = self
+            .invariants
+            .iter()
+            .find(|inv| !inv.local(&self.scenario))?;
+        Some(if global.name() == BuiltIn::FinalState.name() {
+            "the scenario checks the final state (`[oracle] exists`), and when a run ends depends on every operation".to_string()
+        } else {
+            format!(
+                "\"{}\" is not a property of each operation on its own (`Invariant::local`)",
+                global.name()
+            )
         })
     }
 
@@ -259,6 +293,7 @@ impl Checker<'_> {
             stopped: None,
             exhausted: false,
             violating_runs: Vec::new(),
+            independence: None,
         };
         if self.violation_of(&root_run).is_some() {
             report.depths[0].violations = 1;
@@ -280,9 +315,10 @@ impl Checker<'_> {
             limit: None,
             family: None,
         }];
-        // Deciding plans of two independent atoms without a run rests on the built-in
-        // invariants being properties of each operation alone.
-        let independence = self.prune && !self.custom_invariants;
+        // Deciding plans of two independent atoms without a run rests on every invariant
+        // being a property of each operation alone (the module doc's premise).
+        report.independence = self.prune.then(|| self.independence_off()).flatten();
+        let independence = self.prune && report.independence.is_none();
         let mut families_prev: Vec<Family> = Vec::new();
         let mut families_next: Vec<Family> = Vec::new();
         let mut runs_total = 1u64;
@@ -318,6 +354,8 @@ impl Checker<'_> {
                 let made = self.run_batch(batch, offset, &root_run, keep_effects, &families_prev);
                 level.dominated += made.dominated;
                 level.independent += made.independent;
+                level.clock_refused += made.clock_refused;
+                level.verified += made.decided.len() as u64;
                 level.misjudged += made
                     .decided
                     .par_iter()
@@ -453,11 +491,15 @@ impl Checker<'_> {
             let mine = family
                 .zip(node.plan.last())
                 .and_then(|(f, x)| f.effects.get(x));
+            let clock_refused = std::cell::Cell::new(0u64);
             let decide = |atom: &FaultAtom| match (family, mine) {
-                (Some(f), Some(x)) => f
-                    .effects
-                    .get(atom)
-                    .is_some_and(|y| f.independent(x, y, &self.scenario.limits)),
+                (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
+                    let yes = f.independent(x, y, &self.scenario.limits);
+                    if !yes && f.reads_clock(x, y) {
+                        clock_refused.set(clock_refused.get() + 1);
+                    }
+                    yes
+                }),
                 _ => false,
             };
             let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
@@ -467,7 +509,7 @@ impl Checker<'_> {
                     continue;
                 }
                 out.independent += 1;
-                if self.verify {
+                if self.verifies(&node.plan, &c.atom) {
                     out.decided.push((offset + i, c.atom));
                 }
                 // A delay or stall decided without a run is not refined from a run of its
@@ -495,7 +537,7 @@ impl Checker<'_> {
                     };
                     if decide(&atom) {
                         out.independent += 1;
-                        if self.verify {
+                        if self.verifies(&node.plan, &atom) {
                             out.decided.push((offset + i, atom));
                         }
                     } else {
@@ -503,6 +545,7 @@ impl Checker<'_> {
                     }
                 }
             }
+            out.clock_refused += clock_refused.get();
         }
         let base = |node: usize| -> &Run { parents[node - offset].as_ref().unwrap_or(root) };
         let mut children = Vec::with_capacity(work.len());

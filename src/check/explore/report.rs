@@ -38,6 +38,12 @@ pub struct DepthReport {
     /// changed operations the other did not, all of them with store keys of their own, no
     /// crash), whose plans of one atom fewer broke nothing; see the module documentation.
     pub independent: u64,
+    /// Plans that would have been decided without a run, but a handler of one of the runs
+    /// they rest on read the clock (`Cx::now`), so they were run.
+    pub clock_refused: u64,
+    /// With `Checker::verify_decisions` or `Checker::verify_sample`: plans decided without a
+    /// run that were run after all, to check the reasoning.
+    pub verified: u64,
     /// With `Checker::verify_decisions`: plans decided without a run that, run after all,
     /// broke an invariant. Always 0, or the reasoning is wrong.
     pub misjudged: u64,
@@ -72,6 +78,9 @@ pub struct ExploreReport {
     /// The fingerprints of the runs that broke an invariant at the depth of the first one, in
     /// the search's order (for tools and tests that compare two searches).
     pub violating_runs: Vec<u128>,
+    /// `Some(why)` when no plan was decided without a run because an invariant the search
+    /// checks is not a property of each operation on its own (the final state, say).
+    pub independence: Option<String>,
 }
 
 /// How far a search has got: given to the progress callback after every batch.
@@ -166,6 +175,12 @@ impl ExploreReport {
                     group(d.independent)
                 ));
             }
+            if d.clock_refused > 0 {
+                line.push_str(&format!(
+                    "; {} plans run, not decided, because a handler read the clock",
+                    group(d.clock_refused)
+                ));
+            }
             if d.stopped_runs > 0 {
                 line.push_str(&format!("; {} hit a budget", group(d.stopped_runs)));
             }
@@ -182,6 +197,11 @@ impl ExploreReport {
                 ));
             }
             out.push(line);
+        }
+        if let Some(why) = &self.independence {
+            out.push(format!(
+                "  no plan decided without a run (every plan run): {why}"
+            ));
         }
         let runs = group(self.runs());
         let distinct = group(self.distinct());
@@ -237,6 +257,7 @@ impl ExploreReport {
             "runs": self.runs(),
             "distinct": self.distinct(),
             "violations": self.violations(),
+            "independence_off": self.independence,
             "stopped": self.stopped.map(|s| match s {
                 Stop::MaxRuns(_) => "max-runs",
                 Stop::MaxFrontier(_) => "max-frontier",
@@ -251,6 +272,7 @@ impl ExploreReport {
                 "merged": d.merged,
                 "dominated": d.dominated,
                 "independent": d.independent,
+                "clock_refused": d.clock_refused,
                 "violations": d.violations,
                 "stopped_runs": d.stopped_runs,
                 "complete": d.complete,
@@ -261,6 +283,7 @@ impl ExploreReport {
                 "detail": c.violation.detail,
                 "ops": c.scenario.workload.ops,
                 "faults": c.plan.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "liveness": c.violation.liveness,
             })),
         })
     }
