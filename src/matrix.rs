@@ -50,6 +50,10 @@ pub enum Cell {
     /// A duplicate, lost or wrong effect, or a final failure the effect belies.
     #[serde(rename = "broken")]
     Broken,
+    /// Live only: the same plan gave different verdicts when repeated (real time decided
+    /// it); `why` lists them. Never a simulated verdict.
+    #[serde(rename = "unstable")]
+    Unstable,
 }
 
 impl Cell {
@@ -60,6 +64,7 @@ impl Cell {
             Cell::Ok => "ok",
             Cell::Caution => "caution",
             Cell::Broken => "broken",
+            Cell::Unstable => "unstable",
         }
     }
 
@@ -70,6 +75,7 @@ impl Cell {
             Cell::Ok => "✓",
             Cell::Caution => "~",
             Cell::Broken => "✗",
+            Cell::Unstable => "?",
         }
     }
 }

@@ -261,6 +261,13 @@ fn one_line_error(args: &[&str], what: &str) {
     );
 }
 
+/// A free port's address for the fake provider, for a service idemlab does not start (it
+/// must be told where the provider is).
+fn provider_addr() -> String {
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    free.local_addr().unwrap().to_string()
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     // Nothing listens on a port that was just free.
@@ -268,21 +275,42 @@ fn bad_input_is_one_line_and_exit_2() {
     let port = free.local_addr().unwrap().port();
     drop(free);
     let unreachable = format!("http://127.0.0.1:{port}");
+    let provider = provider_addr();
+    one_line_error(
+        &["probe", "--target", &unreachable, "--provider", &provider],
+        "cannot reach the service",
+    );
+    // Regression (issue 25): --target without a fixed provider silently gave 502×13 and "0
+    // provider calls": refused, with what to do.
     one_line_error(
         &["probe", "--target", &unreachable],
-        "cannot reach the service",
+        "--provider 127.0.0.1:PORT",
     );
     let garbage = format!(
         "http://127.0.0.1:{}",
         fake_service(Some(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"))
     );
     one_line_error(
-        &["probe", "lost-response", "--target", &garbage],
+        &[
+            "probe",
+            "lost-response",
+            "--target",
+            &garbage,
+            "--provider",
+            &provider,
+        ],
         "does not answer HTTP",
     );
     let hangs = format!("http://127.0.0.1:{}", fake_service(None));
     one_line_error(
-        &["probe", "lost-response", "--target", &hangs],
+        &[
+            "probe",
+            "lost-response",
+            "--target",
+            &hangs,
+            "--provider",
+            &provider,
+        ],
         "answered none: is it hanging?",
     );
     one_line_error(
@@ -295,20 +323,36 @@ fn bad_input_is_one_line_and_exit_2() {
         ],
         "--body is not JSON",
     );
+    // Regression (issue 25): a bad method, path or header was blamed on the service.
+    for (flag, value, what) in [
+        ("--method", "PO ST", "--method"),
+        ("--path", "payments now", "--path"),
+        ("--header", "Idempotency Key", "--header"),
+    ] {
+        one_line_error(&["probe", "--target", &unreachable, flag, value], what);
+    }
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let provider = taken.local_addr().unwrap().to_string();
     one_line_error(
         &["probe", "--target", &hangs, "--provider", &provider],
         "cannot listen",
     );
-    one_line_error(
+    // A command that cannot start (run by `sh -c`, which says why) and a service that exits
+    // at once (the shop without a database): exit 2, the reason and its last lines.
+    let (code, _, err) = common::idemlab(
+        &common::root(),
         &["probe", "--serve", "/nonexistent/service --design naive"],
-        "cannot start",
     );
-    // A service that exits at once (the shop without a database).
-    one_line_error(
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exited") && err.contains("not found"), "{err}");
+    let (code, _, err) = common::idemlab(
+        &common::root(),
         &["probe", "--serve", &format!("{SHOP} --design naive")],
-        "exited",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("exited") && err.contains("its last lines"),
+        "{err}"
     );
     one_line_error(&["probe", "lost-response"], "give --target");
     one_line_error(
@@ -317,7 +361,14 @@ fn bad_input_is_one_line_and_exit_2() {
     );
     // A crash needs the service in idemlab's hands.
     one_line_error(
-        &["probe", "crash-after-charge", "--target", &hangs],
+        &[
+            "probe",
+            "crash-after-charge",
+            "--target",
+            &hangs,
+            "--provider",
+            &provider_addr(),
+        ],
         "needs --serve",
     );
 }
@@ -560,5 +611,99 @@ fn the_live_trace_is_written_as_csv() {
         6,
         "five payments, one delivered twice: {text}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The misbehaving service of `tests/services/foreign.py` in `mode`, as `--serve` runs it.
+fn foreign(mode: &str) -> String {
+    let script = common::root().join("tests/services/foreign.py");
+    format!("python3 {} {mode}", script.display())
+}
+
+/// Runs `idemlab ARGS` with a `--service-log` of its own in `dir`: (exit code, stdout, stderr,
+/// the service's log); then checks that no process of the service is left.
+fn probe_foreign(dir: &Path, mode: &str, args: &[&str]) -> (i32, String, String, String) {
+    let log = dir.join(format!("{mode}.log"));
+    let serve = foreign(mode);
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--serve", &serve, "--service-log", log.to_str().unwrap()]);
+    let started = Instant::now();
+    let (code, out, err) = common::idemlab(dir, &all);
+    let took = started.elapsed();
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let marker = format!("foreign.py {mode}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        processes_with(&marker).is_empty(),
+        "{mode}: processes left behind: {:?}",
+        processes_with(&marker)
+    );
+    eprintln!("{mode}: exit {code} in {took:?}");
+    (code, out, err, log_text)
+}
+
+/// Issue 25: services nobody here wrote, misbehaving each in its own way (a Python standard
+/// library service, `tests/services/foreign.py`), each get the verdict or the clear error they
+/// must get, and leave no process behind.
+#[test]
+fn foreign_and_misbehaving_services_get_their_verdict_or_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("idemlab-foreign-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Regression: a service that logs every request to stderr (Python's http.server does)
+    // died of a closed pipe mid-run and was reported "in doubt". Its output goes to a log
+    // now, and it gets the verdict of what it is: a naive POST, charged twice.
+    let (code, out, err, log) = probe_foreign(&dir, "naive", &["probe", "lost-response"]);
+    assert_ne!(code, 2, "{out}{err}");
+    assert!(log.contains("POST /payments"), "its stderr is kept: {log}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("service "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains(" 600 "), "charged twice for op 2: {row}");
+    assert!(out.contains("the service's output:"), "{out}");
+
+    // Regression: a service that answers 400 to everything scored a perfect matrix.
+    let (code, _, err, _) = probe_foreign(&dir, "rejects", &["probe", "--matrix"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("does not do the workload right") && err.contains("400×"),
+        "{err}"
+    );
+    // A provider call of the wrong shape is refused, counted and said.
+    let (code, _, err, _) = probe_foreign(&dir, "wrong-shape", &["probe", "lost-response"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a whole number of cents"), "{err}");
+    // A service that dies mid-run: a death, with its last lines, never a verdict.
+    let (code, _, err, _) = probe_foreign(&dir, "dies", &["probe", "lost-response"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("died on its own") && err.contains("out of memory (on purpose)"),
+        "{err}"
+    );
+    // A service that never answers.
+    let (code, _, err, _) = probe_foreign(&dir, "never", &["probe", "lost-response"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("answered none"), "{err}");
+    // A 50 MB answer: read up to its first 64 KiB, and judged.
+    let (code, out, err, _) = probe_foreign(&dir, "huge", &["probe", "lost-response"]);
+    assert_ne!(code, 2, "{out}{err}");
+    // Regression: a service that takes 1 s to start had every retry spent before it was back,
+    // so a crash after the charge could never show the second charge. The timings are scaled
+    // to its start-up, and the naive service's crash-after-effect cell is ✗.
+    let (code, out, err, _) = probe_foreign(
+        &dir,
+        "slow-start",
+        &["probe", "--matrix", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let doc = json(&out);
+    let live = cells(&doc, 0);
+    assert_eq!(live["crash-after-effect"], "broken", "{out}");
+    assert_eq!(live["lost-response"], "broken", "{out}");
+    assert_eq!(live["lost-request"], "ok", "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

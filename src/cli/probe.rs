@@ -74,6 +74,14 @@ pub struct ProbeArgs {
     /// The service's name in the report.
     #[arg(long)]
     pub name: Option<String>,
+    /// With --serve: where the service's stdout and stderr go (default: a file in the
+    /// temporary directory; the report names it).
+    #[arg(long, value_name = "FILE")]
+    pub service_log: Option<PathBuf>,
+    /// With --matrix: the client's timeout per attempt (`200ms`); the stall, backoff and key
+    /// TTL of the classes follow from it. Default: scaled from the service's measured latency.
+    #[arg(long, value_name = "DURATION")]
+    pub client_timeout: Option<String>,
 }
 
 #[cfg(not(feature = "probe"))]
@@ -89,12 +97,16 @@ pub(super) use live::cmd_probe;
 #[cfg(feature = "probe")]
 mod live {
     use super::*;
+    use std::collections::BTreeMap;
+
     use crate::fault::FaultClass;
     use crate::probe::{self, ProbeConfig, ProbeError, Verdict};
 
     fn probe_error(e: ProbeError) -> CliError {
         match e {
-            ProbeError::Input(m) | ProbeError::Setup(m) => CliError::Input(m),
+            ProbeError::Input(m) | ProbeError::Setup(m) | ProbeError::Service(m) => {
+                CliError::Input(m)
+            }
             ProbeError::Interrupted => stopped_by_signal(ProbeError::Interrupted.to_string()),
         }
     }
@@ -165,20 +177,89 @@ mod live {
             reference_field: args.reference_field.clone(),
             effects: args.effects.clone(),
             name: service_name(&args),
+            // One log for every run of this command (the baseline's, each class's): each start
+            // of the service is headed in it.
+            service_log: args.serve.as_ref().map(|_| {
+                args.service_log.clone().unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("idemlab-service-{}.log", std::process::id()))
+                })
+            }),
             ..ProbeConfig::default()
         };
         if let Some(body) = &args.body {
             config.body = body.clone();
         }
-        let result = if args.conformance {
-            conformance(&scenario, &config, args.format, out)
-        } else if args.matrix {
-            matrix(&scenario, &config, simulated.as_deref(), args.format, out)
-        } else {
-            one_run(&scenario, &extra, &config, simulated.as_deref(), &args, out)
+        let client_timeout = match &args.client_timeout {
+            Some(text) => Some(
+                crate::time::parse_duration(text)
+                    .map_err(|e| CliError::Input(format!("--client-timeout {text}: {e}")))?,
+            ),
+            None => None,
         };
+        // Before any fault: does the service do the workload at all? (A service that
+        // rejects everything must not score "exactly once".) Also the warm-up whose
+        // timings the matrix scales by.
+        probe::check(&scenario, &extra, &config).map_err(probe_error)?;
+        let template = probe::matrix_template(&scenario);
+        let baseline = probe::baseline(
+            if args.matrix || args.conformance {
+                &template
+            } else {
+                &scenario
+            },
+            &config,
+        );
+        let result = baseline.map_err(probe_error).and_then(|baseline| {
+            if args.conformance {
+                conformance(&scenario, &config, args.format, out)
+            } else if args.matrix {
+                let timings = probe::Timings::scaled(
+                    baseline.latency_p99,
+                    baseline.ready_after.unwrap_or_default(),
+                    client_timeout,
+                );
+                matrix(
+                    &scenario,
+                    &config,
+                    simulated.as_deref(),
+                    (&baseline, &timings),
+                    args.format,
+                    out,
+                )
+            } else {
+                one_run(&scenario, &extra, &config, simulated.as_deref(), &args, out)
+            }
+        });
         drop(pg);
         result
+    }
+
+    /// The baseline and the timings it gave, in words.
+    fn measured(out: &mut String, baseline: &probe::Baseline, timings: &probe::Timings) {
+        let _ = writeln!(
+            out,
+            "baseline: one operation, then {} operation(s), without faults: every one told success and applied once; p99 {}{}",
+            baseline.ops,
+            SimDuration(u64::try_from(baseline.latency_p99.as_micros()).unwrap_or(u64::MAX)),
+            baseline.ready_after.map_or(String::new(), |d| format!(
+                "; the service accepted connections {} after it was started",
+                SimDuration(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+            ))
+        );
+        let _ = writeln!(
+            out,
+            "timings scaled to the service (--client-timeout sets them): client timeout {}, {} between attempts, stall {}, restart {} after a crash, key TTL {} and the late retry {} after",
+            timings.timeout,
+            timings.backoff,
+            timings.stall,
+            timings.restart_delay,
+            timings.ttl,
+            timings.late_retry
+        );
+        let _ = writeln!(
+            out,
+            "each plan runs until two runs agree (at most three); ? marks a cell whose runs never agreed"
+        );
     }
 
     fn banner(out: &mut String, what: &str, config: &ProbeConfig) {
@@ -244,9 +325,10 @@ mod live {
                     let _ = writeln!(out, "fault plan: {}", atoms.join("; "));
                 }
                 out.push('\n');
-                render_comparison(out, scenario, &result);
+                render_comparison_with(out, scenario, &result, true);
+                let refused: u64 = live.rejected.values().sum();
                 let mut footer = format!(
-                    "\n{} requests sent, {} answered, {} provider calls",
+                    "\n{} requests sent, {} answered, {} provider calls ({refused} refused)",
                     live.sent,
                     live.answered,
                     result.metrics[result.metrics.len() - 1].provider_calls
@@ -260,6 +342,12 @@ mod live {
                     );
                 }
                 let _ = writeln!(out, "{footer}");
+                for (why, n) in &live.rejected {
+                    let _ = writeln!(out, "  provider refused {n}×: {why}");
+                }
+                if let Some(log) = &live.service_log {
+                    let _ = writeln!(out, "the service's output: {}", log.display());
+                }
                 if let Some(path) = &args.save {
                     let _ = writeln!(out, "plan written to {}", path.display());
                 }
@@ -280,6 +368,8 @@ mod live {
                     answered: u64,
                     starts: u32,
                     wall_ms: u128,
+                    provider_refused: &'a BTreeMap<String, u64>,
+                    service_log: Option<String>,
                 }
                 let report = Report {
                     comparison: result.report(),
@@ -291,6 +381,8 @@ mod live {
                         answered: live.answered,
                         starts: live.starts,
                         wall_ms: live.wall.as_millis(),
+                        provider_refused: &live.rejected,
+                        service_log: live.service_log.as_ref().map(|p| p.display().to_string()),
                     },
                 };
                 out.push_str(&to_json(&report)?);
@@ -310,10 +402,11 @@ mod live {
         scenario: &Scenario,
         config: &ProbeConfig,
         simulated: Option<&dyn Design>,
+        (baseline, timings): (&probe::Baseline, &probe::Timings),
         format: CompareFormat,
         out: &mut String,
     ) -> Result<(), CliError> {
-        let live = probe::live_matrix(scenario, config).map_err(probe_error)?;
+        let live = probe::live_matrix(scenario, config, timings).map_err(probe_error)?;
         let mut rows = Vec::new();
         if let Some(design) = simulated {
             let entry =
@@ -327,6 +420,7 @@ mod live {
         match format {
             CompareFormat::Text => {
                 banner(out, "probe --matrix", config);
+                measured(out, baseline, timings);
                 out.push('\n');
                 out.push_str(&table.to_text());
                 for c in live

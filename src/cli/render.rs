@@ -3,6 +3,17 @@
 use super::*;
 
 pub(super) fn render_comparison(out: &mut String, scenario: &Scenario, result: &Comparison) {
+    render_comparison_with(out, scenario, result, false);
+}
+
+/// [`render_comparison`]; with `live`, the ideal's charge is shown even when no run charged:
+/// a live service that charged nothing must be seen against what it should have charged.
+pub(super) fn render_comparison_with(
+    out: &mut String,
+    scenario: &Scenario,
+    result: &Comparison,
+    live: bool,
+) {
     let _ = writeln!(
         out,
         "scenario {} · seed {} · {} operations",
@@ -12,7 +23,7 @@ pub(super) fn render_comparison(out: &mut String, scenario: &Scenario, result: &
         let _ = writeln!(out, "{}", scenario.description);
     }
     out.push('\n');
-    render_table(out, &result.ideal, &result.metrics);
+    render_table(out, &result.ideal, &result.metrics, live);
     out.push('\n');
     let width = result
         .metrics
@@ -55,6 +66,14 @@ pub(super) fn render_comparison(out: &mut String, scenario: &Scenario, result: &
         if m.stuck > 0 {
             let _ = write!(verdict, " · keys stuck in progress ×{}", m.stuck);
         }
+        // What the matrix marks `~`: the client was told to act (409 conflict, 412).
+        let act: Vec<String> = ["409", "412"]
+            .iter()
+            .filter_map(|code| m.statuses.get(*code).map(|n| format!("{code}×{n}")))
+            .collect();
+        if !act.is_empty() {
+            let _ = write!(verdict, " · the client must act on {}", act.join(" "));
+        }
         let _ = writeln!(out, "{:<width$} {verdict}", m.design);
     }
 }
@@ -63,7 +82,12 @@ pub(super) fn ms(us: u64) -> String {
     SimDuration(us).to_string()
 }
 
-pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[Metrics]) {
+pub(super) fn render_table(
+    out: &mut String,
+    ideal: &oracle::Ideal,
+    metrics: &[Metrics],
+    show_ideal_charge: bool,
+) {
     let header = [
         "design",
         "ops",
@@ -81,7 +105,7 @@ pub(super) fn render_table(out: &mut String, ideal: &oracle::Ideal, metrics: &[M
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     // A design that never calls the provider charges nothing by design: `–`, not money lost;
     // and when no design here calls it, neither does the ideal.
-    let any_charges = metrics.iter().any(Metrics::charges);
+    let any_charges = show_ideal_charge || metrics.iter().any(Metrics::charges);
     rows.push(vec![
         "(ideal)".into(),
         ideal.ops.to_string(),

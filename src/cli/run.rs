@@ -41,7 +41,7 @@ pub(super) fn cmd_run(
             }
             out.push('\n');
             let ideal = oracle::ideal(&scenario);
-            render_table(out, &ideal, std::slice::from_ref(&metrics));
+            render_table(out, &ideal, std::slice::from_ref(&metrics), false);
             for key in &run.final_missing {
                 let _ = writeln!(
                     out,

@@ -79,14 +79,40 @@ async fn exchange_inner(addr: SocketAddr, request: &Outgoing) -> Result<(u16, Ve
         }
     };
     let status = answer.status().as_u16();
-    let body = answer
-        .into_body()
-        .collect()
-        .await
-        .map_err(|_| Failure::Broken)?
-        .to_bytes()
-        .to_vec();
+    // Only the first BODY_MAX bytes are kept: a service that answers 50 MB must not take the
+    // probe's memory with it. The rest is not read (the connection is dropped).
+    let mut body_stream = answer.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = body_stream.frame().await {
+        let frame = frame.map_err(|_| Failure::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            let room = BODY_MAX.saturating_sub(body.len());
+            body.extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room {
+                break;
+            }
+        }
+    }
+    driver.abort();
     Ok((status, body))
+}
+
+/// The most of an answer's body the probe keeps (a body is an order id or an error code).
+pub const BODY_MAX: usize = 64 * 1024;
+
+/// Checks the request's shape before anything starts: a method, a path and a header name
+/// HTTP accepts (else the service would be blamed for them).
+pub fn check_shape(method: &str, path: &str, header: &str) -> Result<(), String> {
+    hyper::Method::from_bytes(method.as_bytes())
+        .map_err(|_| format!("--method {method:?} is not an HTTP method (POST, PUT, ...)"))?;
+    if !path.starts_with('/') || path.parse::<hyper::Uri>().is_err() {
+        return Err(format!(
+            "--path {path:?} is not a request path: it starts with / and holds no spaces"
+        ));
+    }
+    hyper::header::HeaderName::from_bytes(header.as_bytes())
+        .map_err(|_| format!("--header {header:?} is not a header name (Idempotency-Key, ...)"))?;
+    Ok(())
 }
 
 /// A JSON answer of `status`.

@@ -85,6 +85,10 @@ pub(crate) struct Live {
     pub sent: u64,
     /// Crash atoms that have fired (each fires once).
     pub fired: Vec<bool>,
+    /// Provider calls refused, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Set when the service died on its own: how, with its last lines.
+    pub died: Option<String>,
 }
 
 impl Live {
@@ -250,7 +254,7 @@ pub(crate) async fn run_op(shared: Arc<Shared>, op: u32) {
     };
     let mut prev_backoff = policy.backoff_base.0;
     loop {
-        if crate::signals::watch().raised() {
+        if stopping(&shared) {
             return;
         }
         let attempt = send_attempt(&shared, op);
@@ -259,6 +263,7 @@ pub(crate) async fn run_op(shared: Arc<Shared>, op: u32) {
         tokio::pin!(deadline);
         let answer = loop {
             tokio::select! {
+                () = stop_requested(&shared) => return,
                 () = wake.notified() => {
                     let mut live = shared.lock();
                     if let Some(r) = live.ops[op as usize - 1].pending.take() {
@@ -316,7 +321,23 @@ pub(crate) async fn run_op(shared: Arc<Shared>, op: u32) {
                 Detail::Backoff { delay_us: delay },
             );
         }
-        tokio::time::sleep(Duration::from_micros(delay)).await;
+        tokio::select! {
+            () = stop_requested(&shared) => return,
+            () = tokio::time::sleep(Duration::from_micros(delay)) => {}
+        }
+    }
+}
+
+/// True when the run must end now: a signal arrived, or the service died on its own.
+pub(crate) fn stopping(shared: &Shared) -> bool {
+    crate::signals::watch().raised() || shared.lock().died.is_some()
+}
+
+/// Completes once the run must end (polled every 20 ms: a signal is answered well within a
+/// second, whatever the client is waiting for).
+async fn stop_requested(shared: &Shared) {
+    while !stopping(shared) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -587,10 +608,36 @@ async fn exchange_task(
     );
 }
 
-/// The operation a provider call is for, from the reference the service passed along.
+/// The operation a provider call is for, from the reference the service passed along: one of
+/// the workload's (a reference naming operation 0, or one past the last, names none).
 fn op_of_reference(shared: &Shared, reference: &str) -> Option<u32> {
     let prefix = format!("{}-op", shared.run_id);
-    reference.strip_prefix(&prefix)?.parse().ok()
+    let op: u32 = reference.strip_prefix(&prefix)?.parse().ok()?;
+    (1..=shared.scenario.workload.ops)
+        .contains(&op)
+        .then_some(op)
+}
+
+/// Answers a provider call the provider refuses, and counts it by `reason` (shown in every
+/// report: a service whose calls are all refused must not pass for one that charges nothing).
+fn reject(shared: &Shared, reason: String) -> hyper::Response<Full<Bytes>> {
+    let mut live = shared.lock();
+    live.provider_calls += 1;
+    *live.rejected.entry(reason.clone()).or_insert(0) += 1;
+    http::json(400, &serde_json::json!({ "error": reason }))
+}
+
+/// The largest body of a provider call the provider reads.
+const PROVIDER_BODY_MAX: usize = 64 * 1024;
+
+/// `text` cut to a length a message can quote.
+fn clip(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
 }
 
 /// The fake payment provider: `POST /charge` with `amount`, the reference field and an
@@ -619,31 +666,60 @@ async fn charge(
     shared: Arc<Shared>,
     request: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    let Ok(bytes) = request.into_body().collect().await.map(|b| b.to_bytes()) else {
-        return http::json(400, &serde_json::json!({ "error": "unreadable body" }));
+    let limited = http_body_util::Limited::new(request.into_body(), PROVIDER_BODY_MAX);
+    let Ok(bytes) = limited.collect().await.map(|b| b.to_bytes()) else {
+        return reject(
+            &shared,
+            format!("a call's body is unreadable or larger than {PROVIDER_BODY_MAX} bytes"),
+        );
     };
     let Ok(call) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return http::json(400, &serde_json::json!({ "error": "the body is not JSON" }));
+        return reject(&shared, "a call's body is not JSON".to_string());
     };
-    let amount = call
-        .get("amount")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    let reference = call
-        .get(shared.config.reference_field.as_str())
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let field = shared.config.reference_field.as_str();
+    let Some(amount) = call.get("amount").and_then(serde_json::Value::as_u64) else {
+        return reject(
+            &shared,
+            format!(
+                "`amount` is missing or not a whole number of cents (got {})",
+                call.get("amount")
+                    .map_or("nothing".to_string(), |a| clip(&a.to_string()))
+            ),
+        );
+    };
+    let Some(reference) = call.get(field).and_then(serde_json::Value::as_str) else {
+        return reject(
+            &shared,
+            format!("the call has no `{field}` string (--reference-field names it)"),
+        );
+    };
+    let reference = reference.to_string();
     let provider_key = call
         .get("key")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
     let Some(op) = op_of_reference(&shared, &reference) else {
-        return http::json(
-            400,
-            &serde_json::json!({ "error": format!("no operation has the reference {reference:?}") }),
+        return reject(
+            &shared,
+            format!("no operation has the reference {:?}", clip(&reference)),
         );
     };
+    {
+        // The sum of every charge must be exact: a charge that would overflow it is refused.
+        let live = shared.lock();
+        let total = live
+            .ledger
+            .iter()
+            .filter(|e| e.kind == EffectKind::Charge)
+            .try_fold(amount, |acc, e| acc.checked_add(e.amount));
+        if total.is_none() {
+            drop(live);
+            return reject(
+                &shared,
+                "a charge would take the total past 2^64 - 1 cents".to_string(),
+            );
+        }
+    }
     let (attempt, copy, latency, slow) = {
         let mut live = shared.lock();
         live.provider_calls += 1;

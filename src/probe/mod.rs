@@ -39,7 +39,7 @@ use crate::world::{LedgerEntry, OpRecord, Responses, Run};
 
 pub use conformance::{Rule, RuleResult, Verdict, conformance};
 pub use live::RawAnswer;
-pub use matrix::live_matrix;
+pub use matrix::{Timings, live_matrix};
 pub use postgres::Postgres;
 
 /// Why a probe could not run. All are the user's to fix (exit 2), but an interruption.
@@ -52,6 +52,10 @@ pub enum ProbeError {
     /// Something of the probe's own could not be set up (a port, PostgreSQL, the runtime).
     #[error("{0}")]
     Setup(String),
+    /// The service did not behave: it died on its own, or did not do the workload right
+    /// without any fault (the baseline). Never a verdict: the report says what was seen.
+    #[error("{0}")]
+    Service(String),
     /// A signal stopped it; everything it started was stopped too.
     #[error("interrupted: the live run was stopped and everything it started with it")]
     Interrupted,
@@ -85,6 +89,9 @@ pub struct ProbeConfig {
     pub effects: Option<String>,
     /// The name the report gives the service.
     pub name: String,
+    /// Where the service's output goes with `serve` (default: a file in the temporary
+    /// directory, named in the report).
+    pub service_log: Option<std::path::PathBuf>,
 }
 
 impl Default for ProbeConfig {
@@ -101,6 +108,7 @@ impl Default for ProbeConfig {
             reference_field: "reference".to_string(),
             effects: None,
             name: "service".to_string(),
+            service_log: None,
         }
     }
 }
@@ -123,6 +131,13 @@ pub struct LiveRun {
     pub sent: u64,
     /// Requests the service answered.
     pub answered: u64,
+    /// Calls the fake provider refused, by reason (a reference that names no operation, an
+    /// amount that is not a whole number, ...): none is an effect.
+    pub rejected: BTreeMap<String, u64>,
+    /// Where the service's output went, with `serve`.
+    pub service_log: Option<std::path::PathBuf>,
+    /// How long the service took to accept connections when it was started, with `serve`.
+    pub ready_after: Option<Duration>,
 }
 
 /// A short id, different for every run of this process and every process.
@@ -198,16 +213,38 @@ fn resolve(target: &str) -> Result<SocketAddr, ProbeError> {
         .ok_or_else(|| ProbeError::Input(format!("--target {target}: cannot resolve {hostport}")))
 }
 
+/// Checks everything about a probe that can be checked before anything starts: the body
+/// template, the request's shape, how the service reaches the provider, the faults the live
+/// side can inject. The plan to apply (the scenario's faults and `extra`) when all is well.
+pub fn check(
+    scenario: &Scenario,
+    extra: &FaultPlan,
+    config: &ProbeConfig,
+) -> Result<FaultPlan, ProbeError> {
+    check_template(config)?;
+    http::check_shape(&config.method, &config.path, &config.header).map_err(ProbeError::Input)?;
+    if config.target.is_some() && config.serve.is_none() && config.provider.ends_with(":0") {
+        return Err(ProbeError::Input(format!(
+            "--target without --serve: the service at {} must call idemlab's fake provider, whose \
+             address it cannot learn by itself. Give the provider a fixed address, \
+             `--provider 127.0.0.1:PORT`, and start the service with PROVIDER_URL=http://127.0.0.1:PORT; \
+             or let idemlab start the service with --serve \"CMD\" (it gets PROVIDER_URL)",
+            config.target.as_deref().unwrap_or_default()
+        )));
+    }
+    let mut plan = scenario.faults.clone();
+    plan.atoms.extend(extra.atoms.iter().copied());
+    check_plan(&plan, config.serve.is_some())?;
+    Ok(plan)
+}
+
 /// Plays `scenario` (its faults plus `extra`) against the live service described by `config`.
 pub fn probe(
     scenario: &Scenario,
     extra: &FaultPlan,
     config: &ProbeConfig,
 ) -> Result<LiveRun, ProbeError> {
-    check_template(config)?;
-    let mut plan = scenario.faults.clone();
-    plan.atoms.extend(extra.atoms.iter().copied());
-    check_plan(&plan, config.serve.is_some())?;
+    let plan = check(scenario, extra, config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -254,8 +291,11 @@ async fn probe_async(
                 env.push(("KEY_TTL_MS".to_string(), (ttl.0 / 1_000).max(1).to_string()));
             }
             let cmd = cmd.clone();
+            let log = config.service_log.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("idemlab-service-{run_id}.log"))
+            });
             let served =
-                tokio::task::spawn_blocking(move || service::Served::start(&cmd, port, env))
+                tokio::task::spawn_blocking(move || service::Served::start(&cmd, port, env, log))
                     .await
                     .map_err(|e| ProbeError::Setup(e.to_string()))??;
             Some(Arc::new(served))
@@ -310,6 +350,8 @@ async fn probe_async(
             answered: 0,
             sent: 0,
             fired: vec![false; plan.atoms.len()],
+            rejected: BTreeMap::new(),
+            died: None,
         }),
         plan: plan.clone(),
         scenario: scenario.clone(),
@@ -321,6 +363,27 @@ async fn probe_async(
         key_policy: scenario.retry.key,
     });
     let provider = tokio::spawn(live::provider(Arc::clone(&shared), listener));
+    // A service that ends on its own is a death, not a verdict: watched for the whole run.
+    let watcher = served.as_ref().map(|s| {
+        let served = Arc::clone(s);
+        let task = Arc::clone(&shared);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                if let Some(status) = served.exited() {
+                    let mut live = task.lock();
+                    let at = live.now_us();
+                    live.died = Some(format!(
+                        "the service died on its own ({status}) {} into the run, after {} request(s): a death, not a verdict{}",
+                        crate::time::SimDuration(at),
+                        live.sent,
+                        served.tail()
+                    ));
+                    return;
+                }
+            }
+        })
+    });
     // Crashes at a time.
     for atom in &plan.atoms {
         if let FaultAtom::CrashAt { at, .. } = *atom {
@@ -364,7 +427,10 @@ async fn probe_async(
     }
     // Late answers and charges still on their way: wait for the open exchanges a moment.
     let grace_until = Instant::now() + Duration::from_millis(1_000);
-    while Instant::now() < grace_until && shared.lock().ops.iter().any(|o| !o.open.is_empty()) {
+    while Instant::now() < grace_until
+        && !live::stopping(&shared)
+        && shared.lock().ops.iter().any(|o| !o.open.is_empty())
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let interrupted = crate::signals::watch().raised();
@@ -373,12 +439,23 @@ async fn probe_async(
         ledger_extra = read_effects(&shared, url).await?;
     }
     provider.abort();
+    if let Some(w) = watcher {
+        w.abort();
+    }
     let starts = served.as_ref().map_or(0, |s| s.starts());
+    let service_log = served.as_ref().map(|s| s.log().to_path_buf());
+    let ready_after = served.as_ref().map(|s| s.ready_after());
+    if let Some(s) = &served {
+        s.close();
+    }
     drop(served);
     if interrupted {
         return Err(ProbeError::Interrupted);
     }
     let live = shared.lock();
+    if let Some(death) = &live.died {
+        return Err(ProbeError::Service(death.clone()));
+    }
     if let Some(what) = &live.garbage {
         return Err(ProbeError::Input(format!(
             "the service at {target} does not answer HTTP/1.1: {what}"
@@ -450,6 +527,9 @@ async fn probe_async(
         answers,
         sent: live.sent,
         answered: live.answered,
+        rejected: live.rejected.clone(),
+        service_log,
+        ready_after,
     })
 }
 
@@ -516,4 +596,154 @@ async fn read_effects(shared: &live::Shared, url: &str) -> Result<Vec<LedgerEntr
             })
         })
         .collect())
+}
+
+/// What the service did with the workload and no fault at all, before any verdict: the check
+/// that it does the work (a service that answers 400 to everything must not score "exactly
+/// once"), and the warm-up whose timings the matrix scales its classes by.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    /// The slowest answer of the warm run (its 99th percentile), from send to answer.
+    pub latency_p99: Duration,
+    /// How long the service took to accept connections when it was started (`--serve`).
+    pub ready_after: Option<Duration>,
+    /// Operations in the whole clean run.
+    pub ops: u32,
+}
+
+/// `scenario`'s workload with no fault at all: no plan, no random loss, duplicate or 503, and a
+/// key of its own for every operation (a workload that reuses keys on purpose is not clean).
+pub fn clean(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.faults = FaultPlan::default();
+    s.expect.clear();
+    s.network.loss_request = 0.0;
+    s.network.loss_response = 0.0;
+    s.network.duplicate = 0.0;
+    s.external.unavailable = 0.0;
+    s.retry.key = crate::settings::KeyPolicy::PerOperation;
+    for p in s.workload.payloads.values_mut() {
+        p.key_of = None;
+    }
+    // Whether the service does the work, not how fast: a generous timeout, so that a slow
+    // answer is not retried (and duplicated by a service without a key) before it comes.
+    s.retry.timeout = s.retry.timeout.max(BASELINE_TIMEOUT);
+    s
+}
+
+/// The client's timeout in the baseline's runs.
+const BASELINE_TIMEOUT: crate::time::SimDuration = crate::time::SimDuration(10_000_000);
+
+/// The timeout of the baseline's first, cold operation.
+const BASELINE_COLD_TIMEOUT: crate::time::SimDuration = crate::time::SimDuration(5_000_000);
+
+/// Runs one operation of `scenario`'s clean workload (see [`clean`]) against the freshly
+/// started service, then the whole clean workload, and checks that each is the ideal: every operation told success, applied once, no
+/// provider call refused. Anything else is the service's failure to behave, said in full
+/// (statuses, refused calls and why, the effects seen), never a verdict.
+pub fn baseline(scenario: &Scenario, config: &ProbeConfig) -> Result<Baseline, ProbeError> {
+    let clean = clean(scenario);
+    // First one operation, one attempt, against the freshly started service: a service that
+    // hangs or refuses is told in seconds, not after the whole workload's timeouts.
+    let mut cold = clean.clone();
+    cold.workload.ops = 1;
+    cold.workload.clients = 1;
+    cold.retry.attempts_max = 1;
+    cold.retry.timeout = BASELINE_COLD_TIMEOUT;
+    let mut ready_after = None;
+    let mut warm = Duration::ZERO;
+    for (round, clean) in [&cold, &clean].into_iter().enumerate() {
+        let live = probe(clean, &FaultPlan::default(), config)?;
+        if round == 0 {
+            ready_after = live.ready_after;
+        }
+        let m = crate::oracle::measure(&live.run);
+        let ops = u64::from(clean.workload.ops);
+        let ideal = m.succeeded == ops
+            && m.effects == ops
+            && m.duplicates == 0
+            && m.lost == 0
+            && live.rejected.is_empty();
+        if !ideal {
+            return Err(ProbeError::Service(baseline_failure(clean, &live, &m)));
+        }
+        let mut latencies: Vec<u64> = live
+            .run
+            .ops
+            .iter()
+            .filter_map(|o| o.end_us.map(|e| e.saturating_sub(o.start_us)))
+            .collect();
+        latencies.sort_unstable();
+        let p99 = latencies
+            .get((latencies.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        warm = Duration::from_micros(p99);
+    }
+    Ok(Baseline {
+        latency_p99: warm,
+        ready_after,
+        ops: clean.workload.ops,
+    })
+}
+
+/// What a clean run that was not the ideal showed, in words.
+fn baseline_failure(clean: &Scenario, live: &LiveRun, m: &crate::oracle::Metrics) -> String {
+    use std::fmt::Write as _;
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    for answers in &live.answers {
+        for a in answers {
+            *statuses.entry(a.status).or_insert(0) += 1;
+        }
+    }
+    let statuses = if statuses.is_empty() {
+        "no answer at all".to_string()
+    } else {
+        statuses
+            .iter()
+            .map(|(s, n)| format!("{s}×{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut text = format!(
+        "the service does not do the workload right without any fault, so no verdict on it would mean anything (exit 2, before any fault):\n  {} operation(s), a key each, no fault, a {} timeout: {} told success, {} in doubt; {} application(s) of them ({} beyond one each); answers: {statuses}",
+        clean.workload.ops, clean.retry.timeout, m.succeeded, m.in_doubt, m.effects, m.duplicates,
+    );
+    if let Some(example) = live
+        .answers
+        .iter()
+        .flatten()
+        .find(|a| !(200..300).contains(&a.status))
+    {
+        let body = String::from_utf8_lossy(&example.body);
+        let body: String = body.chars().take(160).collect();
+        let _ = write!(text, "\n  e.g. {} {}", example.status, body.trim());
+    }
+    let _ = write!(
+        text,
+        "\n  provider calls: {} received, {} refused",
+        live.run.provider_calls,
+        live.rejected.values().sum::<u64>()
+    );
+    for (why, n) in &live.rejected {
+        let _ = write!(text, "\n    {n}× {why}");
+    }
+    if live.run.provider_calls == 0 && live.run.ledger.is_empty() {
+        let _ = write!(
+            text,
+            "\n  no call reached the provider and no effect was listed: does the service call PROVIDER_URL/charge with `amount` and the reference, or list its effects (--effects)?"
+        );
+    }
+    if let Some(log) = &live.service_log {
+        let _ = write!(text, "\n  the service's output: {}", log.display());
+    }
+    text
+}
+
+/// The scenario whose clean workload is the baseline of `--matrix` and `--conformance`: their
+/// classes' base (one client, a key per operation), with `template`'s seed, three operations.
+pub fn matrix_template(template: &Scenario) -> Scenario {
+    let mut s = matrix::base(template, &Timings::SIMULATED);
+    s.workload.ops = 3;
+    s
 }

@@ -15,7 +15,13 @@ pub struct Postgres {
     port: u16,
     bin: PathBuf,
     run_as: Option<String>,
+    /// Stops the server and removes its directory if idemlab dies without doing it (SIGKILL:
+    /// no handler runs). It ends by itself when the directory is gone.
+    watchdog: Option<std::process::Child>,
 }
+
+/// How long `initdb` or `pg_ctl` may take before it is killed.
+const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Where the PostgreSQL programs are: on the `PATH`, or in the distribution's directory.
 fn binaries() -> Option<PathBuf> {
@@ -83,11 +89,12 @@ impl Postgres {
             }
         }
         let port = free_port()?;
-        let pg = Postgres {
+        let mut pg = Postgres {
             dir,
             port,
             bin,
             run_as,
+            watchdog: None,
         };
         let data = pg.dir.join("data");
         pg.run(
@@ -122,10 +129,52 @@ impl Postgres {
                 "start",
             ],
         )?;
+        pg.watchdog = pg.watch();
         Ok(pg)
     }
 
+    /// A shell that polls idemlab's pid and, once idemlab is gone, stops the server (as the
+    /// user that runs it) and removes its directory; it exits by itself once the directory is
+    /// gone (the normal end, by `Drop`).
+    fn watch(&self) -> Option<std::process::Child> {
+        let data = self.dir.join("data");
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = match &self.run_as {
+            Some(user) => format!("runuser -u {user} -- \"$3\" -D \"$2\" -m immediate -w stop"),
+            None => "\"$3\" -D \"$2\" -m immediate -w stop".to_string(),
+        };
+        let script = format!(
+            "while kill -0 \"$1\" 2>/dev/null && ! grep -qs '^[0-9]* (.*) Z' /proc/\"$1\"/stat \
+             && [ -d \"$2\" ]; do sleep 0.2; done; \
+             if [ -d \"$2\" ]; then {stop} >/dev/null 2>&1; rm -rf \"$4\"; fi"
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("idemlab-pg-watchdog")
+            .arg(std::process::id().to_string())
+            .arg(&data)
+            .arg(&pg_ctl)
+            .arg(&self.dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()
+    }
+
     fn run(&self, program: &str, args: &[&str]) -> Result<(), ProbeError> {
+        self.run_bounded(program, args, true)
+    }
+
+    /// Runs `program`, killed past [`COMMAND_LIMIT`] and, when `interruptible`, on a signal
+    /// (the stop in `Drop` is not: it must run after a Ctrl-C too).
+    fn run_bounded(
+        &self,
+        program: &str,
+        args: &[&str],
+        interruptible: bool,
+    ) -> Result<(), ProbeError> {
         let path = self.bin.join(program);
         let mut command = match &self.run_as {
             Some(user) => {
@@ -135,15 +184,44 @@ impl Postgres {
             }
             None => Command::new(&path),
         };
-        let out = command
+        let mut child = command
             .args(args)
             .current_dir(&self.dir)
-            .output()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .map_err(|e| ProbeError::Setup(format!("cannot run {program}: {e}")))?;
-        if !out.status.success() {
+        // Waited for in steps, so that a signal or a hung command is answered: killed, never
+        // waited on for ever.
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break status;
+            }
+            let interrupted = interruptible && crate::signals::watch().raised();
+            if interrupted || started.elapsed() > COMMAND_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(if interrupted {
+                    ProbeError::Interrupted
+                } else {
+                    ProbeError::Setup(format!(
+                        "{program} did not finish within {}s: killed",
+                        COMMAND_LIMIT.as_secs()
+                    ))
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        if !status.success() {
+            let mut err = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
+            }
             return Err(ProbeError::Setup(format!(
                 "{program} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+                err.trim()
             )));
         }
         Ok(())
@@ -167,7 +245,15 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.join("data").display().to_string();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        let _ = self.run_bounded(
+            "pg_ctl",
+            &["-D", &data, "-m", "immediate", "-w", "stop"],
+            false,
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
     }
 }
