@@ -158,20 +158,32 @@ pub fn split_command(command: &str) -> Vec<String> {
     words
 }
 
-/// `text` with every duration (`14.2ms`, `3s`, `950µs`) replaced by `<t>` and runs of spaces
-/// by one: what stays the same from one live run to the next.
+/// `text` with every duration (`14.2ms`, `3s`, `950µs`) replaced by `<t>`, the service log's
+/// name (it carries the probe's process id) by `<log>`, and runs of spaces by one: what stays
+/// the same from one live run to the next.
 pub fn without_durations(text: &str) -> String {
     let duration = |w: &str| {
+        let w = w.trim_end_matches([';', ',', ')']);
         let digits = w.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
         let unit = &w[digits.len()..];
         !digits.is_empty()
             && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
             && ["ns", "µs", "us", "ms", "s"].contains(&unit)
     };
+    // The service's log is named by the probe's process id: a different name every run.
+    let log = |w: &str| w.contains("/idemlab-service-") && w.ends_with(".log");
     text.lines()
         .map(|l| {
             l.split_whitespace()
-                .map(|w| if duration(w) { "<t>" } else { w })
+                .map(|w| {
+                    if duration(w) {
+                        "<t>"
+                    } else if log(w) {
+                        "<log>"
+                    } else {
+                        w
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         })
