@@ -789,3 +789,41 @@ fn the_live_matrix_rows_are_the_same_ten_times_in_ten_on_a_loaded_machine() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 25: a service whose effect is a row is judged from the database idemlab started, with
+/// no `/effects` endpoint: `--effects-sql` lists check-then-act's orders, and its concurrent
+/// retry shows the second order, as `--effects /effects` does.
+#[test]
+fn effects_read_from_the_database_show_check_then_acts_second_order() {
+    let (code, out, err) = common::idemlab(
+        &common::root(),
+        &[
+            "probe",
+            "--matrix",
+            "--postgres",
+            "--serve",
+            &serve("check-then-act"),
+            "--effects-sql",
+            "SELECT reference, amount FROM orders",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let live = cells(&json(&out), 0);
+    assert_eq!(live["concurrent-retry"], "broken", "{out}");
+    assert_eq!(live["lost-response"], "ok", "{out}");
+    // Without a database to read, the flag is refused up front.
+    let (code, _, err) = common::idemlab(
+        &common::root(),
+        &[
+            "probe",
+            "--serve",
+            &serve("check-then-act"),
+            "--effects-sql",
+            "SELECT reference, amount FROM orders",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--postgres or --database-url"), "{err}");
+}

@@ -71,6 +71,11 @@ pub struct ProbeArgs {
     /// (`[{"reference", "kind", "amount"}]`); a path alone is on the service.
     #[arg(long, value_name = "URL")]
     pub effects: Option<String>,
+    /// Also count the effects this query lists from the service's database when the run ends
+    /// (`SELECT reference, amount FROM orders`; a third column, the kind); needs --postgres
+    /// or --database-url. For a service whose effect is a row and that has no --effects URL.
+    #[arg(long, value_name = "SQL")]
+    pub effects_sql: Option<String>,
     /// The service's name in the report.
     #[arg(long)]
     pub name: Option<String>,
@@ -140,6 +145,12 @@ mod live {
                     .to_string(),
             ));
         }
+        if args.effects_sql.is_some() && !args.postgres && args.database_url.is_none() {
+            return Err(CliError::Input(
+                "--effects-sql reads the service's database: give --postgres or --database-url"
+                    .to_string(),
+            ));
+        }
         if args.postgres && args.database_url.is_some() {
             return Err(CliError::Input(
                 "give --postgres (a throwaway database) or --database-url, not both".to_string(),
@@ -176,6 +187,7 @@ mod live {
             header: args.header.clone(),
             reference_field: args.reference_field.clone(),
             effects: args.effects.clone(),
+            effects_sql: args.effects_sql.clone(),
             name: service_name(&args),
             // One log for every run of this command (the baseline's, each class's): each start
             // of the service is headed in it.

@@ -92,6 +92,9 @@ pub struct ProbeConfig {
     /// Where the service's output goes with `serve` (default: a file in the temporary
     /// directory, named in the report).
     pub service_log: Option<std::path::PathBuf>,
+    /// A query over the service's database (`database_url`) that lists its effects when the
+    /// run ends: `SELECT reference, amount FROM orders`, an optional third column the kind.
+    pub effects_sql: Option<String>,
 }
 
 impl Default for ProbeConfig {
@@ -109,6 +112,7 @@ impl Default for ProbeConfig {
             effects: None,
             name: "service".to_string(),
             service_log: None,
+            effects_sql: None,
         }
     }
 }
@@ -438,6 +442,9 @@ async fn probe_async(
     if let (Some(url), false) = (&config.effects, interrupted) {
         ledger_extra = read_effects(&shared, url).await?;
     }
+    if let (Some(sql), false) = (&config.effects_sql, interrupted) {
+        ledger_extra.extend(read_effects_sql(&shared, sql).await?);
+    }
     provider.abort();
     if let Some(w) = watcher {
         w.abort();
@@ -531,6 +538,75 @@ async fn probe_async(
         service_log,
         ready_after,
     })
+}
+
+/// The service's own effects, read from its database (`--effects-sql`): each row's first column
+/// the reference, its second the amount (any integer type, or text), an optional third the
+/// kind (`order`, `charge`, `write`, `increment`, `delete`; `order` when absent). Rows of other
+/// runs' references are not this run's, and are left out.
+async fn read_effects_sql(
+    shared: &live::Shared,
+    sql: &str,
+) -> Result<Vec<LedgerEntry>, ProbeError> {
+    let url = shared.config.database_url.as_deref().ok_or_else(|| {
+        ProbeError::Input(
+            "--effects-sql reads the service's database: give --postgres or --database-url"
+                .to_string(),
+        )
+    })?;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| ProbeError::Setup(format!("--effects-sql: cannot connect to {url}: {e}")))?;
+    let driver = tokio::spawn(connection);
+    let rows = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| ProbeError::Input(format!("--effects-sql {sql:?}: {e}")))?;
+    driver.abort();
+    let prefix = format!("{}-op", shared.run_id);
+    let ops = shared.scenario.workload.ops;
+    let now = shared.lock().now_us();
+    let mut out = Vec::new();
+    for row in rows {
+        let tokio_postgres::SimpleQueryMessage::Row(row) = row else {
+            continue;
+        };
+        if row.len() < 2 {
+            return Err(ProbeError::Input(format!(
+                "--effects-sql {sql:?}: a row needs the reference and the amount, got {} column(s)",
+                row.len()
+            )));
+        }
+        // `try_get`: `get` panics on a column the row does not have.
+        let column = |i: usize| row.try_get(i).ok().flatten();
+        let Some(op) = column(0)
+            .and_then(|r| r.strip_prefix(&prefix))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|op| (1..=ops).contains(op))
+        else {
+            continue;
+        };
+        let amount = column(1).unwrap_or("0");
+        let amount: u64 = amount.trim().parse().map_err(|_| {
+            ProbeError::Input(format!(
+                "--effects-sql {sql:?}: the amount {amount:?} is not a whole number"
+            ))
+        })?;
+        let kind = match column(2) {
+            Some("charge") => EffectKind::Charge,
+            Some("write") => EffectKind::Write,
+            Some("increment") => EffectKind::Increment,
+            Some("delete") => EffectKind::Delete,
+            _ => EffectKind::Order,
+        };
+        out.push(LedgerEntry {
+            time_us: now,
+            op,
+            kind,
+            amount,
+        });
+    }
+    Ok(out)
 }
 
 /// The service's own effects (`--effects URL`): `[{"reference": …, "kind": "order", "amount":
