@@ -128,8 +128,14 @@ fn main() {
 
     // The probe's overhead.
     let null = null_service();
+    // A service idemlab does not start is told the provider's address: a fixed port.
+    let provider = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
     let config = ProbeConfig {
         target: Some(format!("http://{null}")),
+        provider,
         name: "null".to_string(),
         ..ProbeConfig::default()
     };

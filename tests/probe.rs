@@ -827,3 +827,220 @@ fn effects_read_from_the_database_show_check_then_acts_second_order() {
     assert_eq!(code, 2);
     assert!(err.contains("--postgres or --database-url"), "{err}");
 }
+
+/// A Python virtual environment with the Stripe SDK (stripe-python and its dependencies, every
+/// version pinned in `tests/services/stripe-requirements.txt`, from PyPI), made once under
+/// `target/`: the test's own install step, never assumed.
+fn stripe_python() -> PathBuf {
+    let venv = common::root().join("target/py-stripe");
+    let python = venv.join("bin/python");
+    let requirements = common::root().join("tests/services/stripe-requirements.txt");
+    let stamp = venv.join("installed.txt");
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return python;
+    }
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv));
+    run(std::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements));
+    std::fs::write(&stamp, wanted).unwrap();
+    python
+}
+
+/// Issue 25: a service written with the official Stripe SDK, pointed at idemlab's provider
+/// by `stripe.api_base`, is probed unchanged (the provider speaks Stripe's API, form-encoded,
+/// with its idempotency keys). One that relies on the SDK's automatic key (a new one per
+/// call) charges twice when it crashes after the charge and the client retries, or when a
+/// response is lost; one that passes a key derived from the client's does not.
+#[test]
+fn a_service_on_the_stripe_sdk_double_charges_with_the_sdks_key_and_not_with_its_own() {
+    let python = stripe_python();
+    let script = common::root().join("tests/services/stripe_shop.py");
+    let row = |mode: &str| {
+        let serve = format!("{} {} {mode}", python.display(), script.display());
+        let (code, out, err) = common::idemlab(
+            &common::root(),
+            &["probe", "--matrix", "--serve", &serve, "--format", "json"],
+        );
+        assert_eq!(code, 0, "{mode}: {err}");
+        cells(&json(&out), 0)
+    };
+    let sdk = row("sdk-key");
+    assert_eq!(sdk["crash-after-effect"], "broken", "{sdk:?}");
+    assert_eq!(sdk["lost-response"], "broken", "{sdk:?}");
+    let own = row("own-key");
+    for class in ["crash-after-effect", "lost-response", "duplicate-delivery"] {
+        assert_ne!(own[class], "broken", "{class}: {own:?}");
+    }
+    assert!(processes_with(&script.display().to_string()).is_empty());
+}
+
+/// One raw HTTP/1.1 exchange on a connection of its own: (status, headers, body).
+fn raw_http(addr: &str, request: &str) -> (u16, String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_lowercase(), body.to_string())
+}
+
+fn stripe_post(addr: &str, path: &str, key: &str, form: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nIdempotency-Key: {key}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+}
+
+/// Issue 25: the provider's Stripe face honours `Idempotency-Key` as Stripe does. A service
+/// written here (a thread behind `--target`) makes the calls by hand while the probe runs:
+/// the same key and parameters replay the first answer with `Idempotent-Replayed: true`;
+/// another amount under the key is 400 `idempotency_error`; a second call while the first is
+/// still running is 409 `idempotency_key_in_use`; an amount that is not a whole number is
+/// refused, counted, and named in the report.
+#[test]
+fn the_stripe_face_replays_refuses_and_conflicts_as_stripe_does() {
+    let provider = provider_addr();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&seen);
+    let provider_for_service = provider.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = vec![0u8; 8192];
+            let len = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..len]).to_string();
+            let reference = request
+                .split("\"reference\": \"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_string();
+            if reference.is_empty() {
+                continue; // The probe's check that something listens: no request.
+            }
+            let p = provider_for_service.as_str();
+            let form =
+                format!("amount=100&currency=usd&confirm=true&metadata%5Breference%5D={reference}");
+            let key = format!("k-{n}");
+            let mut out = Vec::new();
+            // Two at once with the same key: one runs, one conflicts (the provider takes its
+            // scenario's 20ms for the first).
+            let (a, b) = std::thread::scope(|s| {
+                let one =
+                    s.spawn(|| raw_http(p, &stripe_post(p, "/v1/payment_intents", &key, &form)));
+                std::thread::sleep(Duration::from_millis(5));
+                let two =
+                    s.spawn(|| raw_http(p, &stripe_post(p, "/v1/payment_intents", &key, &form)));
+                (one.join().unwrap(), two.join().unwrap())
+            });
+            out.push(format!("first {} {}", a.0, a.2));
+            out.push(format!("concurrent {} {}", b.0, b.2));
+            let replay = raw_http(p, &stripe_post(p, "/v1/payment_intents", &key, &form));
+            out.push(format!(
+                "replay {} replayed={} same={}",
+                replay.0,
+                replay.1.contains("idempotent-replayed: true"),
+                replay.2 == a.2
+            ));
+            let other = form.replace("amount=100", "amount=150");
+            let mismatch = raw_http(p, &stripe_post(p, "/v1/payment_intents", &key, &other));
+            out.push(format!("mismatch {} {}", mismatch.0, mismatch.2));
+            let cents = form.replace("amount=100", "amount=1.00");
+            let bad = raw_http(
+                p,
+                &stripe_post(p, "/v1/charges", &format!("{key}-c"), &cents),
+            );
+            out.push(format!("bad {} {}", bad.0, bad.2));
+            log.lock().unwrap().extend(out);
+            let body = "{\"order\": 1}";
+            let _ = stream.write_all(
+                format!("HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes(),
+            );
+        }
+    });
+    let scenario =
+        std::env::temp_dir().join(format!("idemlab-stripe-face-{}.toml", std::process::id()));
+    std::fs::write(
+        &scenario,
+        "name = \"stripe-face\"\n[workload]\nops = 1\n[client.retry]\ntimeout = \"5s\"\n[provider]\nlatency = \"20ms\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = common::idemlab(
+        &common::root(),
+        &[
+            "probe",
+            scenario.to_str().unwrap(),
+            "--target",
+            &target,
+            "--provider",
+            &provider,
+        ],
+    );
+    let _ = std::fs::remove_file(&scenario);
+    // The baseline's charge was made once per operation, but the hand-made `bad` charge was
+    // refused: the baseline stops there and says so, naming the refusal.
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("not a whole number of cents"), "{err}");
+    let seen = seen.lock().unwrap().clone();
+    let line = |what: &str| {
+        seen.iter()
+            .find(|l| l.starts_with(what))
+            .unwrap_or_else(|| panic!("{what} in {seen:?}"))
+            .clone()
+    };
+    assert!(
+        line("first ").starts_with("first 200")
+            && line("first ").contains("\"object\":\"payment_intent\""),
+        "{seen:?}"
+    );
+    assert!(
+        line("first ").contains("\"status\":\"succeeded\""),
+        "{seen:?}"
+    );
+    assert!(
+        line("concurrent ").starts_with("concurrent 409")
+            && line("concurrent ").contains("idempotency_key_in_use"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        line("replay "),
+        "replay 200 replayed=true same=true",
+        "{seen:?}"
+    );
+    assert!(
+        line("mismatch ").starts_with("mismatch 400")
+            && line("mismatch ").contains("idempotency_error"),
+        "{seen:?}"
+    );
+    assert!(
+        line("bad ").starts_with("bad 400") && line("bad ").contains("invalid_request_error"),
+        "{seen:?}"
+    );
+}

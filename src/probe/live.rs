@@ -134,11 +134,17 @@ pub(crate) struct Shared {
     /// The key the trace shows for each operation (its operation and attempt), as the
     /// simulator mints it.
     pub key_policy: KeyPolicy,
+    /// The Stripe-shaped provider's objects and idempotency keys.
+    pub stripe: Mutex<super::stripe::State>,
 }
 
 impl Shared {
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stripe(&self) -> std::sync::MutexGuard<'_, super::stripe::State> {
+        self.stripe.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -610,7 +616,7 @@ async fn exchange_task(
 
 /// The operation a provider call is for, from the reference the service passed along: one of
 /// the workload's (a reference naming operation 0, or one past the last, names none).
-fn op_of_reference(shared: &Shared, reference: &str) -> Option<u32> {
+pub(crate) fn op_of_reference(shared: &Shared, reference: &str) -> Option<u32> {
     let prefix = format!("{}-op", shared.run_id);
     let op: u32 = reference.strip_prefix(&prefix)?.parse().ok()?;
     (1..=shared.scenario.workload.ops)
@@ -620,7 +626,7 @@ fn op_of_reference(shared: &Shared, reference: &str) -> Option<u32> {
 
 /// Answers a provider call the provider refuses, and counts it by `reason` (shown in every
 /// report: a service whose calls are all refused must not pass for one that charges nothing).
-fn reject(shared: &Shared, reason: String) -> hyper::Response<Full<Bytes>> {
+pub(crate) fn reject(shared: &Shared, reason: String) -> hyper::Response<Full<Bytes>> {
     let mut live = shared.lock();
     live.provider_calls += 1;
     *live.rejected.entry(reason.clone()).or_insert(0) += 1;
@@ -628,10 +634,10 @@ fn reject(shared: &Shared, reason: String) -> hyper::Response<Full<Bytes>> {
 }
 
 /// The largest body of a provider call the provider reads.
-const PROVIDER_BODY_MAX: usize = 64 * 1024;
+pub(crate) const PROVIDER_BODY_MAX: usize = 64 * 1024;
 
 /// `text` cut to a length a message can quote.
-fn clip(text: &str) -> String {
+pub(crate) fn clip(text: &str) -> String {
     const MAX: usize = 80;
     if text.chars().count() <= MAX {
         text.to_string()
@@ -653,7 +659,16 @@ pub(crate) async fn provider(shared: Arc<Shared>, listener: tokio::net::TcpListe
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let task = Arc::clone(&task);
-                async move { Ok::<_, std::convert::Infallible>(charge(task, request).await) }
+                async move {
+                    // Stripe's API (`/v1/...`, what the official SDKs call) or idemlab's own
+                    // (`POST /charge`): the same provider behind both.
+                    let response = if request.uri().path().starts_with("/v1/") {
+                        super::stripe::handle(task, request).await
+                    } else {
+                        charge(task, request).await
+                    };
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -704,6 +719,37 @@ async fn charge(
             format!("no operation has the reference {:?}", clip(&reference)),
         );
     };
+    match make_charge(&shared, op, amount, provider_key.as_deref()).await {
+        Ok(receipt) => http::json(200, &serde_json::json!({ "receipt": receipt })),
+        Err(Refusal::Rejected(why)) => reject(&shared, why),
+        Err(Refusal::Crashed) => {
+            http::json(503, &serde_json::json!({ "error": "the service crashed" }))
+        }
+        Err(Refusal::Unavailable) => {
+            http::json(503, &serde_json::json!({ "error": "unavailable" }))
+        }
+    }
+}
+
+/// Why the provider made no charge.
+pub(crate) enum Refusal {
+    /// The call is not one the provider accepts (said, and counted by `reject`).
+    Rejected(String),
+    /// The plan crashed the service just before the charge.
+    Crashed,
+    /// The plan or the fates made the provider answer 503.
+    Unavailable,
+}
+
+/// The provider's one effect: charges `amount` for `op` (once per `dedupe` key, when the call
+/// has one), with the plan's faults around it: a crash of the service just before or after,
+/// a stall, a 503. Both APIs (idemlab's `/charge` and Stripe's) charge through it. The receipt.
+pub(crate) async fn make_charge(
+    shared: &Arc<Shared>,
+    op: u32,
+    amount: u64,
+    dedupe: Option<&str>,
+) -> Result<u64, Refusal> {
     {
         // The sum of every charge must be exact: a charge that would overflow it is refused.
         let live = shared.lock();
@@ -714,10 +760,9 @@ async fn charge(
             .try_fold(amount, |acc, e| acc.checked_add(e.amount));
         if total.is_none() {
             drop(live);
-            return reject(
-                &shared,
+            return Err(Refusal::Rejected(
                 "a charge would take the total past 2^64 - 1 cents".to_string(),
-            );
+            ));
         }
     }
     let (attempt, copy, latency, slow) = {
@@ -753,8 +798,8 @@ async fn charge(
         });
         (attempt, copy, latency, slow)
     };
-    if crash_point(&shared, op, attempt, When::Before) {
-        return http::json(503, &serde_json::json!({ "error": "the service crashed" }));
+    if crash_point(shared, op, attempt, When::Before) {
+        return Err(Refusal::Crashed);
     }
     tokio::time::sleep(Duration::from_micros(latency + slow)).await;
     let unavailable = shared.plan.atoms.iter().any(|a| {
@@ -766,20 +811,18 @@ async fn charge(
         shared.scenario.external.unavailable,
     );
     if unavailable {
-        return http::json(503, &serde_json::json!({ "error": "unavailable" }));
+        return Err(Refusal::Unavailable);
     }
     let receipt = {
         let mut live = shared.lock();
-        let existing = provider_key
-            .as_ref()
-            .and_then(|k| live.provider_keys.get(k).copied());
+        let existing = dedupe.and_then(|k| live.provider_keys.get(k).copied());
         match existing {
             Some(r) => r,
             None => {
                 live.receipts += 1;
                 let receipt = live.receipts;
-                if let Some(k) = provider_key {
-                    live.provider_keys.insert(k, receipt);
+                if let Some(k) = dedupe {
+                    live.provider_keys.insert(k.to_string(), receipt);
                 }
                 let time_us = live.now_us();
                 live.ledger.push(LedgerEntry {
@@ -810,8 +853,8 @@ async fn charge(
             }
         }
     };
-    crash_point(&shared, op, attempt, When::After);
-    http::json(200, &serde_json::json!({ "receipt": receipt }))
+    crash_point(shared, op, attempt, When::After);
+    Ok(receipt)
 }
 
 /// Kills the service (SIGKILL) if the plan crashes it at this provider call of `op`'s

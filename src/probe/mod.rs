@@ -24,6 +24,7 @@ mod live;
 mod matrix;
 pub mod postgres;
 pub mod service;
+mod stripe;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -365,6 +366,7 @@ async fn probe_async(
         served: served.clone(),
         run_id: run_id.clone(),
         key_policy: scenario.retry.key,
+        stripe: Mutex::new(stripe::State::default()),
     });
     let provider = tokio::spawn(live::provider(Arc::clone(&shared), listener));
     // A service that ends on its own is a death, not a verdict: watched for the whole run.
