@@ -694,6 +694,23 @@ fn foreign_and_misbehaving_services_get_their_verdict_or_a_clear_error() {
     let (code, _, err, _) = probe_foreign(&dir, "wrong-shape", &["probe", "lost-response"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a whole number of cents"), "{err}");
+    // Regression: a provider call naming operation 0 or 2^32 - 1 panicked (index out of
+    // bounds); it is refused, counted and said.
+    let (code, _, err, _) = probe_foreign(&dir, "bad-reference", &["probe", "lost-response"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no operation has the reference") && err.contains("-op0"),
+        "{err}"
+    );
+    // Regression: a service whose stderr was one 60 KB line was echoed whole.
+    let (code, _, err, _) = probe_foreign(&dir, "long-line", &["probe", "lost-response"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.len() < 2_000 && err.contains("60000 characters in all"),
+        "{} bytes: {}",
+        err.len(),
+        &err[..err.len().min(500)]
+    );
     // A service that dies mid-run: a death, with its last lines, never a verdict.
     let (code, _, err, _) = probe_foreign(&dir, "dies", &["probe", "lost-response"]);
     assert_eq!(code, 2, "{err}");

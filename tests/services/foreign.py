@@ -9,7 +9,8 @@ the service's stderr kills it with the first log line.
 
 Modes: naive (logs to stderr), slow-start (1 s before it listens), rejects (400 to everything),
 wrong-shape (calls the provider with the amount as a string), never (accepts, never answers),
-huge (a 50 MB body with its answer), dies (exits after three requests).
+huge (a 50 MB body with its answer), dies (exits after three requests), bad-reference (calls
+the provider for operation 0 and 2^32 - 1), long-line (prints one 60 KB line and exits).
 """
 import json
 import os
@@ -59,6 +60,9 @@ class Handler(BaseHTTPRequestHandler):
         call = {"amount": amount, "reference": body.get("reference")}
         if MODE == "wrong-shape":
             call["amount"] = f"{amount / 100:.2f}"
+        if MODE == "bad-reference":
+            prefix = str(body.get("reference")).rsplit("-op", 1)[0]
+            call["reference"] = f"{prefix}-op{0 if n % 2 else 4294967295}"
         request = urllib.request.Request(
             PROVIDER + "/charge",
             data=json.dumps(call).encode(),
@@ -76,4 +80,7 @@ class Handler(BaseHTTPRequestHandler):
 
 if MODE == "slow-start":
     time.sleep(1)
+if MODE == "long-line":
+    sys.stderr.write("x" * 60_000 + "\n")
+    sys.exit(1)
 ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
