@@ -50,6 +50,27 @@ fn cells(doc: &serde_json::Value, row: usize) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The live matrix row of the shop's `design` against `pg`, by class.
+fn live_cells(design: &str, pg: &Postgres) -> BTreeMap<String, String> {
+    let (code, live, err) = common::idemlab(
+        &common::root(),
+        &[
+            "probe",
+            "--matrix",
+            "--serve",
+            &serve(design),
+            "--database-url",
+            &pg.url(),
+            "--effects",
+            "/effects",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{design}: {err}");
+    cells(&json(&live), 0)
+}
+
 /// The cells where a live service cannot agree with the simulator, and why. None is a cell
 /// where the simulator finds a duplicate charge.
 const CANNOT_AGREE: &[(&str, &str, &str)] = &[
@@ -74,23 +95,7 @@ fn the_live_matrix_row_of_each_reference_design_equals_the_simulators() {
             common::idemlab(&root, &["matrix", "--designs", design, "--format", "json"]);
         assert_eq!(code, 0, "{err}");
         let sim = cells(&json(&sim), 0);
-        let (code, live, err) = common::idemlab(
-            &root,
-            &[
-                "probe",
-                "--matrix",
-                "--serve",
-                &serve(design),
-                "--database-url",
-                &pg.url(),
-                "--effects",
-                "/effects",
-                "--format",
-                "json",
-            ],
-        );
-        assert_eq!(code, 0, "{design}: {err}");
-        let live = cells(&json(&live), 0);
+        let live = live_cells(design, &pg);
         assert_eq!(sim.len(), 7);
         for (class, want) in &sim {
             let got = &live[class];
@@ -770,23 +775,7 @@ fn the_live_matrix_rows_are_the_same_ten_times_in_ten_on_a_loaded_machine() {
         assert_eq!(code, 0, "{err}");
         let sim = cells(&json(&sim), 0);
         for run in 1..=10 {
-            let (code, live, err) = common::idemlab(
-                &root,
-                &[
-                    "probe",
-                    "--matrix",
-                    "--serve",
-                    &serve(design),
-                    "--database-url",
-                    &pg.url(),
-                    "--effects",
-                    "/effects",
-                    "--format",
-                    "json",
-                ],
-            );
-            assert_eq!(code, 0, "{design}: {err}");
-            let live = cells(&json(&live), 0);
+            let live = live_cells(design, &pg);
             for (class, want) in &sim {
                 let cannot = CANNOT_AGREE
                     .iter()

@@ -572,24 +572,13 @@ impl Shared {
 
     /// The number of the task's next `Cx::unique_id`, counting from 0 for each new task.
     pub(crate) fn next_id_index(&mut self, task: &TaskInfo) -> u32 {
-        let slot = task.slot as usize;
-        if self.task_ids.len() <= slot {
-            self.task_ids.resize(slot + 1, 0);
-        }
-        let index = self.task_ids[slot];
-        self.task_ids[slot] += 1;
-        index
+        next_of_slot(&mut self.task_ids, task.slot)
     }
 
     /// The index of the task's next step, counting from 0 for each new task in the slot.
+    #[inline]
     pub(crate) fn next_step_index(&mut self, task: &TaskInfo) -> u32 {
-        let slot = task.slot as usize;
-        if self.task_steps.len() <= slot {
-            self.task_steps.resize(slot + 1, 0);
-        }
-        let index = self.task_steps[slot];
-        self.task_steps[slot] += 1;
-        index
+        next_of_slot(&mut self.task_steps, task.slot)
     }
 
     pub(crate) fn schedule_wake(&mut self, task: &TaskInfo, after: SimDuration) {
@@ -650,4 +639,16 @@ impl Shared {
         self.crash_requested = Some((task.server, cause));
         true
     }
+}
+
+/// The count kept for task slot `slot` in `counts`, then one more for next time.
+#[inline]
+fn next_of_slot(counts: &mut Vec<u32>, slot: u32) -> u32 {
+    let slot = slot as usize;
+    if counts.len() <= slot {
+        counts.resize(slot + 1, 0);
+    }
+    let index = counts[slot];
+    counts[slot] += 1;
+    index
 }
