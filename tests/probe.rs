@@ -688,6 +688,28 @@ fn foreign_and_misbehaving_services_get_their_verdict_or_a_clear_error() {
     assert!(row.contains(" 600 "), "charged twice for op 2: {row}");
     assert!(out.contains("the service's output:"), "{out}");
 
+    // Regression: `--serve "cd dir && ./run"` and `--serve "VAR=1 cmd"` failed (split into
+    // words, not run by a shell); they run through `sh -c` now, as at a prompt.
+    let services = common::root().join("tests/services");
+    let serve = format!(
+        "cd {} && GREETING=hello python3 foreign.py naive",
+        services.display()
+    );
+    let log = dir.join("sh.log");
+    let (code, out, err) = common::idemlab(
+        &dir,
+        &[
+            "probe",
+            "lost-response",
+            "--serve",
+            &serve,
+            "--service-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 2, "{out}{err}");
+    assert!(out.contains("service started 1 time"), "{out}");
+
     // Regression: a service that answers 400 to everything scored a perfect matrix.
     let (code, _, err, _) = probe_foreign(&dir, "rejects", &["probe", "--matrix"]);
     assert_eq!(code, 2, "{err}");
