@@ -1072,3 +1072,67 @@ fn the_stripe_face_replays_refuses_and_conflicts_as_stripe_does() {
         "{seen:?}"
     );
 }
+
+/// Issue 26: the live client and the simulated one make their decisions with the same
+/// functions (the key each attempt carries, the backoff and its jitter, the wire's losses): the
+/// same scenario and plan, through both, give the same decisions event by event: which
+/// attempts are sent with which key, which messages are lost, and every backoff's length. The
+/// timeout is generous, so that real time decides nothing here.
+#[test]
+fn the_live_client_and_the_simulated_one_decide_alike() {
+    use idemlab::fault::{FaultAtom, FaultPlan, MessageRef};
+    use idemlab::trace::{Detail, EventKind};
+    let scenario = idemlab::scenario::parse(
+        "name = \"decisions\"\nseed = 7\n[workload]\nops = 4\nclients = 2\n[client.retry]\ntimeout = \"600ms\"\nattempts_max = 4\nbackoff = \"exponential\"\nbackoff_base = \"5ms\"\nbackoff_cap = \"40ms\"\njitter = \"full\"\nkey = \"per-client\"\n[network]\nlatency = \"1ms..3ms\"\n",
+        "decisions.toml",
+    )
+    .unwrap();
+    let plan = FaultPlan::new(vec![
+        FaultAtom::Drop(MessageRef::response(2, 1)),
+        FaultAtom::Drop(MessageRef::request(3, 1)),
+        FaultAtom::Drop(MessageRef::request(3, 2)),
+    ]);
+    let pg = postgres();
+    let config = idemlab::probe::ProbeConfig {
+        serve: Some(serve("naive")),
+        database_url: Some(pg.url()),
+        service_log: Some(
+            std::env::temp_dir().join(format!("idemlab-decisions-{}.log", std::process::id())),
+        ),
+        ..idemlab::probe::ProbeConfig::default()
+    };
+    let live = idemlab::probe::probe(&scenario, &plan, &config).expect("the probe runs");
+    let _ = std::fs::remove_file(config.service_log.as_ref().unwrap());
+    let naive = idemlab::handlers::lookup("naive").unwrap();
+    let sim = idemlab::world::run(&scenario, naive.as_ref(), scenario.seed, &plan);
+    // The client's decisions, per operation, in order.
+    let decisions = |trace: &idemlab::trace::Trace| {
+        let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for e in trace.iter() {
+            let what = match (e.kind, e.detail) {
+                (EventKind::Send, _) => format!("send {} {:?}", e.attempt, e.key),
+                (EventKind::Lost, Detail::Lost { request, .. }) => {
+                    format!("lost {} request={request}", e.attempt)
+                }
+                (EventKind::Retry, Detail::Backoff { delay_us }) => {
+                    format!("retry after {} in {delay_us}us", e.attempt)
+                }
+                (EventKind::Done, Detail::Outcome(o)) => format!("done {o:?}"),
+                _ => continue,
+            };
+            out.entry(e.op).or_default().push(what);
+        }
+        out
+    };
+    let (live, sim) = (decisions(&live.run.trace), decisions(&sim.trace));
+    assert_eq!(live.len(), 4);
+    assert!(
+        live.values()
+            .flatten()
+            .filter(|d| d.starts_with("retry"))
+            .count()
+            >= 3,
+        "{live:?}"
+    );
+    assert_eq!(live, sim);
+}

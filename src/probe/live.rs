@@ -2,7 +2,11 @@
 //! HTTP, the fake payment provider the service calls, and the fault plan applied on idemlab's
 //! side of the wire, keyed by the same identities as in the simulator.
 //!
-//! The client follows the simulator's rules exactly (`world::client`): it accepts only the answer
+//! The client's decisions are the simulator's own functions, not copies: the key an attempt
+//! carries (`world::client::key_for`), the backoff and its jitter (`world::client::backoff_us`),
+//! and the wire's loss, latency and duplication (`world::net::loss_cause`, `latency`,
+//! `duplicates`), all drawn from the same fates; a change to a rule changes both transports.
+//! The loop follows the simulator's client (`world::client`): it accepts only the answer
 //! to its current attempt while it waits for it; an answer after the attempt timed out is late;
 //! a 2xx ends the operation, a retryable answer (409, 429, 5xx) or a timeout means a retry after
 //! the policy's backoff (the same jitter, drawn from the same fates), and when the attempts run
@@ -23,7 +27,7 @@ use super::http::{self, Failure, Outgoing};
 use super::service::Served;
 use crate::fate::{Decision, Fates, Identity};
 use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
-use crate::settings::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
+use crate::settings::{KeyPolicy, RetryPolicy, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{CrashCause, Detail, EventKind, LossCause, Node, Outcome, TraceEvent};
 use crate::vocab::{Body, EffectKind, ErrorCode, IdemKey, Response, StepKind};
@@ -148,26 +152,11 @@ impl Shared {
     }
 }
 
-/// The key header `op`'s attempt sends, as text and as the trace shows it.
+/// The key header `op`'s attempt sends, as text and as the trace shows it: the simulated
+/// client's key (`world::client::key_for`, the same rule), behind this run's prefix.
 pub(crate) fn key_for(shared: &Shared, op: u32, attempt: u32) -> Option<(String, IdemKey)> {
-    let w = &shared.scenario.workload;
-    let key_op = w.key_op_of(op);
-    let id = match shared.key_policy {
-        KeyPolicy::None => return None,
-        KeyPolicy::PerOperation => IdemKey {
-            op: key_op,
-            attempt: 0,
-        },
-        KeyPolicy::PerAttempt => IdemKey {
-            op: key_op,
-            attempt,
-        },
-        KeyPolicy::Shared => IdemKey { op: 1, attempt: 0 },
-        KeyPolicy::PerClient => IdemKey {
-            op: (key_op - 1) / u32::from(w.clients) + 1,
-            attempt: 0,
-        },
-    };
+    let id =
+        crate::world::client::key_for(shared.key_policy, &shared.scenario.workload, op, attempt)?;
     Some((format!("{}-{id}", shared.run_id), id))
 }
 
@@ -188,32 +177,6 @@ pub(crate) fn body_for(shared: &Shared, op: u32, key: &str) -> String {
                 .map_or("null".to_string(), |v| v.to_string()),
         )
         .replace("{key}", key)
-}
-
-/// The backoff after `attempt` of `op`, as the simulator's client draws it.
-fn backoff(policy: &RetryPolicy, fates: &Fates, op: u32, attempt: u32, prev: u64) -> u64 {
-    let ceiling = match policy.backoff {
-        Backoff::Constant => policy.backoff_base.0,
-        Backoff::Exponential => {
-            let shift = attempt.saturating_sub(1).min(62);
-            policy
-                .backoff_base
-                .0
-                .saturating_mul(1u64 << shift)
-                .min(policy.backoff_cap.0)
-        }
-    };
-    let id = Identity::retry(op, attempt);
-    let draw = |lo: u64, hi: u64| fates.between(Decision::Backoff, id, lo, hi);
-    match policy.jitter {
-        Jitter::None => ceiling,
-        Jitter::Full => draw(0, ceiling),
-        Jitter::Equal => ceiling / 2 + draw(0, ceiling - ceiling / 2),
-        Jitter::Decorrelated => {
-            let hi = prev.saturating_mul(3).max(policy.backoff_base.0);
-            draw(policy.backoff_base.0, hi).min(policy.backoff_cap.0)
-        }
-    }
 }
 
 /// An answer's body as the vocabulary's: an order, a receipt, an error code, or nothing.
@@ -312,7 +275,9 @@ pub(crate) async fn run_op(shared: Arc<Shared>, op: u32) {
             drop(live);
             return finish(&shared, op, Outcome::InDoubt);
         }
-        let delay = backoff(&policy, &shared.fates, op, attempt, prev_backoff);
+        // The simulated client's rule, drawn from the same fates.
+        let delay =
+            crate::world::client::backoff_us(&policy, &shared.fates, op, attempt, prev_backoff);
         prev_backoff = delay;
         {
             let mut live = shared.lock();
@@ -387,13 +352,12 @@ fn send_attempt(shared: &Arc<Shared>, op: u32) -> u32 {
     );
     let message = MessageRef::request(op, attempt);
     let mut copies = vec![0];
-    if shared.plan.duplicates(message)
-        || shared.fates.chance(
-            Decision::Duplicate,
-            Identity::message(true, op, attempt, 0),
-            shared.scenario.network.duplicate,
-        )
-    {
+    if crate::world::net::duplicates(
+        &shared.scenario.network,
+        &shared.plan,
+        &shared.fates,
+        message,
+    ) {
         live.log(
             Node::Net,
             EventKind::Duplicate,
@@ -443,39 +407,21 @@ fn send_attempt(shared: &Arc<Shared>, op: u32) -> u32 {
     attempt
 }
 
-/// Whether `msg` is lost, and why: a partition, the plan, or the scenario's loss rate drawn
-/// from the same fates as the simulator's network.
+/// Whether `msg` is lost, and why: the simulated network's rule (`world::net::loss_cause`).
 fn loss(shared: &Shared, msg: MessageRef, now_us: u64) -> Option<LossCause> {
-    let is_request = msg.dir == Direction::Request;
-    let net = &shared.scenario.network;
-    let rate = if is_request {
-        net.loss_request
-    } else {
-        net.loss_response
-    };
-    let identity = Identity::message(is_request, msg.op, msg.attempt, msg.copy);
-    if shared.plan.partitioned(SimTime(now_us)) {
-        Some(LossCause::Partition)
-    } else if shared.plan.drops(msg) {
-        Some(LossCause::Plan)
-    } else if shared.fates.chance(Decision::Loss, identity, rate) {
-        Some(LossCause::Random)
-    } else {
-        None
-    }
+    crate::world::net::loss_cause(
+        &shared.scenario.network,
+        &shared.plan,
+        &shared.fates,
+        msg,
+        SimTime(now_us),
+    )
 }
 
-/// How long `msg` spends on the simulated wire, on top of loopback's own: the scenario's
-/// network latency drawn from the same fates as the simulator's, plus the plan's delay.
+/// How long `msg` spends on the simulated wire, on top of loopback's own: the simulated
+/// network's rule (`world::net::latency`).
 fn latency(shared: &Shared, msg: MessageRef) -> SimDuration {
-    let net = &shared.scenario.network;
-    let identity = Identity::message(msg.dir == Direction::Request, msg.op, msg.attempt, msg.copy);
-    SimDuration(shared.fates.between(
-        Decision::Latency,
-        identity,
-        net.latency.min.0,
-        net.latency.max.0,
-    )) + shared.plan.delay(msg)
+    crate::world::net::latency(&shared.scenario.network, &shared.plan, &shared.fates, msg)
 }
 
 /// How long one exchange may wait for its answer, past which it is given up as silent.

@@ -7,8 +7,8 @@
 //! out without a final answer, the operation is **in doubt**: the client cannot know whether it
 //! took effect.
 
-use crate::fate::{Decision, Identity};
-use crate::settings::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario};
+use crate::fate::{Decision, Fates, Identity};
+use crate::settings::{Backoff, Jitter, KeyPolicy, RetryPolicy, Scenario, Workload};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, Node, Outcome};
 use crate::vocab::{IdemKey, Request, Response};
@@ -97,6 +97,46 @@ fn fields_hash(fields: &std::collections::BTreeMap<String, String>) -> u32 {
     ((h ^ (h >> 32)) as u32).max(1)
 }
 
+/// The idempotency key attempt `attempt` of `op` carries under `policy`. One of the client's
+/// rules that the simulated client and the probe's live one share (the probe adds its run's
+/// prefix to the text it sends): a change here changes both, never one.
+#[inline]
+pub fn key_for(policy: KeyPolicy, workload: &Workload, op: u32, attempt: u32) -> Option<IdemKey> {
+    // A payload may make the client send another operation's key (a reused key).
+    let op = workload.key_op_of(op);
+    match policy {
+        KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
+        KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
+        KeyPolicy::None => None,
+        KeyPolicy::Shared => Some(IdemKey { op: 1, attempt: 0 }),
+        // Each client numbers its own operations: its k-th one is `k`, whoever else has
+        // a `k` (operations are dealt to clients round-robin).
+        KeyPolicy::PerClient => Some(IdemKey {
+            op: (op - 1) / u32::from(workload.clients) + 1,
+            attempt: 0,
+        }),
+    }
+}
+
+/// The backoff after `attempt` of `op`, in microseconds: the policy's ceiling with its jitter
+/// drawn from the fates by the retry's identity (`prev_us`, the previous backoff, for
+/// decorrelated jitter). Shared by the simulated and the live client, like [`key_for`].
+#[inline]
+pub fn backoff_us(policy: &RetryPolicy, fates: &Fates, op: u32, attempt: u32, prev_us: u64) -> u64 {
+    let ceiling = backoff_ceiling(policy, attempt);
+    let id = Identity::retry(op, attempt);
+    let draw = |lo: u64, hi: u64| fates.between(Decision::Backoff, id, lo, hi);
+    match policy.jitter {
+        Jitter::None => ceiling,
+        Jitter::Full => draw(0, ceiling),
+        Jitter::Equal => ceiling / 2 + draw(0, ceiling - ceiling / 2),
+        Jitter::Decorrelated => {
+            let hi = prev_us.saturating_mul(3).max(policy.backoff_base.0);
+            draw(policy.backoff_base.0, hi).min(policy.backoff_cap.0)
+        }
+    }
+}
+
 /// The delay before the attempt after `attempt` (from 1), before jitter is applied.
 fn backoff_ceiling(policy: &RetryPolicy, attempt: u32) -> u64 {
     match policy.backoff {
@@ -142,20 +182,7 @@ impl World<'_> {
     }
 
     fn key_for(&self, op: u32, attempt: u32) -> Option<IdemKey> {
-        // A payload may make the client send another operation's key (a reused key).
-        let op = self.scenario.workload.key_op_of(op);
-        match self.key_policy {
-            KeyPolicy::PerOperation => Some(IdemKey { op, attempt: 0 }),
-            KeyPolicy::PerAttempt => Some(IdemKey { op, attempt }),
-            KeyPolicy::None => None,
-            KeyPolicy::Shared => Some(IdemKey { op: 1, attempt: 0 }),
-            // Each client numbers its own operations: its k-th one is `k`, whoever else has
-            // a `k` (operations are dealt to clients round-robin).
-            KeyPolicy::PerClient => Some(IdemKey {
-                op: (op - 1) / u32::from(self.scenario.workload.clients) + 1,
-                attempt: 0,
-            }),
-        }
+        key_for(self.key_policy, &self.scenario.workload, op, attempt)
     }
 
     pub(crate) fn send_attempt(&mut self, op: u32) {
@@ -322,22 +349,15 @@ impl World<'_> {
 
     /// The backoff after `attempt`, with the policy's jitter drawn from the fates.
     fn backoff(&self, op: u32, attempt: u32) -> SimDuration {
-        let policy = &self.scenario.retry;
-        let ceiling = backoff_ceiling(policy, attempt);
+        let prev = self.ops[op as usize - 1].prev_backoff.0;
         let shared = self.shared.borrow();
-        let id = Identity::retry(op, attempt);
-        let draw = |lo: u64, hi: u64| shared.fates.between(Decision::Backoff, id, lo, hi);
-        let us = match policy.jitter {
-            Jitter::None => ceiling,
-            Jitter::Full => draw(0, ceiling),
-            Jitter::Equal => ceiling / 2 + draw(0, ceiling - ceiling / 2),
-            Jitter::Decorrelated => {
-                let prev = self.ops[op as usize - 1].prev_backoff.0;
-                let hi = prev.saturating_mul(3).max(policy.backoff_base.0);
-                draw(policy.backoff_base.0, hi).min(policy.backoff_cap.0)
-            }
-        };
-        SimDuration(us)
+        SimDuration(backoff_us(
+            &self.scenario.retry,
+            &shared.fates,
+            op,
+            attempt,
+            prev,
+        ))
     }
 
     /// The broker moves a dead-lettered message back to the queue: delivered again, with
