@@ -18,13 +18,17 @@
 //! Behind the `probe` feature: it needs tokio, hyper and (for the reference service)
 //! tokio-postgres, which a learner's first build should not pay for.
 
+mod client;
 mod conformance;
+mod crash;
 pub mod http;
 mod live;
 mod matrix;
 pub mod postgres;
+mod provider;
 pub mod service;
 mod stripe;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -368,7 +372,7 @@ async fn probe_async(
         key_policy: scenario.retry.key,
         stripe: Mutex::new(stripe::State::default()),
     });
-    let provider = tokio::spawn(live::provider(Arc::clone(&shared), listener));
+    let provider = tokio::spawn(provider::provider(Arc::clone(&shared), listener));
     // A service that ends on its own is a death, not a verdict: watched for the whole run.
     let watcher = served.as_ref().map(|s| {
         let served = Arc::clone(s);
@@ -406,7 +410,7 @@ async fn probe_async(
                     key: None,
                     detail: Detail::Crash(crate::trace::CrashCause::At),
                 });
-                live::crash_and_restart(&task);
+                crash::crash_and_restart(&task);
             });
         }
     }
@@ -420,7 +424,7 @@ async fn probe_async(
         handles.push(tokio::spawn(async move {
             let mut op = c as u32 + 1;
             while op <= total {
-                live::run_op(Arc::clone(&task), op).await;
+                client::run_op(Arc::clone(&task), op).await;
                 op += clients as u32;
                 if interval.0 > 0 {
                     tokio::time::sleep(Duration::from_micros(interval.0)).await;
@@ -434,7 +438,7 @@ async fn probe_async(
     // Late answers and charges still on their way: wait for the open exchanges a moment.
     let grace_until = Instant::now() + Duration::from_millis(1_000);
     while Instant::now() < grace_until
-        && !live::stopping(&shared)
+        && !client::stopping(&shared)
         && shared.lock().ops.iter().any(|o| !o.open.is_empty())
     {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -25,7 +25,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
 use super::http;
-use super::live::{self, Refusal, Shared};
+use super::live::Shared;
+use super::provider::{self as live, Refusal};
 
 /// What the Stripe face remembers: payment intents, charges and refunds by id, and
 /// idempotency keys with the response they got.
