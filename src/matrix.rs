@@ -158,32 +158,13 @@ restart_delay = "100ms"
 latency = "5ms"
 "#;
 
-/// The base text for a design, with `extra` TOML lines merged into its tables.
-fn base(consumer: bool, patch: &[(&str, &str)]) -> Scenario {
+/// The base scenario of every class: one operation on a fast network, two servers, and an HTTP
+/// client that retries (or, for a queue consumer, a broker that redelivers). The one
+/// definition: each class changes the fields it needs, and the live probe's classes
+/// (`probe::matrix`) start from it too.
+pub fn base(consumer: bool) -> Scenario {
     let retries = if consumer { QUEUE_BROKER } else { HTTP_CLIENT };
-    let mut lines: Vec<String> = format!("{WORLD}{retries}")
-        .lines()
-        .map(str::to_string)
-        .collect();
-    for (table, line) in patch {
-        let header = format!("[{table}]");
-        let key = line.split('=').next().unwrap_or("").trim();
-        let Some(at) = lines.iter().position(|l| *l == header) else {
-            lines.push(header);
-            lines.push(line.to_string());
-            continue;
-        };
-        let end = lines[at + 1..]
-            .iter()
-            .position(|l| l.starts_with('['))
-            .map_or(lines.len(), |i| at + 1 + i);
-        match (at + 1..end).find(|&i| lines[i].split('=').next().unwrap_or("").trim() == key) {
-            Some(i) => lines[i] = line.to_string(),
-            None => lines.insert(at + 1, line.to_string()),
-        }
-    }
-    let text = lines.join("\n");
-    match scenario::parse(&text, "matrix base") {
+    match scenario::parse(&format!("{WORLD}{retries}"), "matrix base") {
         Ok(s) => s,
         // The bases are constants checked by the tests; this cannot happen in a release.
         Err(e) => panic!("a matrix base scenario is invalid: {e}"),
@@ -210,7 +191,7 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
     match class {
         FaultClass::LostRequest => vec![one(
             "1 operation, the first request lost",
-            base(consumer, &[]),
+            base(consumer),
             vec![FaultAtom::Drop(request(1, 1, 0))],
         )],
         FaultClass::LostResponse => vec![one(
@@ -219,12 +200,12 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
             } else {
                 "1 operation, the first response lost"
             },
-            base(consumer, &[]),
+            base(consumer),
             vec![FaultAtom::Drop(MessageRef::response(1, 1))],
         )],
         FaultClass::DuplicateDelivery => vec![one(
             "1 operation, its request delivered twice, the copy 100ms late",
-            base(consumer, &[]),
+            base(consumer),
             vec![
                 FaultAtom::Duplicate(request(1, 1, 0)),
                 FaultAtom::Delay {
@@ -234,7 +215,7 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
             ],
         )],
         FaultClass::ConcurrentRetry => {
-            let scenario = base(consumer, &[]);
+            let scenario = base(consumer);
             let late = crate::time::SimDuration::from_millis(80);
             let mut plans: Vec<FaultPlan> = first_attempt_steps(&scenario, entry, options)
                 .into_iter()
@@ -269,7 +250,7 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
             }]
         }
         FaultClass::CrashAfterEffect => {
-            let scenario = base(consumer, &[]);
+            let scenario = base(consumer);
             let plans = crash_points(&scenario, entry, options);
             vec![Variant {
                 setup: "1 operation, the server crashes after a step of the first attempt, before the next",
@@ -278,23 +259,18 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
             }]
         }
         FaultClass::RetryAfterExpiry => {
-            let scenario = if consumer {
-                base(
-                    true,
-                    &[
-                        ("server", "key_ttl = \"200ms\""),
-                        ("broker", "visibility_timeout = \"500ms\""),
-                    ],
-                )
-            } else {
-                base(
-                    false,
-                    &[
-                        ("server", "key_ttl = \"200ms\""),
-                        ("client.retry", "backoff_base = \"500ms\""),
-                    ],
-                )
-            };
+            let mut scenario = base(consumer);
+            scenario.server.key_ttl = Some(crate::time::SimDuration::from_millis(200));
+            let late = crate::time::SimDuration::from_millis(500);
+            match scenario.broker.as_mut() {
+                // The broker's redeliveries follow its visibility timeout.
+                Some(broker) => {
+                    broker.visibility_timeout = late;
+                    scenario.retry = broker.retry_policy();
+                }
+                // The default cap (1s) stays above the base.
+                None => scenario.retry.backoff_base = late,
+            }
             vec![one(
                 if consumer {
                     "keys live 200ms; the ack is lost and the redelivery comes after 500ms"
@@ -306,7 +282,8 @@ fn variants(class: FaultClass, entry: &Entry, options: &Options) -> Vec<Variant>
             )]
         }
         FaultClass::PayloadMismatch => {
-            let mut scenario = base(consumer, &[("workload", "amounts = [100, 150]")]);
+            let mut scenario = base(consumer);
+            scenario.workload.amounts = vec![100, 150];
             scenario.workload.ops = 2;
             scenario.retry.key = KeyPolicy::Shared;
             vec![one(
@@ -432,7 +409,7 @@ pub fn cell_with(entry: &Entry, options: &Options, class: FaultClass) -> CellRes
     for variant in variants(class, entry, options) {
         // Expiry is judged by what it changes: only a verdict worse than the baseline's counts.
         // The baseline is class (ii): the same lost response, with a retry that comes soon.
-        let baseline = (class == FaultClass::RetryAfterExpiry).then(|| base(entry.consumer, &[]));
+        let baseline = (class == FaultClass::RetryAfterExpiry).then(|| base(entry.consumer));
         for plan in &variant.plans {
             let run = world::run(
                 &variant.scenario,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::fault::{Direction, FaultAtom, FaultClass, FaultPlan, MessageRef, When};
 use crate::matrix::{Cell, CellResult, Row, verdict};
 use crate::oracle;
-use crate::settings::{Backoff, Jitter, KeyPolicy, LatencyRange, Scenario};
+use crate::settings::{Backoff, KeyPolicy, Scenario};
 use crate::time::SimDuration;
 use crate::vocab::StepKind;
 
@@ -98,28 +98,18 @@ impl Timings {
 
 /// The base scenario of every class, on `template`'s seed and name.
 pub(super) fn base(template: &Scenario, t: &Timings) -> Scenario {
-    let mut s = template.clone();
-    s.faults = FaultPlan::default();
-    s.expect.clear();
-    s.workload.ops = 1;
-    s.workload.clients = 1;
-    s.workload.amounts.clear();
-    s.workload.payloads.clear();
+    // The simulator's base (`matrix::base`, the one definition of the classes' world: one
+    // operation, a 1ms network without loss, a provider answering in 5ms, four attempts), on
+    // the template's seed and name, with one live service and the timings scaled to it.
+    let mut s = crate::matrix::base(false);
+    s.name = template.name.clone();
+    s.seed = template.seed;
+    s.server.count = 1;
     s.retry.timeout = t.timeout;
-    s.retry.attempts_max = 4;
     s.retry.backoff = Backoff::Constant;
     s.retry.backoff_base = t.backoff;
     s.retry.backoff_cap = t.backoff;
-    s.retry.jitter = Jitter::None;
-    s.retry.key = KeyPolicy::PerOperation;
-    s.server.key_ttl = None;
     s.server.restart_delay = t.restart_delay;
-    s.external.latency = LatencyRange::fixed(ms(5));
-    s.external.unavailable = 0.0;
-    s.network.latency = LatencyRange::fixed(ms(1));
-    s.network.loss_request = 0.0;
-    s.network.loss_response = 0.0;
-    s.network.duplicate = 0.0;
     s
 }
 
