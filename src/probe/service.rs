@@ -276,7 +276,7 @@ fn kill_group(child: &mut Child) {
 }
 
 /// The last `n` lines of the file at `path` (its last 64 KiB at most: a service that printed
-/// one 60 KB line is quoted, not echoed), each cut to [`LINE_CHARS_MAX`] characters.
+/// one 60 KB line is quoted, not echoed), each cut to 200 characters.
 pub fn last_lines(path: &Path, n: usize) -> Vec<String> {
     let Ok(mut file) = std::fs::File::open(path) else {
         return Vec::new();

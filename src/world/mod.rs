@@ -7,8 +7,11 @@
 //! (a task is polled only when the step it waits on completes, so no waker is needed).
 //!
 //! The parts live in one file each: [`net`] (fates of messages), [`client`] (operations,
-//! timeouts, retries, backoff), [`server`] (tasks, crashes, restarts). The state a handler's
-//! [`Cx`](crate::handlers::api::Cx) reaches is [`Shared`]; the rest stays in `World`.
+//! timeouts, retries, backoff), [`server`] (tasks, crashes, restarts), [`api`] (what a handler
+//! sees: [`api::Cx`], the store and the provider), [`design`] (the `Design` trait). The state a
+//! handler's `Cx` reaches is [`Shared`]; the rest stays in `World`. The client's and the
+//! network's rules (`client::key_for`, `client::backoff_us`, `net::loss_cause`, `net::latency`,
+//! `net::duplicates`) are plain functions, which the probe's live client calls too.
 
 pub mod api;
 pub mod client;

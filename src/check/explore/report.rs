@@ -35,8 +35,9 @@ pub struct DepthReport {
     /// Atoms not tried because the plan made them change nothing.
     pub dominated: u64,
     /// Plans decided without a run: two atoms on operations that cannot interact (each
-    /// changed operations the other did not, all of them with store keys of their own, no
-    /// crash), whose plans of one atom fewer broke nothing; see the module documentation.
+    /// changed operations the other did not, all of them with store keys of their own, and,
+    /// with a crash in the plan, none of them on the crashing server while it is down), whose
+    /// plans of one atom fewer broke nothing; see the module documentation for the premise.
     pub independent: u64,
     /// Plans that would have been decided without a run, but a handler of one of the runs
     /// they rest on read the clock (`Cx::now`), so they were run.
