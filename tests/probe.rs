@@ -710,45 +710,51 @@ fn foreign_and_misbehaving_services_get_their_verdict_or_a_clear_error() {
     assert_ne!(code, 2, "{out}{err}");
     assert!(out.contains("service started 1 time"), "{out}");
 
-    // Regression: a service that answers 400 to everything scored a perfect matrix.
-    let (code, _, err, _) = probe_foreign(&dir, "rejects", &["probe", "--matrix"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("does not do the workload right") && err.contains("400×"),
-        "{err}"
-    );
-    // A provider call of the wrong shape is refused, counted and said.
-    let (code, _, err, _) = probe_foreign(&dir, "wrong-shape", &["probe", "lost-response"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not a whole number of cents"), "{err}");
-    // Regression: a provider call naming operation 0 or 2^32 - 1 panicked (index out of
-    // bounds); it is refused, counted and said.
-    let (code, _, err, _) = probe_foreign(&dir, "bad-reference", &["probe", "lost-response"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("no operation has the reference") && err.contains("-op0"),
-        "{err}"
-    );
-    // Regression: a service whose stderr was one 60 KB line was echoed whole.
-    let (code, _, err, _) = probe_foreign(&dir, "long-line", &["probe", "lost-response"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.len() < 2_000 && err.contains("60000 characters in all"),
-        "{} bytes: {}",
-        err.len(),
-        &err[..err.len().min(500)]
-    );
-    // A service that dies mid-run: a death, with its last lines, never a verdict.
-    let (code, _, err, _) = probe_foreign(&dir, "dies", &["probe", "lost-response"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("died on its own") && err.contains("out of memory (on purpose)"),
-        "{err}"
-    );
-    // A service that never answers.
-    let (code, _, err, _) = probe_foreign(&dir, "never", &["probe", "lost-response"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("answered none"), "{err}");
+    // Services that must get a clear error (exit 2), never a verdict: (mode, command, what
+    // the error must say, and why it is here).
+    let refused: &[(&str, &[&str], &[&str])] = &[
+        // Regression: a service that answers 400 to everything scored a perfect matrix.
+        (
+            "rejects",
+            &["probe", "--matrix"],
+            &["does not do the workload right", "400×"],
+        ),
+        // A provider call of the wrong shape is refused, counted and said.
+        (
+            "wrong-shape",
+            &["probe", "lost-response"],
+            &["not a whole number of cents"],
+        ),
+        // Regression: a provider call naming operation 0 or 2^32 - 1 panicked (index out of
+        // bounds); it is refused, counted and said.
+        (
+            "bad-reference",
+            &["probe", "lost-response"],
+            &["no operation has the reference", "-op0"],
+        ),
+        // Regression: a service whose stderr was one 60 KB line was echoed whole.
+        (
+            "long-line",
+            &["probe", "lost-response"],
+            &["60000 characters in all"],
+        ),
+        // A service that dies mid-run: a death, with its last lines, never a verdict.
+        (
+            "dies",
+            &["probe", "lost-response"],
+            &["died on its own", "out of memory (on purpose)"],
+        ),
+        // A service that never answers.
+        ("never", &["probe", "lost-response"], &["answered none"]),
+    ];
+    for (mode, args, says) in refused {
+        let (code, _, err, _) = probe_foreign(&dir, mode, args);
+        assert_eq!(code, 2, "{mode}: {err}");
+        assert!(err.len() < 2_000, "{mode}: {} bytes of error", err.len());
+        for what in *says {
+            assert!(err.contains(what), "{mode}: `{what}` not in {err}");
+        }
+    }
     // A 50 MB answer: read up to its first 64 KiB, and judged.
     let (code, out, err, _) = probe_foreign(&dir, "huge", &["probe", "lost-response"]);
     assert_ne!(code, 2, "{out}{err}");

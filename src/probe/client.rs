@@ -187,18 +187,7 @@ fn send_attempt(shared: &Arc<Shared>, op: u32) -> u32 {
     for copy in copies {
         let msg = MessageRef { copy, ..message };
         if let Some(cause) = loss(shared, msg, now) {
-            live.log(
-                Node::Net,
-                EventKind::Lost,
-                op,
-                attempt,
-                copy,
-                key.as_ref().map(|k| k.1),
-                Detail::Lost {
-                    request: true,
-                    cause,
-                },
-            );
+            live.log_lost((op, attempt, copy), key.as_ref().map(|k| k.1), true, cause);
             continue;
         }
         live.ops[op as usize - 1].open.push((attempt, copy));

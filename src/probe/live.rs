@@ -96,6 +96,25 @@ impl Live {
         self.t0.elapsed().as_micros() as u64
     }
 
+    /// Logs that the network lost `op`'s `attempt` (copy `copy`): its request, or its answer.
+    pub(crate) fn log_lost(
+        &mut self,
+        (op, attempt, copy): (u32, u32, u32),
+        key: Option<IdemKey>,
+        request: bool,
+        cause: crate::trace::LossCause,
+    ) {
+        self.log(
+            Node::Net,
+            EventKind::Lost,
+            op,
+            attempt,
+            copy,
+            key,
+            Detail::Lost { request, cause },
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn log(
         &mut self,

@@ -96,18 +96,7 @@ fn settle(
     };
     if let Some(cause) = loss(shared, msg, live.now_us()) {
         // The service applied it and answered; the answer is read and thrown away.
-        live.log(
-            Node::Net,
-            EventKind::Lost,
-            op,
-            attempt,
-            copy,
-            key,
-            Detail::Lost {
-                request: false,
-                cause,
-            },
-        );
+        live.log_lost((op, attempt, copy), key, false, cause);
         return None;
     }
     Some((response, latency(shared, msg)))
