@@ -79,8 +79,9 @@ pub struct ProbeArgs {
     /// The service's name in the report.
     #[arg(long)]
     pub name: Option<String>,
-    /// With --serve: where the service's stdout and stderr go (default: a file in the
-    /// temporary directory; the report names it).
+    /// With --serve: where the service's stdout and stderr go, kept and named in the report
+    /// (default: a file in the temporary directory, removed when the probe ends well, kept and
+    /// named in the error when it does not).
     #[arg(long, value_name = "FILE")]
     pub service_log: Option<PathBuf>,
     /// With --matrix: the client's timeout per attempt (`200ms`); the stall, backoff and key
@@ -243,6 +244,13 @@ mod live {
             }
         });
         drop(pg);
+        // The default log is kept only when the service or the probe failed (the errors name
+        // it); a verdict, even a failed expectation, does not need it. One given with
+        // --service-log is the user's.
+        let went_well = matches!(result, Ok(()) | Err(CliError::Expectation(_)));
+        if let (true, None, Some(log)) = (went_well, &args.service_log, &config.service_log) {
+            let _ = std::fs::remove_file(log);
+        }
         result
     }
 
@@ -357,7 +365,8 @@ mod live {
                 for (why, n) in &live.rejected {
                     let _ = writeln!(out, "  provider refused {n}×: {why}");
                 }
-                if let Some(log) = &live.service_log {
+                // A log the user asked for is named; the default one goes when all went well.
+                if let (Some(log), Some(_)) = (&live.service_log, &args.service_log) {
                     let _ = writeln!(out, "the service's output: {}", log.display());
                 }
                 if let Some(path) = &args.save {
