@@ -50,9 +50,10 @@ fn cells(doc: &serde_json::Value, row: usize) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The live matrix row of the shop's `design` against `pg`, by class.
-fn live_cells(design: &str, pg: &Postgres) -> BTreeMap<String, String> {
-    let (code, live, err) = common::idemlab(
+/// `idemlab probe --matrix --format json` on the shop's `design` against `pg`, its effects
+/// read from `/effects`: (exit code, stdout, stderr).
+fn live_matrix(design: &str, pg: &Postgres) -> (i32, String, String) {
+    common::idemlab(
         &common::root(),
         &[
             "probe",
@@ -66,7 +67,12 @@ fn live_cells(design: &str, pg: &Postgres) -> BTreeMap<String, String> {
             "--format",
             "json",
         ],
-    );
+    )
+}
+
+/// The live matrix row of the shop's `design` against `pg`, by class.
+fn live_cells(design: &str, pg: &Postgres) -> BTreeMap<String, String> {
+    let (code, live, err) = live_matrix(design, pg);
     assert_eq!(code, 0, "{design}: {err}");
     cells(&json(&live), 0)
 }
@@ -116,24 +122,7 @@ fn the_live_matrix_row_of_each_reference_design_equals_the_simulators() {
     }
     // The race the issue names: check-then-act applies a payment twice at READ COMMITTED,
     // key-in-transaction never does (409 instead).
-    let row = |design: &str| {
-        let (_, out, _) = common::idemlab(
-            &root,
-            &[
-                "probe",
-                "--matrix",
-                "--serve",
-                &serve(design),
-                "--database-url",
-                &pg.url(),
-                "--effects",
-                "/effects",
-                "--format",
-                "json",
-            ],
-        );
-        json(&out)
-    };
+    let row = |design: &str| json(&live_matrix(design, &pg).1);
     let cta = row("check-then-act");
     assert_eq!(cta["rows"][0]["cells"]["concurrent-retry"], "broken");
     assert!(
