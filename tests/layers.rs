@@ -252,3 +252,124 @@ fn the_graph_reader_finds_paths_and_cycles() {
         ["a", "b", "c", "a"].map(String::from).to_vec()
     );
 }
+
+/// The first segments of the paths after `prefix` in `text`: `super::{a::X, b}` gives `a` and
+/// `b`; `super::c::Y` gives `c`.
+fn heads_after(text: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices(prefix) {
+        let before = text[..i].chars().next_back();
+        let rest = &text[i + prefix.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+            continue; // `super::super::…`, `self::super::…`: not a sibling
+        }
+        let ident = |s: &str| -> String {
+            s.trim_start()
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        if let Some(group) = rest.strip_prefix('{') {
+            // The top-level items of the braces.
+            let (mut depth, mut start) = (0usize, 0usize);
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(ident(&group[start..j]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(ident(&group[start..j]));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    out.retain(|s| !s.is_empty() && s != "super" && s != "self");
+    out
+}
+
+/// For every folder of `src/`: file → the sibling files (or sub-folders) it uses, through
+/// `super::NAME` or `crate::FOLDER::NAME`. `mod.rs` is the folder itself, not a sibling.
+fn folder_graphs() -> BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> {
+    let root = common::root();
+    let mut out: BTreeMap<PathBuf, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in files(&root.join("src")) {
+        let dir = file.parent().unwrap().to_path_buf();
+        if dir == root.join("src") || file.file_name().unwrap() == "mod.rs" {
+            continue;
+        }
+        let siblings: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap() != "mod.rs")
+            .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+            .collect();
+        let me = file.file_stem().unwrap().to_string_lossy().to_string();
+        let module_path = dir
+            .strip_prefix(root.join("src"))
+            .unwrap()
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+            .join("::");
+        let text = code(&std::fs::read_to_string(&file).unwrap());
+        let mut heads = heads_after(&text, "super::");
+        heads.extend(heads_after(&text, &format!("crate::{module_path}::")));
+        let graph = out.entry(dir).or_default();
+        let uses = graph.entry(me.clone()).or_default();
+        for h in heads {
+            if siblings.contains(&h) && h != me {
+                uses.insert(h);
+            }
+        }
+    }
+    out
+}
+
+/// Inside a folder, too, files use each other one way: two files that need each other share a
+/// leaf the both use (`settings/values.rs`, `tui/style.rs`).
+#[test]
+fn no_two_files_of_a_folder_reach_each_other() {
+    let graphs = folder_graphs();
+    let edges: usize = graphs
+        .values()
+        .flat_map(|g| g.values())
+        .map(|u| u.len())
+        .sum();
+    assert!(
+        edges > 20,
+        "too few edges between files to mean anything: {edges}"
+    );
+    let cycles: Vec<String> = graphs
+        .iter()
+        .filter_map(|(dir, g)| {
+            let c = cycle(g)?;
+            Some(format!("in {}: {}", dir.display(), c.join(" → ")))
+        })
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "files reach each other:\n{}",
+        cycles.join("\n")
+    );
+}
+
+#[test]
+fn the_folder_reader_finds_siblings() {
+    assert_eq!(
+        heads_after(
+            "use super::{app::{App, X}, view::PALETTE};\nsuper::diagram::fit(t)",
+            "super::"
+        ),
+        ["app", "view", "diagram"].map(String::from).to_vec()
+    );
+    assert!(heads_after("use super::super::x;", "super::").is_empty());
+}

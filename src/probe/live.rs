@@ -154,7 +154,7 @@ pub(crate) struct Shared {
     /// simulator mints it.
     pub key_policy: KeyPolicy,
     /// The Stripe-shaped provider's objects and idempotency keys.
-    pub stripe: Mutex<super::stripe::State>,
+    pub stripe: Mutex<super::stripe_state::State>,
 }
 
 impl Shared {
@@ -162,7 +162,7 @@ impl Shared {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn stripe(&self) -> std::sync::MutexGuard<'_, super::stripe::State> {
+    pub fn stripe(&self) -> std::sync::MutexGuard<'_, super::stripe_state::State> {
         self.stripe.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

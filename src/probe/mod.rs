@@ -18,6 +18,7 @@
 //! Behind the `probe` feature: it needs tokio, hyper and (for the reference service)
 //! tokio-postgres, which a learner's first build should not pay for.
 
+mod charges;
 mod client;
 mod conformance;
 mod crash;
@@ -28,6 +29,7 @@ pub mod postgres;
 mod provider;
 pub mod service;
 mod stripe;
+mod stripe_state;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -370,7 +372,7 @@ async fn probe_async(
         served: served.clone(),
         run_id: run_id.clone(),
         key_policy: scenario.retry.key,
-        stripe: Mutex::new(stripe::State::default()),
+        stripe: Mutex::new(stripe_state::State::default()),
     });
     let provider = tokio::spawn(provider::provider(Arc::clone(&shared), listener));
     // A service that ends on its own is a death, not a verdict: watched for the whole run.

@@ -16,7 +16,7 @@
 //!
 //! A charge is attributed to its operation by the metadata field `--reference-field` names
 //! (`metadata[reference]` by default), and made through the same core as idemlab's own
-//! `POST /charge` (`live::make_charge`): the plan's stalls, 503s and crashes apply alike.
+//! `POST /charge` (`charges::make_charge`): the plan's stalls, 503s and crashes apply alike.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,31 +24,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
+use super::charges::{self, Refusal};
 use super::http;
 use super::live::Shared;
-use super::provider::{self as live, Refusal};
-
-/// What the Stripe face remembers: payment intents, charges and refunds by id, and
-/// idempotency keys with the response they got.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    objects: BTreeMap<String, serde_json::Value>,
-    keys: BTreeMap<String, Key>,
-    next: u64,
-}
-
-/// An idempotency key's record.
-#[derive(Clone, Debug)]
-enum Key {
-    /// The first request with it is still running.
-    InProgress,
-    /// Its response, to replay.
-    Done {
-        params: String,
-        status: u16,
-        body: serde_json::Value,
-    },
-}
+use super::stripe_state::Key;
 
 /// Answers one call of Stripe's API.
 pub(crate) async fn handle(
@@ -62,7 +41,7 @@ pub(crate) async fn handle(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let limited = http_body_util::Limited::new(request.into_body(), live::PROVIDER_BODY_MAX);
+    let limited = http_body_util::Limited::new(request.into_body(), charges::PROVIDER_BODY_MAX);
     let Ok(bytes) = limited.collect().await.map(|b| b.to_bytes()) else {
         return error(400, "invalid_request_error", None, "unreadable body");
     };
@@ -218,7 +197,7 @@ fn new_object(
     form: &BTreeMap<String, String>,
 ) -> Result<serde_json::Value, (u16, serde_json::Value)> {
     let refuse = |why: String| {
-        live::reject(shared, why.clone());
+        charges::reject(shared, why.clone());
         stripe_error(
             400,
             "invalid_request_error",
@@ -230,7 +209,7 @@ fn new_object(
     let Ok(amount) = amount.parse::<u64>() else {
         return Err(refuse(format!(
             "`amount` is missing or not a whole number of cents (got {:?})",
-            live::clip(amount)
+            charges::clip(amount)
         )));
     };
     let field = shared.config.reference_field.as_str();
@@ -238,10 +217,10 @@ fn new_object(
         .get(&format!("metadata[{field}]"))
         .cloned()
         .unwrap_or_default();
-    if live::op_of_reference(shared, &reference).is_none() {
+    if charges::op_of_reference(shared, &reference).is_none() {
         return Err(refuse(format!(
             "no operation has the reference {:?} (metadata[{field}], named by --reference-field)",
-            live::clip(&reference)
+            charges::clip(&reference)
         )));
     }
     let metadata: serde_json::Map<String, serde_json::Value> = form
@@ -275,7 +254,7 @@ async fn pay(shared: &Arc<Shared>, mut object: serde_json::Value) -> (u16, serde
         .unwrap_or_default()
         .to_string();
     let amount = object["amount"].as_u64().unwrap_or(0);
-    let Some(op) = live::op_of_reference(shared, &reference) else {
+    let Some(op) = charges::op_of_reference(shared, &reference) else {
         return stripe_error(
             400,
             "invalid_request_error",
@@ -283,7 +262,7 @@ async fn pay(shared: &Arc<Shared>, mut object: serde_json::Value) -> (u16, serde
             "no operation has this reference",
         );
     };
-    match live::make_charge(shared, op, amount, None).await {
+    match charges::make_charge(shared, op, amount, None).await {
         Ok(receipt) => {
             object["status"] = serde_json::Value::String("succeeded".to_string());
             if object["object"] == "charge" {
@@ -296,7 +275,7 @@ async fn pay(shared: &Arc<Shared>, mut object: serde_json::Value) -> (u16, serde
             (200, object)
         }
         Err(Refusal::Rejected(why)) => {
-            live::reject(shared, why.clone());
+            charges::reject(shared, why.clone());
             stripe_error(400, "invalid_request_error", None, &why)
         }
         Err(Refusal::Crashed) => stripe_error(503, "api_error", None, "the service crashed"),
@@ -314,7 +293,7 @@ fn missing(id: &str) -> (u16, serde_json::Value) {
         404,
         "invalid_request_error",
         Some("resource_missing"),
-        &format!("No such object: '{}'", live::clip(id)),
+        &format!("No such object: '{}'", charges::clip(id)),
     )
 }
 

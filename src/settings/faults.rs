@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::error::Source;
 use super::raw::*;
-use super::validate::{duration, int_in};
+use super::values::{duration, int_in};
 use super::*;
 use crate::fault::{Direction, FaultAtom, MessageRef, When};
 use crate::suggest::did_you_mean;

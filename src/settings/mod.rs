@@ -12,6 +12,7 @@ pub mod error;
 mod faults;
 mod raw;
 mod validate;
+mod values;
 pub mod write;
 
 use std::collections::BTreeMap;

@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::{App, DesignView};
-use super::view::{PALETTE, marker_of, stats_spans};
+use super::style::{PALETTE, marker_of, stats_spans};
 use crate::trace::{Detail, EventKind, Node, Outcome, TraceEvent};
 use crate::world::StepKind;
 

@@ -12,6 +12,7 @@ pub mod app;
 mod diagram;
 pub mod html;
 mod overlays;
+mod style;
 pub mod sweep_view;
 pub mod view;
 

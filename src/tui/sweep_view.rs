@@ -10,7 +10,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-use super::view::PALETTE;
+use super::style::PALETTE;
 use crate::sweep::Chart as SweepChart;
 
 /// The sweep view's state.
