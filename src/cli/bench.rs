@@ -2,6 +2,45 @@
 
 use super::*;
 
+/// The arguments of `idemlab bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// How many operations.
+    #[arg(long, default_value_t = 100_000)]
+    pub ops: u32,
+    /// Probability that each message (request or response) is lost.
+    #[arg(long, default_value_t = 0.1)]
+    pub loss: f64,
+    /// The seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many timed runs (after one untimed warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: u32,
+    /// What each timed run keeps: its whole trace, or only what its metrics need.
+    #[arg(long, value_enum, default_value_t = BenchRecord::Trace)]
+    pub record: BenchRecord,
+}
+
+/// What `bench` keeps of each timed run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchRecord {
+    /// Every event in the run's trace, as `run`, `compare` and the TUI make them.
+    Trace,
+    /// Only what the metrics need, as `sweep` makes them: no trace.
+    Metrics,
+}
+
+impl BenchRecord {
+    /// The world's name for it.
+    fn recording(self) -> world::Recording {
+        match self {
+            BenchRecord::Trace => world::Recording::Trace,
+            BenchRecord::Metrics => world::Recording::Metrics,
+        }
+    }
+}
+
 /// Workload W: one client, `ops` sequential operations, each message lost with probability
 /// `loss`, latency uniform 1..=5ms, timeout 20ms, at most 5 attempts, immediate retry, a
 /// non-idempotent counter handler.
@@ -50,14 +89,14 @@ pub fn workload_w(ops: u32, loss: f64) -> Scenario {
     s
 }
 
-pub(super) fn cmd_bench(
-    ops: u32,
-    loss: f64,
-    seed: u64,
-    runs: u32,
-    record: BenchRecord,
-    out: &mut String,
-) -> Result<(), CliError> {
+pub(super) fn cmd_bench(args: BenchArgs, out: &mut String) -> Result<(), CliError> {
+    let BenchArgs {
+        ops,
+        loss,
+        seed,
+        runs,
+        record,
+    } = args;
     if !(0.0..=1.0).contains(&loss) {
         return Err(CliError::Input(format!(
             "--loss must be a probability between 0 and 1, got {loss}"

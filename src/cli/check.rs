@@ -2,6 +2,36 @@
 
 use super::*;
 
+/// The arguments of `idemlab check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are replaced by
+    /// the generated plans.
+    pub scenario: String,
+    /// The design to check.
+    #[arg(long)]
+    pub design: String,
+    /// How many generated plans to try.
+    #[arg(long, default_value_t = 256)]
+    pub cases: u32,
+    /// The most faults in one generated plan.
+    #[arg(long, default_value_t = 3)]
+    pub max_faults: usize,
+    /// The seed of the plan generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only these kinds of fault: drop, duplicate, delay, crash (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub faults: Option<Vec<String>>,
+    /// Write the counterexample as a scenario file that replays it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub out: Option<PathBuf>,
+    /// Also check again, in this process and in a child process, and check that the
+    /// result is identical.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
 pub(super) fn write_counterexample(
     found: &crate::check::Counterexample,
     path: Option<PathBuf>,
@@ -59,16 +89,32 @@ pub(super) fn kind_names(kinds: &[crate::check::FaultKind]) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn cmd_check(
-    scenario_name: &str,
-    design_name: &str,
-    cases: u32,
-    max_faults: usize,
-    seed: u64,
+pub(super) fn cmd_check(args: CheckArgs, out: &mut String) -> Result<(), CliError> {
+    let kinds = fault_kinds(args.faults.clone())?;
+    if args.check_determinism {
+        // A name or file that is wrong is said first, not after three searches that fail alike.
+        scenario_design(&load_scenario(&args.scenario)?, &args.design)?;
+        check_self_check(&args, &kinds)?;
+    }
+    check_once(&args, &kinds, args.out.clone(), out)
+}
+
+/// One search of `check`, its report in `out`; `path` is where a counterexample goes.
+fn check_once(
+    args: &CheckArgs,
     kinds: &[crate::check::FaultKind],
     path: Option<PathBuf>,
     out: &mut String,
 ) -> Result<(), CliError> {
+    let CheckArgs {
+        scenario: scenario_name,
+        design: design_name,
+        cases,
+        max_faults,
+        seed,
+        ..
+    } = args;
+    let (cases, max_faults, seed) = (*cases, *max_faults, *seed);
     let scenario = load_scenario(scenario_name)?;
     let design = scenario_design(&scenario, design_name)?;
     if max_faults > 16 {
@@ -124,47 +170,31 @@ pub(super) fn cmd_check(
 
 /// `check --check-determinism`: the same search twice here and once in a child gives the same
 /// report, byte for byte.
-pub(super) fn check_self_check(
-    scenario_name: &str,
-    design: &str,
-    cases: u32,
-    max_faults: usize,
-    seed: u64,
-    kinds: &[crate::check::FaultKind],
-) -> Result<(), CliError> {
+fn check_self_check(args: &CheckArgs, kinds: &[crate::check::FaultKind]) -> Result<(), CliError> {
     let once = || -> Result<String, CliError> {
         let mut text = String::new();
-        let _ = cmd_check(
-            scenario_name,
-            design,
-            cases,
-            max_faults,
-            seed,
-            kinds,
-            None,
-            &mut text,
-        );
+        let _ = check_once(args, kinds, None, &mut text);
         Ok(text)
     };
     let (first, second) = (once()?, once()?);
-    let mut args = vec![
+    let mut child_args = vec![
         "check".to_string(),
-        scenario_name.to_string(),
+        args.scenario.clone(),
         "--design".into(),
-        design.into(),
+        args.design.clone(),
         "--cases".into(),
-        cases.to_string(),
+        args.cases.to_string(),
         "--max-faults".into(),
-        max_faults.to_string(),
+        args.max_faults.to_string(),
         "--seed".into(),
-        seed.to_string(),
+        args.seed.to_string(),
     ];
     if !kinds.is_empty() {
-        args.push("--faults".into());
-        args.push(kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
+        child_args.push("--faults".into());
+        child_args.push(kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
     }
     // `check` exits 1 when it finds a violation: the output is what counts here.
-    let child = run_child(&args)?;
+    let child = run_child(&child_args)?;
     let third = String::from_utf8_lossy(&child.stdout).into_owned();
     let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
     for (what, other) in [

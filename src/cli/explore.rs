@@ -2,16 +2,46 @@
 
 use super::*;
 
-pub(super) struct ExploreArgs {
-    pub(super) scenario: String,
-    pub(super) design: String,
-    pub(super) max_faults: usize,
-    pub(super) kinds: Vec<crate::check::FaultKind>,
-    pub(super) max_runs: Option<u64>,
-    pub(super) time: Option<String>,
-    pub(super) jobs: usize,
-    pub(super) format: ExploreFormat,
-    pub(super) path: Option<PathBuf>,
+/// The arguments of `idemlab explore`.
+#[derive(clap::Args, Debug)]
+pub struct ExploreArgs {
+    /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are ignored.
+    pub scenario: String,
+    /// The design to explore.
+    #[arg(long)]
+    pub design: String,
+    /// The most faults in one plan (the depth of the search).
+    #[arg(long, default_value_t = 2)]
+    pub max_faults: usize,
+    /// Only these kinds of fault: drop, duplicate, delay, crash, slow, unavailable
+    /// (comma-separated; default drop,duplicate,delay,crash).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub faults: Option<Vec<String>>,
+    /// Stop after about this many runs; the report says what was covered.
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<u64>,
+    /// Stop after this much wall-clock time (`90s`, `10m`); the report says what was
+    /// covered.
+    #[arg(long, value_name = "DURATION")]
+    pub time: Option<String>,
+    /// Worker threads (default: one per core). The report is the same for any number.
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// text, or json (a stable contract: the coverage per depth and the counterexample).
+    #[arg(long, value_enum, default_value_t = ExploreFormat::Text)]
+    pub format: ExploreFormat,
+    /// Write the minimal counterexample as a scenario file that replays it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub out: Option<PathBuf>,
+}
+
+/// How `explore` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExploreFormat {
+    /// The coverage per depth, the claim, and the counterexample's story.
+    Text,
+    /// One JSON object (see the README).
+    Json,
 }
 
 /// The most faults `explore` searches: a tree deeper than this has more plans than any
@@ -22,6 +52,7 @@ pub(super) const EXPLORE_DEPTH_MAX: usize = 64;
 pub(super) static TIME_UP: AtomicBool = AtomicBool::new(false);
 
 pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), CliError> {
+    let kinds = fault_kinds(args.faults.clone())?;
     let scenario = load_scenario(&args.scenario)?;
     let design = scenario_design(&scenario, &args.design)?;
     let max_faults = args.max_faults.min(EXPLORE_DEPTH_MAX);
@@ -57,7 +88,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         bar.set_message(format!("{} fault(s), {} runs", p.depth, p.runs));
     };
     let mut checker = crate::check::Checker::new(&scenario, design.as_ref())
-        .fault_kinds(&args.kinds)
+        .fault_kinds(&kinds)
         .jobs(jobs)
         .stop_when(&stop)
         .on_explore_progress(&on_progress);
@@ -122,8 +153,8 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
     if let Some(found) = &report.minimal {
         if args.format == ExploreFormat::Text {
             out.push('\n');
-            write_counterexample(found, args.path, out)?;
-        } else if let Some(path) = args.path {
+            write_counterexample(found, args.out, out)?;
+        } else if let Some(path) = args.out {
             let text = found.to_toml();
             write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
         }

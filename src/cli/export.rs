@@ -2,14 +2,36 @@
 
 use super::*;
 
-pub(super) fn cmd_export(
-    scenario_name: &str,
-    designs: Option<Vec<String>>,
-    seed: Option<u64>,
-    what_ifs: usize,
-    path: &Path,
-    out: &mut String,
-) -> Result<(), CliError> {
+/// The arguments of `idemlab export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A scenario file, or the name of a bundled scenario.
+    pub scenario: String,
+    /// Comma-separated design names (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub designs: Option<Vec<String>>,
+    /// The seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// At most this many what-if runs per design (the scenario's own faults undone first,
+    /// then in the order of the events).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub what_ifs: usize,
+    /// Where to write: `FILE.json`, or `FILE.js` for a script that registers the run in
+    /// `window.IDEMLAB_RUNS` under the scenario's name (pages opened from `file://` cannot
+    /// fetch JSON, but can load a script).
+    #[arg(long, value_name = "FILE.json|FILE.js")]
+    pub out: PathBuf,
+}
+
+pub(super) fn cmd_export(args: ExportArgs, out: &mut String) -> Result<(), CliError> {
+    let ExportArgs {
+        scenario: scenario_name,
+        designs,
+        seed,
+        what_ifs,
+        out: path,
+    } = args;
     let as_script = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => false,
         Some("js") => true,
@@ -20,7 +42,7 @@ pub(super) fn cmd_export(
             )));
         }
     };
-    let scenario = load_scenario(scenario_name)?;
+    let scenario = load_scenario(&scenario_name)?;
     let designs = resolve_designs(&scenario, designs.as_deref())?;
     let seed = seed.unwrap_or(scenario.seed);
     let export = crate::export::export(&scenario, &designs, seed, what_ifs);
@@ -43,7 +65,7 @@ pub(super) fn cmd_export(
     } else {
         format!("{json}\n")
     };
-    write_atomically(path, |w| w.write_all(text.as_bytes()))?;
+    write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
     let runs: usize = export.designs.iter().map(|d| 1 + d.what_ifs.len()).sum();
     let left_out: usize = export.designs.iter().map(|d| d.what_ifs_left_out).sum();
     let _ = write!(

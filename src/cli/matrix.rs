@@ -2,12 +2,37 @@
 
 use super::*;
 
-pub(super) fn cmd_matrix(
-    format: MatrixFormat,
-    designs: Option<Vec<String>>,
-    path: Option<PathBuf>,
-    out: &mut String,
-) -> Result<(), CliError> {
+/// The arguments of `idemlab matrix`.
+#[derive(clap::Args, Debug)]
+pub struct MatrixArgs {
+    /// text (a table), csv (one row per cell) or json (a stable contract).
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+    pub format: MatrixFormat,
+    /// Comma-separated design names (default: every design).
+    #[arg(long, value_delimiter = ',')]
+    pub designs: Option<Vec<String>>,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Output formats of `matrix`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// The table with ✓ ~ ✗ —, then the sequence behind each cell that is not ok.
+    Text,
+    /// One row per cell.
+    Csv,
+    /// `{ "classes": [...], "rows": [{ "design", "cells": {...}, "broken_by": {...} }] }`.
+    Json,
+}
+
+pub(super) fn cmd_matrix(args: MatrixArgs, out: &mut String) -> Result<(), CliError> {
+    let MatrixArgs {
+        format,
+        designs,
+        out: path,
+    } = args;
     let entries: Vec<&handlers::Entry> = match designs {
         None => handlers::entries().iter().collect(),
         Some(names) => names

@@ -52,8 +52,17 @@ use selfcheck::*;
 use sweep::*;
 use tui::*;
 
-pub use bench::workload_w;
+pub use bench::{BenchArgs, BenchRecord, workload_w};
+pub use check::CheckArgs;
+pub use compare::{CompareArgs, CompareFormat};
+pub use explore::{ExploreArgs, ExploreFormat};
+pub use export::ExportArgs;
+pub use matrix::{MatrixArgs, MatrixFormat};
 pub use probe::ProbeArgs;
+pub use run::{RunArgs, RunFormat};
+pub use selfcheck::InternalHashesArgs;
+pub use sweep::SweepArgs;
+pub use tui::TuiArgs;
 
 /// idemlab: watch retries break non-idempotent handlers, and check that yours survive them.
 #[derive(Parser, Debug)]
@@ -65,253 +74,33 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Output formats of `run`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
-    /// The trace as a readable log, then the metrics.
-    Text,
-    /// One JSON object: the design's metrics plus `scenario` and `seed`.
-    Json,
-}
-
-/// Output formats of `compare`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MatrixFormat {
-    /// The table with ✓ ~ ✗ —, then the sequence behind each cell that is not ok.
-    Text,
-    /// One row per cell.
-    Csv,
-    /// `{ "classes": [...], "rows": [{ "design", "cells": {...}, "broken_by": {...} }] }`.
-    Json,
-}
-
-/// How `explore` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExploreFormat {
-    /// The coverage per depth, the claim, and the counterexample's story.
-    Text,
-    /// One JSON object (see the README).
-    Json,
-}
-
-/// How `compare` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CompareFormat {
-    /// An aligned table, the ideal first.
-    Text,
-    /// One JSON object with `scenario`, `seed`, `ideal` and `designs`.
-    Json,
-    /// One CSV row per design, with a header.
-    Csv,
-}
-
-/// What `bench` keeps of each timed run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BenchRecord {
-    /// Every event in the run's trace, as `run`, `compare` and the TUI make them.
-    Trace,
-    /// Only what the metrics need, as `sweep` makes them: no trace.
-    Metrics,
-}
-
-impl BenchRecord {
-    /// The world's name for it.
-    fn recording(self) -> world::Recording {
-        match self {
-            BenchRecord::Trace => world::Recording::Trace,
-            BenchRecord::Metrics => world::Recording::Metrics,
-        }
-    }
-}
-
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one design through a scenario and print its trace and metrics.
-    Run {
-        /// A scenario file, or the name of a bundled scenario (see `idemlab list`).
-        scenario: String,
-        /// The design to run (default: the scenario's first).
-        #[arg(long)]
-        design: Option<String>,
-        /// The seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Also write the trace as CSV to this file.
-        #[arg(long, value_name = "FILE.csv")]
-        trace: Option<PathBuf>,
-        /// Also draw the run as a sequence diagram (SVG) in this file.
-        #[arg(long, value_name = "FILE.svg")]
-        svg: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = RunFormat::Text)]
-        format: RunFormat,
-        /// Also run twice more, in this process and in a child process, and check that the
-        /// traces are identical.
-        #[arg(long)]
-        check_determinism: bool,
-    },
+    Run(RunArgs),
     /// Write every design's run of a scenario, with precomputed what-if runs, for a web page to
     /// play (the book's run viewer): JSON, or (for a `.js` file) the same JSON as a script.
-    Export {
-        /// A scenario file, or the name of a bundled scenario.
-        scenario: String,
-        /// Comma-separated design names (default: the scenario's).
-        #[arg(long, value_delimiter = ',')]
-        designs: Option<Vec<String>>,
-        /// The seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// At most this many what-if runs per design (the scenario's own faults undone first,
-        /// then in the order of the events).
-        #[arg(long, default_value_t = 200, value_name = "N")]
-        what_ifs: usize,
-        /// Where to write: `FILE.json`, or `FILE.js` for a script that registers the run in
-        /// `window.IDEMLAB_RUNS` under the scenario's name (pages opened from `file://` cannot
-        /// fetch JSON, but can load a script).
-        #[arg(long, value_name = "FILE.json|FILE.js")]
-        out: PathBuf,
-    },
+    Export(ExportArgs),
     /// Run several designs through one scenario with the same seed and fates, side by side.
-    Compare {
-        /// A scenario file, or the name of a bundled scenario (default: the built-in default).
-        scenario: Option<String>,
-        /// Comma-separated design names (default: the scenario's).
-        #[arg(long, value_delimiter = ',')]
-        designs: Option<Vec<String>>,
-        /// The seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
-        format: CompareFormat,
-        /// Also run twice more, in this process and in a child process, and check that the
-        /// traces are identical.
-        #[arg(long)]
-        check_determinism: bool,
-    },
+    Compare(CompareArgs),
     /// Play a scenario in the terminal UI: designs side by side, step by step.
-    Tui {
-        /// A scenario file, or the name of a bundled scenario (default: the built-in default).
-        scenario: Option<String>,
-        /// The seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Comma-separated design names (default: the scenario's).
-        #[arg(long, value_delimiter = ',')]
-        designs: Option<Vec<String>>,
-        /// Show the chart of a sweep's results (a CSV from `idemlab sweep`) instead.
-        #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["scenario", "seed", "designs"])]
-        sweep: Option<PathBuf>,
-    },
+    Tui(TuiArgs),
     /// Property-test a design: run generated fault plans, shrink a failure to the fewest
     /// faults and operations, and tell its story. Exit 1 on a violation.
-    Check {
-        /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are replaced by
-        /// the generated plans.
-        scenario: String,
-        /// The design to check.
-        #[arg(long)]
-        design: String,
-        /// How many generated plans to try.
-        #[arg(long, default_value_t = 256)]
-        cases: u32,
-        /// The most faults in one generated plan.
-        #[arg(long, default_value_t = 3)]
-        max_faults: usize,
-        /// The seed of the plan generator.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Only these kinds of fault: drop, duplicate, delay, crash (comma-separated).
-        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
-        faults: Option<Vec<String>>,
-        /// Write the counterexample as a scenario file that replays it.
-        #[arg(long, value_name = "FILE.toml")]
-        out: Option<PathBuf>,
-        /// Also check again, in this process and in a child process, and check that the
-        /// result is identical.
-        #[arg(long)]
-        check_determinism: bool,
-    },
+    Check(CheckArgs),
     /// Try every plan of at most K faults over the tree of runs: each plan's own run offers
     /// the points its extensions may use (a retry, a copy, a redelivery exists only because
     /// of an earlier fault), breadth first, with runs that repeat another pruned.
     /// Exit 1 on a violation.
-    Explore {
-        /// A scenario file, or the name of a bundled scenario; its `[[faults]]` are ignored.
-        scenario: String,
-        /// The design to explore.
-        #[arg(long)]
-        design: String,
-        /// The most faults in one plan (the depth of the search).
-        #[arg(long, default_value_t = 2)]
-        max_faults: usize,
-        /// Only these kinds of fault: drop, duplicate, delay, crash, slow, unavailable
-        /// (comma-separated; default drop,duplicate,delay,crash).
-        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
-        faults: Option<Vec<String>>,
-        /// Stop after about this many runs; the report says what was covered.
-        #[arg(long, value_name = "N")]
-        max_runs: Option<u64>,
-        /// Stop after this much wall-clock time (`90s`, `10m`); the report says what was
-        /// covered.
-        #[arg(long, value_name = "DURATION")]
-        time: Option<String>,
-        /// Worker threads (default: one per core). The report is the same for any number.
-        #[arg(long, default_value_t = 0)]
-        jobs: usize,
-        /// text, or json (a stable contract: the coverage per depth and the counterexample).
-        #[arg(long, value_enum, default_value_t = ExploreFormat::Text)]
-        format: ExploreFormat,
-        /// Write the minimal counterexample as a scenario file that replays it.
-        #[arg(long, value_name = "FILE.toml")]
-        out: Option<PathBuf>,
-    },
+    Explore(ExploreArgs),
     /// Run a grid of parameter values × seeds × designs in parallel; one CSV row per run.
-    Sweep {
-        /// A scenario file, or the name of a bundled scenario.
-        scenario: String,
-        /// A parameter and its values: PATH=FROM:TO:STEP or PATH=a,b,c (repeatable), e.g.
-        /// network.loss.response=0:0.3:0.05 or client.retry.timeout=10ms:100ms:10ms.
-        #[arg(long = "param", value_name = "PATH=VALUES", required = true)]
-        params: Vec<String>,
-        /// How many seeds per grid point (seeds 1..=N).
-        #[arg(long, default_value_t = 10)]
-        seeds: u64,
-        /// Comma-separated design names (default: the scenario's).
-        #[arg(long, value_delimiter = ',')]
-        designs: Option<Vec<String>>,
-        /// Where to write the results (rows are kept in OUT.partial until the sweep ends).
-        #[arg(long, value_name = "FILE.csv")]
-        out: PathBuf,
-        /// Also draw duplicate rate, in-doubt rate and p99 latency against the first parameter.
-        #[arg(long, value_name = "FILE.svg")]
-        plot: Option<PathBuf>,
-        /// Worker threads (default: one per core).
-        #[arg(long, default_value_t = 0)]
-        jobs: usize,
-        /// Run only slice I of N (I from 0): tasks whose number is I modulo N.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-        /// Skip the rows already in OUT.partial (or OUT) and finish the sweep.
-        #[arg(long)]
-        resume: bool,
-    },
+    Sweep(SweepArgs),
     /// List the handler designs and the bundled scenarios.
     List,
     /// Run every design against a minimal scenario for each fault class and print the
     /// designs × fault classes table (✓ ~ ✗ —) with the fault sequence behind each verdict.
-    Matrix {
-        /// text (a table), csv (one row per cell) or json (a stable contract).
-        #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
-        format: MatrixFormat,
-        /// Comma-separated design names (default: every design).
-        #[arg(long, value_delimiter = ',')]
-        designs: Option<Vec<String>>,
-        /// Write to this file (atomically) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
+    Matrix(MatrixArgs),
     /// Play a scenario against a live HTTP service: idemlab is the client and the payment
     /// provider, injects the faults on its side of the wire (and, with --serve, crashes the
     /// service with SIGKILL), and judges the run with the simulator's oracle. Needs the
@@ -319,38 +108,10 @@ pub enum Command {
     Probe(Box<ProbeArgs>),
     /// For --check-determinism: print `seed design hash` for every run of a seed range.
     #[command(hide = true)]
-    InternalHashes {
-        /// The scenario.
-        scenario: String,
-        /// Comma-separated design names.
-        #[arg(long, value_delimiter = ',')]
-        designs: Vec<String>,
-        /// The first seed.
-        #[arg(long)]
-        from: u64,
-        /// One past the last seed.
-        #[arg(long)]
-        to: u64,
-    },
+    InternalHashes(InternalHashesArgs),
     /// Run workload W (one client, sequential operations, lossy network, a counter handler)
     /// and print one `key=value` line of figures.
-    Bench {
-        /// How many operations.
-        #[arg(long, default_value_t = 100_000)]
-        ops: u32,
-        /// Probability that each message (request or response) is lost.
-        #[arg(long, default_value_t = 0.1)]
-        loss: f64,
-        /// The seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// How many timed runs (after one untimed warm-up); the median is reported.
-        #[arg(long, default_value_t = 5)]
-        runs: u32,
-        /// What each timed run keeps: its whole trace, or only what its metrics need.
-        #[arg(long, value_enum, default_value_t = BenchRecord::Trace)]
-        record: BenchRecord,
-    },
+    Bench(BenchArgs),
 }
 
 /// Why a command failed; decides the exit code.
@@ -445,150 +206,23 @@ fn write_stdout(text: &str) -> io::Result<()> {
 /// Runs one command, appending its output to `out`.
 pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliError> {
     match command {
-        None if io::stdout().is_terminal() => cmd_tui(None, None, None),
-        None => cmd_compare(None, None, None, CompareFormat::Text, out),
-        Some(Command::Tui {
-            sweep: Some(path), ..
-        }) => cmd_tui_sweep(&path),
-        Some(Command::Tui {
-            scenario,
-            seed,
-            designs,
-            sweep: None,
-        }) => cmd_tui(scenario.as_deref(), seed, designs),
-        Some(Command::Run {
-            scenario,
-            design,
-            seed,
-            trace,
-            svg,
-            format,
-            check_determinism,
-        }) => {
-            if check_determinism {
-                let s = load_scenario(&scenario)?;
-                let d = design.clone().unwrap_or_else(|| s.designs[0].clone());
-                self_check(&scenario, &s, &[d], seed.unwrap_or(s.seed), out)?;
-            }
-            cmd_run(&scenario, design, seed, (trace, svg), format, out)
-        }
-        Some(Command::Export {
-            scenario,
-            designs,
-            seed,
-            what_ifs,
-            out: path,
-        }) => cmd_export(&scenario, designs, seed, what_ifs, &path, out),
-        Some(Command::Compare {
-            scenario,
-            designs,
-            seed,
-            format,
-            check_determinism,
-        }) => {
-            if check_determinism {
-                let name = scenario.clone().unwrap_or_else(|| "default".to_string());
-                let s = load_scenario(&name)?;
-                let d = designs.clone().unwrap_or_else(|| s.designs.clone());
-                self_check(&name, &s, &d, seed.unwrap_or(s.seed), out)?;
-            }
-            cmd_compare(scenario.as_deref(), designs, seed, format, out)
-        }
-        Some(Command::Check {
-            scenario,
-            design,
-            cases,
-            max_faults,
-            seed,
-            faults,
-            out: path,
-            check_determinism,
-        }) => {
-            let kinds = fault_kinds(faults)?;
-            if check_determinism {
-                check_self_check(&scenario, &design, cases, max_faults, seed, &kinds)?;
-            }
-            cmd_check(
-                &scenario, &design, cases, max_faults, seed, &kinds, path, out,
-            )
-        }
-        Some(Command::Explore {
-            scenario,
-            design,
-            max_faults,
-            faults,
-            max_runs,
-            time,
-            jobs,
-            format,
-            out: path,
-        }) => {
-            let kinds = fault_kinds(faults)?;
-            cmd_explore(
-                ExploreArgs {
-                    scenario,
-                    design,
-                    max_faults,
-                    kinds,
-                    max_runs,
-                    time,
-                    jobs,
-                    format,
-                    path,
-                },
-                out,
-            )
-        }
-        Some(Command::Sweep {
-            scenario,
-            params,
-            seeds,
-            designs,
-            out: path,
-            plot,
-            jobs,
-            shard,
-            resume,
-        }) => cmd_sweep(SweepArgs {
-            scenario,
-            params,
-            seeds,
-            designs,
-            path,
-            plot,
-            jobs,
-            shard,
-            resume,
-        }),
-        Some(Command::InternalHashes {
-            scenario,
-            designs,
-            from,
-            to,
-        }) => {
-            let s = load_scenario(&scenario)?;
-            for line in crate::determinism::hashes(&s, &designs, from..to) {
-                let _ = writeln!(out, "{line}");
-            }
-            Ok(())
-        }
+        None if io::stdout().is_terminal() => cmd_tui(TuiArgs::default()),
+        None => cmd_compare(CompareArgs::default(), out),
+        Some(Command::Tui(args)) => cmd_tui(args),
+        Some(Command::Run(args)) => cmd_run(args, out),
+        Some(Command::Export(args)) => cmd_export(args, out),
+        Some(Command::Compare(args)) => cmd_compare(args, out),
+        Some(Command::Check(args)) => cmd_check(args, out),
+        Some(Command::Explore(args)) => cmd_explore(args, out),
+        Some(Command::Sweep(args)) => cmd_sweep(args),
+        Some(Command::InternalHashes(args)) => cmd_internal_hashes(args, out),
         Some(Command::List) => {
             cmd_list(out);
             Ok(())
         }
-        Some(Command::Matrix {
-            format,
-            designs,
-            out: path,
-        }) => cmd_matrix(format, designs, path, out),
+        Some(Command::Matrix(args)) => cmd_matrix(args, out),
         Some(Command::Probe(args)) => cmd_probe(*args, out),
-        Some(Command::Bench {
-            ops,
-            loss,
-            seed,
-            runs,
-            record,
-        }) => cmd_bench(ops, loss, seed, runs, record, out),
+        Some(Command::Bench(args)) => cmd_bench(args, out),
     }
 }
 

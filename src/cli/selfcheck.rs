@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// The arguments of the hidden `idemlab internal-hashes`, which `--check-determinism` runs in a child.
+#[derive(clap::Args, Debug)]
+pub struct InternalHashesArgs {
+    /// The scenario.
+    pub scenario: String,
+    /// Comma-separated design names.
+    #[arg(long, value_delimiter = ',')]
+    pub designs: Vec<String>,
+    /// The first seed.
+    #[arg(long)]
+    pub from: u64,
+    /// One past the last seed.
+    #[arg(long)]
+    pub to: u64,
+}
+
 /// Runs `designs` through `scenario` twice here and once in a child process; any difference in
 /// the traces is an error that names the first differing event.
 pub(super) fn self_check(
@@ -78,4 +94,17 @@ pub(super) fn child_output(args: &[&str]) -> Result<String, CliError> {
         )));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `internal-hashes`: one `seed design hash` line per run of the seed range, for a parent's
+/// `--check-determinism` to compare with its own.
+pub(super) fn cmd_internal_hashes(
+    args: InternalHashesArgs,
+    out: &mut String,
+) -> Result<(), CliError> {
+    let s = load_scenario(&args.scenario)?;
+    for line in crate::determinism::hashes(&s, &args.designs, args.from..args.to) {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
 }

@@ -2,16 +2,36 @@
 
 use super::*;
 
-pub(super) struct SweepArgs {
-    pub(super) scenario: String,
-    pub(super) params: Vec<String>,
-    pub(super) seeds: u64,
-    pub(super) designs: Option<Vec<String>>,
-    pub(super) path: PathBuf,
-    pub(super) plot: Option<PathBuf>,
-    pub(super) jobs: usize,
-    pub(super) shard: Option<String>,
-    pub(super) resume: bool,
+/// The arguments of `idemlab sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// A scenario file, or the name of a bundled scenario.
+    pub scenario: String,
+    /// A parameter and its values: PATH=FROM:TO:STEP or PATH=a,b,c (repeatable), e.g.
+    /// network.loss.response=0:0.3:0.05 or client.retry.timeout=10ms:100ms:10ms.
+    #[arg(long = "param", value_name = "PATH=VALUES", required = true)]
+    pub params: Vec<String>,
+    /// How many seeds per grid point (seeds 1..=N).
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Comma-separated design names (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub designs: Option<Vec<String>>,
+    /// Where to write the results (rows are kept in OUT.partial until the sweep ends).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Also draw duplicate rate, in-doubt rate and p99 latency against the first parameter.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Run only slice I of N (I from 0): tasks whose number is I modulo N.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Skip the rows already in OUT.partial (or OUT) and finish the sweep.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `OUT.partial`: where a sweep's rows go as they finish.
@@ -92,15 +112,15 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     }
     let header = plan.header();
     let keys = plan.params.len() + 2;
-    let partial = partial_path(&args.path);
+    let partial = partial_path(&args.out);
 
     // Rows already done: kept (as CSV lines), and their tasks skipped.
     let mut done: BTreeMap<Vec<String>, String> = BTreeMap::new();
     if args.resume {
         // A finished file of this very sweep counts; an older file of another is left alone
         // (and replaced only when this sweep completes).
-        if args.path.exists()
-            && let Ok(rows) = read_rows(&args.path, &header, keys)
+        if args.out.exists()
+            && let Ok(rows) = read_rows(&args.out, &header, keys)
         {
             done.extend(
                 rows.into_iter()
@@ -211,7 +231,7 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
         .chain(fresh)
         .collect();
     rows.sort_by_key(|(i, _)| *i);
-    write_atomically(&args.path, |w| {
+    write_atomically(&args.out, |w| {
         w.write_all(header_line.as_bytes())?;
         for (_, line) in &rows {
             w.write_all(line.as_bytes())?;
@@ -247,7 +267,7 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     eprintln!(
         "{} rows written to {}{}",
         rows.len(),
-        args.path.display(),
+        args.out.display(),
         args.plot
             .as_ref()
             .map(|p| format!(", chart to {}", p.display()))

@@ -2,12 +2,33 @@
 
 use super::*;
 
-pub(super) fn cmd_tui(
-    scenario_name: Option<&str>,
-    seed: Option<u64>,
-    designs: Option<Vec<String>>,
-) -> Result<(), CliError> {
-    let scenario = match scenario_name {
+/// The arguments of `idemlab tui` (and a bare `idemlab` on a terminal).
+#[derive(clap::Args, Debug, Default)]
+pub struct TuiArgs {
+    /// A scenario file, or the name of a bundled scenario (default: the built-in default).
+    pub scenario: Option<String>,
+    /// The seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Comma-separated design names (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub designs: Option<Vec<String>>,
+    /// Show the chart of a sweep's results (a CSV from `idemlab sweep`) instead.
+    #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["scenario", "seed", "designs"])]
+    pub sweep: Option<PathBuf>,
+}
+
+pub(super) fn cmd_tui(args: TuiArgs) -> Result<(), CliError> {
+    let TuiArgs {
+        scenario: scenario_name,
+        seed,
+        designs,
+        sweep,
+    } = args;
+    if let Some(path) = sweep {
+        return cmd_tui_sweep(&path);
+    }
+    let scenario = match scenario_name.as_deref() {
         Some(name) => load_scenario(name)?,
         None => scenario::default_scenario(),
     };
@@ -31,7 +52,7 @@ fn closed_by_signal() -> Result<(), CliError> {
     }
 }
 
-pub(super) fn cmd_tui_sweep(path: &Path) -> Result<(), CliError> {
+fn cmd_tui_sweep(path: &Path) -> Result<(), CliError> {
     let bytes = read_file(path, "sweep CSV", SWEEP_CSV_BYTES_MAX)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         CliError::Input(format!(
