@@ -445,3 +445,91 @@ fn a_crash_names_a_step_by_its_position() {
     let r = run(&s, &design, 1, &crash_at(Some(3)));
     assert!(r.trace.kinds().all(|k| k != EventKind::Crash));
 }
+
+/// The client's state machine, the one both the simulated and the live client drive: an answer
+/// to an attempt the client no longer waits for is late; a retryable answer or a timeout
+/// retries after the policy's backoff until the round's attempts are spent; behind a broker a
+/// non-ack waits for the visibility timeout and the last receive dead-letters the message,
+/// which a redrive starts over with a fresh round.
+#[test]
+fn the_clients_state_machine_decides_late_answers_retries_and_giving_up() {
+    use idemlab::trace::Outcome;
+    use idemlab::world::client::{Attempts, Next, RetryCx};
+    let s = scenario(CALM); // 4 attempts, constant 10ms backoff, no jitter
+    let fates = idemlab::fate::Fates::new(1);
+    let cx = |behind_broker| RetryCx {
+        policy: &s.retry,
+        fates: &fates,
+        op: 1,
+        behind_broker,
+    };
+    let mut a = Attempts::new(&s.retry);
+    assert!(
+        !a.receive(1, Response::unavailable(), false),
+        "nothing sent yet"
+    );
+    assert_eq!(a.send(), 1);
+    assert!(a.timeout(1), "the current attempt's timeout counts");
+    assert!(!a.timeout(1), "and only once");
+    assert_eq!(a.after_failure(cx(false)), Next::Retry { delay_us: 10_000 });
+    assert!(
+        !a.receive(1, Response::unavailable(), false),
+        "an answer to a timed-out attempt is late"
+    );
+    assert_eq!(a.send(), 2);
+    assert!(a.receive(2, Response::unavailable(), false));
+    assert!(!a.waiting, "an accepted answer ends the wait");
+    assert_eq!(
+        a.decide(Response::unavailable(), cx(false)),
+        Next::Retry { delay_us: 10_000 }
+    );
+    assert_eq!(a.send(), 3);
+    assert!(a.receive(3, Response::key_mismatch(), false));
+    assert_eq!(
+        a.decide(Response::key_mismatch(), cx(false)),
+        Next::Finish(Outcome::Failed),
+        "a final failure is not retried"
+    );
+    assert_eq!(a.send(), 4);
+    assert!(a.timeout(4));
+    assert_eq!(
+        a.after_failure(cx(false)),
+        Next::GiveUp,
+        "4 of 4 attempts spent"
+    );
+    a.finish(Outcome::InDoubt);
+    assert!(
+        !a.receive(4, Response::ok(Body::Empty), false),
+        "over: every answer is late"
+    );
+
+    // Behind a broker: a non-ack keeps the message in flight; the last receive dead-letters.
+    let mut b = Attempts::new(&s.retry);
+    for attempt in 1..=4 {
+        assert_eq!(b.send(), attempt);
+        assert!(b.receive(attempt, Response::unavailable(), true));
+        assert!(b.waiting, "a non-ack does not end the wait");
+        assert_eq!(b.decide(Response::unavailable(), cx(true)), Next::Wait);
+        assert!(b.timeout(attempt), "the visibility timeout counts");
+        let expected = if attempt < 4 {
+            Next::Retry { delay_us: 10_000 }
+        } else {
+            Next::DeadLetter
+        };
+        assert_eq!(b.after_failure(cx(true)), expected);
+    }
+    assert!(!b.redrive(), "only a dead-lettered message is redriven");
+    b.finish(Outcome::DeadLettered);
+    assert!(b.redrive());
+    assert_eq!(b.send(), 5);
+    assert!(b.timeout(5));
+    assert_eq!(
+        b.after_failure(cx(true)),
+        Next::Retry { delay_us: 10_000 },
+        "a redriven message has a fresh round of receives"
+    );
+    assert!(
+        !b.receive(5, Response::ok(Body::Empty), true),
+        "attempt 5 timed out: its answer is late"
+    );
+}

@@ -95,7 +95,7 @@ pub(crate) async fn make_charge(
             .iter()
             .min()
             .copied()
-            .unwrap_or((state.attempt.max(1), 0));
+            .unwrap_or((state.attempts.attempt.max(1), 0));
         let range = shared.scenario.external.latency;
         let latency = shared.fates.between(
             Decision::ExternalLatency,

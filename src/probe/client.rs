@@ -1,8 +1,10 @@
 //! The live client: each of the scenario's clients plays its operations against the service,
 //! one after another, as the simulated client does (`world::client`): it sends an attempt (and
 //! the network's copy, if the plan duplicates it), waits for the answer to that attempt or its
-//! timeout, retries after the simulator's backoff, and gives up when the attempts run out. A
-//! signal, or the service's death, ends it within 20 ms.
+//! timeout, retries after the simulator's backoff, and gives up when the attempts run out. Every
+//! one of those decisions is the simulator's state machine's (`world::client::Attempts`): this
+//! file is only its transport (real sockets, real timers). A signal, or the service's death,
+//! ends it within 20 ms.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use super::http::Outgoing;
 use crate::fault::MessageRef;
 use crate::trace::{Detail, EventKind, Node, Outcome};
+use crate::world::client::{Next, RetryCx};
 
 use super::live::*;
 use super::wire::{exchange_task, latency, loss};
@@ -35,64 +38,70 @@ pub(crate) async fn run_op(shared: Arc<Shared>, op: u32) {
         );
         wake
     };
-    let mut prev_backoff = policy.backoff_base.0;
+    let cx = RetryCx {
+        policy: &policy,
+        fates: &shared.fates,
+        op,
+        behind_broker: false,
+    };
     loop {
         if stopping(&shared) {
             return;
         }
         let attempt = send_attempt(&shared, op);
-        // Wait for an accepted answer or the attempt's timeout.
+        // Wait for an accepted answer or the attempt's timeout; the simulator's state machine
+        // decides what either leads to.
         let deadline = tokio::time::sleep(Duration::from_micros(policy.timeout.0));
         tokio::pin!(deadline);
-        let answer = loop {
+        let next = loop {
             tokio::select! {
                 () = stop_requested(&shared) => return,
                 () = wake.notified() => {
                     let mut live = shared.lock();
-                    if let Some(r) = live.ops[op as usize - 1].pending.take() {
-                        break Some(r);
+                    let state = &mut live.ops[op as usize - 1];
+                    if let Some(r) = state.pending.take() {
+                        break state.attempts.decide(r, cx);
                     }
                 }
                 () = &mut deadline => {
                     let mut live = shared.lock();
                     let state = &mut live.ops[op as usize - 1];
                     if let Some(r) = state.pending.take() {
-                        break Some(r);
+                        break state.attempts.decide(r, cx);
                     }
-                    state.waiting = false;
+                    // Nothing accepted, so the client still waits for this attempt.
+                    let counts = state.attempts.timeout(attempt);
+                    debug_assert!(counts, "op {op}: a timeout with no answer taken must count");
+                    let next = state.attempts.after_failure(cx);
                     let client = state.client;
                     live.timeouts += 1;
                     let key = key_for(&shared, op, attempt).map(|k| k.1);
                     live.log(Node::Client(client), EventKind::Timeout, op, attempt, 0, key, Detail::None);
-                    break None;
+                    break next;
                 }
             }
         };
-        match answer {
-            Some(r) if r.is_success() => return finish(&shared, op, Outcome::Succeeded),
-            Some(r) if !r.is_retryable() => return finish(&shared, op, Outcome::Failed),
-            _ => {}
-        }
-        if attempt >= policy.attempts_max {
-            let mut live = shared.lock();
-            let client = live.ops[op as usize - 1].client;
-            let key = key_for(&shared, op, attempt).map(|k| k.1);
-            live.log(
-                Node::Client(client),
-                EventKind::GiveUp,
-                op,
-                attempt,
-                0,
-                key,
-                Detail::None,
-            );
-            drop(live);
-            return finish(&shared, op, Outcome::InDoubt);
-        }
-        // The simulated client's rule, drawn from the same fates.
-        let delay =
-            crate::world::client::backoff_us(&policy, &shared.fates, op, attempt, prev_backoff);
-        prev_backoff = delay;
+        let delay = match next {
+            Next::Finish(outcome) => return finish(&shared, op, outcome),
+            // No broker stands before a live service: the attempts running out is giving up.
+            Next::GiveUp | Next::DeadLetter | Next::Wait => {
+                let mut live = shared.lock();
+                let client = live.ops[op as usize - 1].client;
+                let key = key_for(&shared, op, attempt).map(|k| k.1);
+                live.log(
+                    Node::Client(client),
+                    EventKind::GiveUp,
+                    op,
+                    attempt,
+                    0,
+                    key,
+                    Detail::None,
+                );
+                drop(live);
+                return finish(&shared, op, Outcome::InDoubt);
+            }
+            Next::Retry { delay_us } => delay_us,
+        };
         {
             let mut live = shared.lock();
             let client = live.ops[op as usize - 1].client;
@@ -130,10 +139,9 @@ fn finish(shared: &Shared, op: u32, outcome: Outcome) {
     let mut live = shared.lock();
     let now = live.now_us();
     let state = &mut live.ops[op as usize - 1];
-    state.outcome = Some(outcome);
+    state.attempts.finish(outcome);
     state.end_us = Some(now);
-    state.waiting = false;
-    let (client, attempt) = (state.client, state.attempt);
+    let (client, attempt) = (state.client, state.attempts.attempt);
     live.log(
         Node::Client(client),
         EventKind::Done,
@@ -150,9 +158,7 @@ fn finish(shared: &Shared, op: u32, outcome: Outcome) {
 fn send_attempt(shared: &Arc<Shared>, op: u32) -> u32 {
     let mut live = shared.lock();
     let state = &mut live.ops[op as usize - 1];
-    state.attempt += 1;
-    state.waiting = true;
-    let attempt = state.attempt;
+    let attempt = state.attempts.send();
     let client = state.client;
     let key = key_for(shared, op, attempt);
     live.log(

@@ -25,8 +25,9 @@ use super::service::Served;
 use crate::fate::Fates;
 use crate::fault::FaultPlan;
 use crate::settings::{KeyPolicy, Scenario};
-use crate::trace::{Detail, EventKind, Node, Outcome, TraceEvent};
+use crate::trace::{Detail, EventKind, Node, TraceEvent};
 use crate::vocab::{Body, ErrorCode, IdemKey, Response};
+use crate::world::client::Attempts;
 use crate::world::{LedgerEntry, Received};
 
 /// One logical operation as its client sees it.
@@ -36,9 +37,8 @@ pub(crate) struct LiveOp {
     pub amount: u64,
     pub start_us: u64,
     pub end_us: Option<u64>,
-    pub outcome: Option<Outcome>,
-    pub attempt: u32,
-    pub waiting: bool,
+    /// The client's decisions about it: the simulator's own state machine.
+    pub attempts: Attempts,
     pub received: Vec<Received>,
     /// Attempts whose exchanges are still open, for attributing the provider's calls.
     pub open: Vec<(u32, u32)>,

@@ -130,7 +130,8 @@ pub(super) async fn exchange_task(
     let mut live = shared.lock();
     let now = live.now_us();
     let state = &mut live.ops[idx];
-    let accepted = state.outcome.is_none() && state.waiting && attempt == state.attempt;
+    // No broker stands before a live service.
+    let accepted = state.attempts.receive(attempt, response, false);
     state.received.push(Received {
         time_us: now,
         attempt,
@@ -138,7 +139,6 @@ pub(super) async fn exchange_task(
         accepted,
     });
     if accepted {
-        state.waiting = false;
         state.pending = Some(response);
         state.wake.notify_one();
     }

@@ -13,7 +13,167 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, Node, Outcome};
 use crate::vocab::{IdemKey, Request, Response};
 
-use super::{Ev, OpRecord, Received, Responses, World};
+use super::{Ev, OpRecord, Received, Responses, Shared, World};
+
+/// The client's decisions about one operation, as one pure state machine: which attempt is
+/// current, whether an answer is accepted or late, what an accepted answer or a timeout leads
+/// to (done, a retry after which backoff, giving up, the dead-letter queue). The simulated
+/// client (`World`'s events below) and the probe's live one (`probe::client`) both drive it,
+/// each with its own transport and clock: neither decides anything itself, so the two cannot
+/// drift apart.
+#[derive(Clone, Debug)]
+pub struct Attempts {
+    /// The current attempt, from 1 (0 before the first send).
+    pub attempt: u32,
+    /// Attempts before the current round: a redriven message gets `max_receives` again.
+    pub base_attempt: u32,
+    /// The previous backoff in microseconds, for decorrelated jitter.
+    pub prev_backoff_us: u64,
+    /// True while the client waits for the answer to its current attempt: from the send
+    /// until the attempt times out or an answer is accepted. An answer that arrives after its
+    /// attempt timed out (during the backoff, say) is late: the client has already decided to
+    /// retry, and acting on it too would send a retry for an operation it reports done.
+    pub waiting: bool,
+    /// How the operation ended, once it has.
+    pub outcome: Option<Outcome>,
+}
+
+/// What the client does after an accepted answer or a timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing yet: behind a broker, an answer that is not an ack leaves the message in flight
+    /// until its visibility timeout.
+    Wait,
+    /// The operation is over: a success, or a final failure.
+    Finish(Outcome),
+    /// Send the next attempt after this backoff (µs).
+    Retry {
+        /// The backoff, jitter applied.
+        delay_us: u64,
+    },
+    /// The attempts ran out: the client gives up, the operation in doubt.
+    GiveUp,
+    /// The receives ran out behind a broker: the message goes to the dead-letter queue.
+    DeadLetter,
+}
+
+impl Attempts {
+    /// An operation not yet sent.
+    pub fn new(policy: &RetryPolicy) -> Self {
+        Attempts {
+            attempt: 0,
+            base_attempt: 0,
+            prev_backoff_us: policy.backoff_base.0,
+            waiting: false,
+            outcome: None,
+        }
+    }
+
+    /// The next attempt goes out: its number.
+    #[inline]
+    pub fn send(&mut self) -> u32 {
+        self.attempt += 1;
+        self.waiting = true;
+        self.attempt
+    }
+
+    /// An answer to `attempt` arrived: true when the client accepts it (the operation is not
+    /// over, the client waits, and it answers the current attempt), false when it is late.
+    /// An accepted answer ends the wait, except a broker's non-ack (`behind_broker` and not a
+    /// success), after which the message stays in flight until its visibility timeout.
+    #[inline]
+    pub fn receive(&mut self, attempt: u32, response: Response, behind_broker: bool) -> bool {
+        let accepted = self.outcome.is_none() && self.waiting && attempt == self.attempt;
+        if accepted && (!behind_broker || response.is_success()) {
+            self.waiting = false;
+        }
+        accepted
+    }
+
+    /// What an accepted answer leads to. Behind a broker only an ack (2xx) settles the
+    /// message; otherwise a 2xx succeeds, a final failure fails, and a retryable answer
+    /// retries or gives up ([`Attempts::after_failure`]).
+    #[inline]
+    pub fn decide(&mut self, response: Response, ctx: RetryCx<'_>) -> Next {
+        if response.is_success() {
+            Next::Finish(Outcome::Succeeded)
+        } else if ctx.behind_broker {
+            Next::Wait
+        } else if !response.is_retryable() {
+            Next::Finish(Outcome::Failed)
+        } else {
+            self.after_failure(ctx)
+        }
+    }
+
+    /// The timeout of `attempt` fired: true when it counts (the operation is not over and the
+    /// client still waits for that attempt), which ends the wait; the caller then asks
+    /// [`Attempts::after_failure`].
+    #[inline]
+    pub fn timeout(&mut self, attempt: u32) -> bool {
+        let live = self.outcome.is_none() && self.attempt == attempt && self.waiting;
+        if live {
+            self.waiting = false;
+        }
+        live
+    }
+
+    /// After a timeout or a retryable answer: retry after the backoff (drawn from the fates by
+    /// the retry's identity), or, once this round's attempts are spent, give up (or, behind a
+    /// broker, dead-letter the message).
+    #[inline]
+    pub fn after_failure(&mut self, ctx: RetryCx<'_>) -> Next {
+        let round = self.attempt - self.base_attempt;
+        if round >= ctx.policy.attempts_max {
+            return if ctx.behind_broker {
+                Next::DeadLetter
+            } else {
+                Next::GiveUp
+            };
+        }
+        let delay_us = backoff_us(
+            ctx.policy,
+            ctx.fates,
+            ctx.op,
+            self.attempt,
+            self.prev_backoff_us,
+        );
+        self.prev_backoff_us = delay_us;
+        Next::Retry { delay_us }
+    }
+
+    /// The operation ended with `outcome`.
+    #[inline]
+    pub fn finish(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+        self.waiting = false;
+    }
+
+    /// The broker moves a dead-lettered message back to the queue: true when it was dead-
+    /// lettered, and a new round of receives begins (the caller sends the next attempt).
+    pub fn redrive(&mut self) -> bool {
+        if self.outcome != Some(Outcome::DeadLettered) {
+            return false;
+        }
+        self.outcome = None;
+        self.base_attempt = self.attempt;
+        true
+    }
+}
+
+/// What [`Attempts`] needs to decide a retry: the policy, the fates its jitter is drawn from,
+/// the operation, and whether a broker stands between the client and the server.
+#[derive(Clone, Copy)]
+pub struct RetryCx<'a> {
+    /// The scenario's retry policy.
+    pub policy: &'a RetryPolicy,
+    /// The run's fates.
+    pub fates: &'a Fates,
+    /// The operation.
+    pub op: u32,
+    /// True when a broker delivers the operation (its receives, not the client's attempts).
+    pub behind_broker: bool,
+}
 
 /// A logical operation as its client sees it.
 #[derive(Clone, Debug)]
@@ -23,13 +183,9 @@ pub(crate) struct OpState {
     pub amount: u64,
     pub start: SimTime,
     pub end: Option<SimTime>,
-    pub attempt: u32,
-    pub outcome: Option<Outcome>,
+    /// The client's decisions about it.
+    pub attempts: Attempts,
     pub received: Responses,
-    /// The previous backoff, for decorrelated jitter.
-    pub prev_backoff: SimDuration,
-    /// Attempts before the current round: a redriven message gets `max_receives` again.
-    pub base_attempt: u32,
     /// True once the operation first finished (the client has moved on to its next one).
     pub moved_on: bool,
     /// The first final answer a server sent, and whether a later one differed.
@@ -37,11 +193,6 @@ pub(crate) struct OpState {
     pub answers_differ: bool,
     /// A hash of the free-form fields of the operation's payload (0: none).
     pub fields: u32,
-    /// True while the client waits for the answer to its current attempt: from the send
-    /// until the attempt times out or an answer is accepted. An answer that arrives after its
-    /// attempt timed out (during the backoff, say) is late: the client has already decided to
-    /// retry, and acting on it too would send a retry for an operation it reports done.
-    pub waiting: bool,
 }
 
 impl OpState {
@@ -55,15 +206,11 @@ impl OpState {
                 amount: scenario.workload.amount_of(i + 1),
                 start: SimTime::ZERO,
                 end: None,
-                attempt: 0,
-                outcome: None,
+                attempts: Attempts::new(&scenario.retry),
                 received: Responses::new(),
-                prev_backoff: scenario.retry.backoff_base,
-                base_attempt: 0,
                 moved_on: false,
                 answer: None,
                 answers_differ: false,
-                waiting: false,
                 fields: scenario.workload.fields_of(i + 1).map_or(0, fields_hash),
             })
             .collect()
@@ -77,8 +224,8 @@ impl OpState {
             amount: self.amount,
             start_us: self.start.0,
             end_us: self.end.map(|t| t.0),
-            outcome: self.outcome.unwrap_or(Outcome::Unfinished),
-            attempts: self.attempt,
+            outcome: self.attempts.outcome.unwrap_or(Outcome::Unfinished),
+            attempts: self.attempts.attempt,
             received: self.received,
             server_first_answer: self.answer,
             answers_differ: self.answers_differ,
@@ -121,7 +268,8 @@ pub fn key_for(policy: KeyPolicy, workload: &Workload, op: u32, attempt: u32) ->
 /// The backoff after `attempt` of `op`, in microseconds: the policy's ceiling with its jitter
 /// drawn from the fates by the retry's identity (`prev_us`, the previous backoff, for
 /// decorrelated jitter). Shared by the simulated and the live client, like [`key_for`].
-#[inline]
+// Forced inline: as an outlined call from `Attempts::after_failure` it cost W 0.2%.
+#[inline(always)]
 pub fn backoff_us(policy: &RetryPolicy, fates: &Fates, op: u32, attempt: u32, prev_us: u64) -> u64 {
     let ceiling = backoff_ceiling(policy, attempt);
     let id = Identity::retry(op, attempt);
@@ -186,9 +334,7 @@ impl World<'_> {
     }
 
     pub(crate) fn send_attempt(&mut self, op: u32) {
-        let attempt = self.ops[op as usize - 1].attempt + 1;
-        self.ops[op as usize - 1].attempt = attempt;
-        self.ops[op as usize - 1].waiting = true;
+        let attempt = self.ops[op as usize - 1].attempts.send();
         let state = &self.ops[op as usize - 1];
         let w = &self.scenario.workload;
         let req = Request {
@@ -223,13 +369,9 @@ impl World<'_> {
     }
 
     pub(crate) fn response_arrives(&mut self, req: Request, response: Response) {
+        let behind_broker = self.scenario.broker.is_some();
         let state = &mut self.ops[req.op as usize - 1];
-        let accepted = state.outcome.is_none() && state.waiting && req.attempt == state.attempt;
-        // Behind a broker, an answer that is not an ack leaves the message in flight until its
-        // visibility timeout; every other accepted answer ends the wait.
-        if accepted && (self.scenario.broker.is_none() || response.is_success()) {
-            state.waiting = false;
-        }
+        let accepted = state.attempts.receive(req.attempt, response, behind_broker);
         let mut shared = self.shared.borrow_mut();
         state.received.push(Received {
             time_us: shared.now().0,
@@ -248,37 +390,32 @@ impl World<'_> {
             Some(&req),
             Detail::Response(response),
         );
-        drop(shared);
         if !accepted {
             return;
         }
-        if self.scenario.broker.is_some() {
-            // An ack (2xx) settles the message; anything else is no ack: the message becomes
-            // visible again when its visibility timeout runs out.
-            if response.is_success() {
-                self.finish_op(req.op, Outcome::Succeeded);
-            }
-            return;
-        }
-        if response.is_success() {
-            self.finish_op(req.op, Outcome::Succeeded);
-        } else if !response.is_retryable() {
-            self.finish_op(req.op, Outcome::Failed);
-        } else {
-            self.retry_or_give_up(req.op);
+        let next = {
+            let cx = retry_cx(self.scenario, &shared, req.op);
+            self.ops[req.op as usize - 1].attempts.decide(response, cx)
+        };
+        drop(shared);
+        // The common end of an operation, kept off `follow`'s path (1.5% of W when it was not).
+        match next {
+            Next::Finish(outcome) => self.finish_op(req.op, outcome),
+            Next::Wait => {}
+            next => self.follow(req.op, next),
         }
     }
 
     pub(crate) fn timeout(&mut self, op: u32, attempt: u32) {
         let state = &mut self.ops[op as usize - 1];
-        if state.outcome.is_some() || state.attempt != attempt || !state.waiting {
+        if !state.attempts.timeout(attempt) {
             return;
         }
-        state.waiting = false;
-        let state = &self.ops[op as usize - 1];
+        let client = state.client;
         self.timeouts += 1;
-        self.shared.borrow_mut().log_op(
-            Node::Client(state.client),
+        let mut shared = self.shared.borrow_mut();
+        shared.log_op(
+            Node::Client(client),
             EventKind::Timeout,
             op,
             attempt as u16,
@@ -286,95 +423,85 @@ impl World<'_> {
             self.key_for(op, attempt),
             Detail::None,
         );
-        self.retry_or_give_up(op);
+        let next = {
+            let cx = retry_cx(self.scenario, &shared, op);
+            self.ops[op as usize - 1].attempts.after_failure(cx)
+        };
+        drop(shared);
+        self.follow(op, next);
     }
 
-    fn retry_or_give_up(&mut self, op: u32) {
-        let policy = &self.scenario.retry;
-        let attempt = self.ops[op as usize - 1].attempt;
-        let round = attempt - self.ops[op as usize - 1].base_attempt;
-        if round >= policy.attempts_max
-            && let Some(broker) = &self.scenario.broker
-        {
-            let state = &self.ops[op as usize - 1];
-            let mut shared = self.shared.borrow_mut();
-            shared.log_op(
-                Node::Net,
-                EventKind::DeadLetter,
-                op,
-                attempt as u16,
-                0,
-                self.key_for(op, attempt),
-                Detail::None,
-            );
-            // A message is redriven once: an operator's action, not a loop.
-            if let Some(after) = broker.redrive_after
-                && state.base_attempt == 0
-            {
-                shared.kernel.schedule_in(after, Ev::Redrive { op });
+    /// Carries out the client's decision about `op`: the simulated transport of [`Next`].
+    fn follow(&mut self, op: u32, next: Next) {
+        let state = &self.ops[op as usize - 1];
+        let (client, attempt) = (state.client, state.attempts.attempt);
+        let redriven = state.attempts.base_attempt > 0;
+        match next {
+            Next::Wait => {}
+            Next::Finish(outcome) => self.finish_op(op, outcome),
+            Next::DeadLetter => {
+                let mut shared = self.shared.borrow_mut();
+                shared.log_op(
+                    Node::Net,
+                    EventKind::DeadLetter,
+                    op,
+                    attempt as u16,
+                    0,
+                    self.key_for(op, attempt),
+                    Detail::None,
+                );
+                // A message is redriven once: an operator's action, not a loop.
+                if let Some(after) = self.scenario.broker.as_ref().and_then(|b| b.redrive_after)
+                    && !redriven
+                {
+                    shared.kernel.schedule_in(after, Ev::Redrive { op });
+                }
+                drop(shared);
+                self.finish_op(op, Outcome::DeadLettered);
             }
-            drop(shared);
-            self.finish_op(op, Outcome::DeadLettered);
-            return;
+            Next::GiveUp => {
+                self.shared.borrow_mut().log_op(
+                    Node::Client(client),
+                    EventKind::GiveUp,
+                    op,
+                    attempt as u16,
+                    0,
+                    self.key_for(op, attempt),
+                    Detail::None,
+                );
+                self.finish_op(op, Outcome::InDoubt);
+            }
+            Next::Retry { delay_us } => {
+                let mut shared = self.shared.borrow_mut();
+                shared.log_op(
+                    Node::Client(client),
+                    EventKind::Retry,
+                    op,
+                    attempt as u16,
+                    0,
+                    None,
+                    Detail::Backoff { delay_us },
+                );
+                shared
+                    .kernel
+                    .schedule_in(SimDuration(delay_us), Ev::Send { op });
+            }
         }
-        if round >= policy.attempts_max {
-            let state = &self.ops[op as usize - 1];
-            self.shared.borrow_mut().log_op(
-                Node::Client(state.client),
-                EventKind::GiveUp,
-                op,
-                attempt as u16,
-                0,
-                self.key_for(op, attempt),
-                Detail::None,
-            );
-            self.finish_op(op, Outcome::InDoubt);
-            return;
-        }
-        let delay = self.backoff(op, attempt);
-        let state = &mut self.ops[op as usize - 1];
-        state.prev_backoff = delay;
-        let mut shared = self.shared.borrow_mut();
-        shared.log_op(
-            Node::Client(state.client),
-            EventKind::Retry,
-            op,
-            attempt as u16,
-            0,
-            None,
-            Detail::Backoff { delay_us: delay.0 },
-        );
-        shared.kernel.schedule_in(delay, Ev::Send { op });
-    }
-
-    /// The backoff after `attempt`, with the policy's jitter drawn from the fates.
-    fn backoff(&self, op: u32, attempt: u32) -> SimDuration {
-        let prev = self.ops[op as usize - 1].prev_backoff.0;
-        let shared = self.shared.borrow();
-        SimDuration(backoff_us(
-            &self.scenario.retry,
-            &shared.fates,
-            op,
-            attempt,
-            prev,
-        ))
     }
 
     /// The broker moves a dead-lettered message back to the queue: delivered again, with
     /// `max_receives` fresh receives.
     pub(crate) fn redrive(&mut self, op: u32) {
         let state = &mut self.ops[op as usize - 1];
-        if state.outcome != Some(Outcome::DeadLettered) {
+        if !state.attempts.redrive() {
             return;
         }
-        state.outcome = None;
         state.end = None;
-        state.base_attempt = state.attempt;
         self.shared.borrow_mut().log_op(
             Node::Net,
             EventKind::Redrive,
             op,
-            state.attempt as u16,
+            state.attempts.attempt as u16,
             0,
             None,
             Detail::None,
@@ -386,13 +513,13 @@ impl World<'_> {
         let state = &mut self.ops[op as usize - 1];
         let mut shared = self.shared.borrow_mut();
         let now = shared.now();
-        state.outcome = Some(outcome);
+        state.attempts.finish(outcome);
         state.end = Some(now);
         shared.log_op(
             Node::Client(state.client),
             EventKind::Done,
             op,
-            state.attempt as u16,
+            state.attempts.attempt as u16,
             0,
             None,
             Detail::Outcome(outcome),
@@ -411,5 +538,16 @@ impl World<'_> {
                 .kernel
                 .schedule_in(interval, Ev::OpStart { op: next });
         }
+    }
+}
+
+/// What the client's state machine needs to decide a retry of `op` in a simulated run.
+#[inline]
+fn retry_cx<'a>(scenario: &'a Scenario, shared: &'a Shared, op: u32) -> RetryCx<'a> {
+    RetryCx {
+        policy: &scenario.retry,
+        fates: &shared.fates,
+        op,
+        behind_broker: scenario.broker.is_some(),
     }
 }
