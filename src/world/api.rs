@@ -89,7 +89,7 @@ impl Cx {
     /// expiry, [`Db::put_for`] with [`Cx::key_ttl`].
     pub fn now(&self) -> SimTime {
         let mut shared = self.shared.borrow_mut();
-        if let Some(recorder) = shared.recorder.as_mut() {
+        if let Some(recorder) = shared.journal.recorder.as_mut() {
             recorder.clock();
         }
         shared.now()
@@ -102,7 +102,7 @@ impl Cx {
     /// Like a UUID, it says nothing a design may branch on.
     pub fn unique_id(&self) -> String {
         let r = self.task.req;
-        let n = self.shared.borrow_mut().next_id_index(&self.task);
+        let n = self.shared.borrow_mut().tasks.next_id_index(&self.task);
         format!("id-{}-{}-{}-{n}", r.op, r.attempt, r.copy)
     }
 
@@ -230,10 +230,10 @@ impl<'a> Db<'a> {
                 _ => 0,
             };
             if current != expected {
-                w.claim_won = Some(false);
+                w.tasks.claim_won = Some(false);
                 return Err(current);
             }
-            w.claim_won = Some(true);
+            w.tasks.claim_won = Some(true);
             let version = current + 1;
             w.upsert(durable, t.server, key, Value::Versioned { version, value });
             w.record_effect(t, EffectKind::Write, value.unsigned_abs());
@@ -247,7 +247,7 @@ impl<'a> Db<'a> {
         self.cx.step(StepKind::Delete, move |w, t| {
             w.touch(t, key, durable);
             w.declared_write(t, durable, key, None);
-            w.store_mut(durable, t.server).remove(key).is_some()
+            w.store.get_mut(durable, t.server).remove(key).is_some()
         })
     }
 
@@ -258,8 +258,8 @@ impl<'a> Db<'a> {
     pub fn lock<'k>(&self, key: &'k str) -> impl Future<Output = Result<(), Locked>> + use<'a, 'k> {
         self.cx.step(StepKind::Lock, move |w, t| {
             w.touch(t, key, true);
-            let won = w.lock(t, key);
-            w.claim_won = Some(won);
+            let won = w.store.lock(t, key);
+            w.tasks.claim_won = Some(won);
             if won { Ok(()) } else { Err(Locked) }
         })
     }
@@ -285,10 +285,10 @@ impl<'a> Db<'a> {
             w.touch(t, key, durable);
             if let Some(existing) = w.live(durable, t.server, key) {
                 let existing = existing.clone();
-                w.claim_won = Some(false);
+                w.tasks.claim_won = Some(false);
                 return Err(existing);
             }
-            w.claim_won = Some(true);
+            w.tasks.claim_won = Some(true);
             w.declared_write(t, durable, key, Some(&value));
             w.upsert(durable, t.server, key, value);
             w.set_expiry(durable, key, ttl);
@@ -320,14 +320,14 @@ impl<'a> Db<'a> {
             w.touch(t, key, durable);
             let current = w.live(durable, t.server, key);
             if current == expected {
-                w.claim_won = Some(true);
+                w.tasks.claim_won = Some(true);
                 w.declared_write(t, durable, key, Some(&new));
                 w.upsert(durable, t.server, key, new);
                 w.set_expiry(durable, key, ttl);
                 Ok(())
             } else {
                 let current = current.cloned();
-                w.claim_won = Some(false);
+                w.tasks.claim_won = Some(false);
                 Err(current)
             }
         })
@@ -434,7 +434,7 @@ impl Txn<'_> {
 
     /// Creates an order row at commit and returns the id it will have.
     pub fn create_order(&mut self, amount: u64) -> u64 {
-        let id = self.world.next_order_id() + self.orders.len() as u64;
+        let id = self.world.outside.next_order_id() + self.orders.len() as u64;
         self.orders.push(amount);
         id
     }
@@ -450,7 +450,7 @@ impl Txn<'_> {
         for (key, value, ttl) in writes {
             world.declared_write(task, durable, &key, value.as_ref());
             world.set_expiry(durable, &key, ttl);
-            let store = world.store_mut(durable, task.server);
+            let store = world.store.get_mut(durable, task.server);
             match value {
                 Some(v) => {
                     store.insert(key, v);
@@ -552,7 +552,7 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
         let mut world = this.cx.shared.borrow_mut();
         match this.state {
             StepState::Init => {
-                let index = world.next_step_index(task);
+                let index = world.tasks.next_step_index(task);
                 let position = index + 1;
                 this.position = position;
                 let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);

@@ -13,6 +13,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, Node, Outcome};
 use crate::vocab::{IdemKey, Request, Response};
 
+use super::shared::About;
 use super::{Ev, OpRecord, Received, Responses, Shared, World};
 
 /// The client's decisions about one operation, as one pure state machine: which attempt is
@@ -319,10 +320,7 @@ impl World<'_> {
         shared.log_op(
             Node::Client(state.client),
             EventKind::OpStart,
-            op,
-            0,
-            0,
-            None,
+            About::attempt(op, 0),
             Detail::None,
         );
         drop(shared);
@@ -417,10 +415,7 @@ impl World<'_> {
         shared.log_op(
             Node::Client(client),
             EventKind::Timeout,
-            op,
-            attempt as u16,
-            0,
-            self.key_for(op, attempt),
+            About::attempt(op, attempt).with_key(self.key_for(op, attempt)),
             Detail::None,
         );
         let next = {
@@ -444,10 +439,7 @@ impl World<'_> {
                 shared.log_op(
                     Node::Net,
                     EventKind::DeadLetter,
-                    op,
-                    attempt as u16,
-                    0,
-                    self.key_for(op, attempt),
+                    About::attempt(op, attempt).with_key(self.key_for(op, attempt)),
                     Detail::None,
                 );
                 // A message is redriven once: an operator's action, not a loop.
@@ -463,10 +455,7 @@ impl World<'_> {
                 self.shared.borrow_mut().log_op(
                     Node::Client(client),
                     EventKind::GiveUp,
-                    op,
-                    attempt as u16,
-                    0,
-                    self.key_for(op, attempt),
+                    About::attempt(op, attempt).with_key(self.key_for(op, attempt)),
                     Detail::None,
                 );
                 self.finish_op(op, Outcome::InDoubt);
@@ -476,10 +465,7 @@ impl World<'_> {
                 shared.log_op(
                     Node::Client(client),
                     EventKind::Retry,
-                    op,
-                    attempt as u16,
-                    0,
-                    None,
+                    About::attempt(op, attempt),
                     Detail::Backoff { delay_us },
                 );
                 shared
@@ -500,10 +486,7 @@ impl World<'_> {
         self.shared.borrow_mut().log_op(
             Node::Net,
             EventKind::Redrive,
-            op,
-            state.attempts.attempt as u16,
-            0,
-            None,
+            About::attempt(op, state.attempts.attempt),
             Detail::None,
         );
         self.send_attempt(op);
@@ -518,10 +501,7 @@ impl World<'_> {
         shared.log_op(
             Node::Client(state.client),
             EventKind::Done,
-            op,
-            state.attempts.attempt as u16,
-            0,
-            None,
+            About::attempt(op, state.attempts.attempt),
             Detail::Outcome(outcome),
         );
         let next = op + u32::from(self.scenario.workload.clients);

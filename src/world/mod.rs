@@ -16,14 +16,24 @@
 pub mod api;
 pub mod client;
 pub mod design;
+mod journal;
 pub mod net;
+mod outside;
 pub mod points;
 pub mod server;
 pub mod shared;
+mod store;
+mod tasks;
+mod wire;
 
 pub use crate::vocab::StepKind;
-pub(crate) use shared::{Ev, InFlight, Timings, Wire};
+use journal::Journal;
+use outside::Outside;
+pub(crate) use shared::{Ev, Timings};
 pub use shared::{LedgerEntry, Shared, TaskInfo};
+use store::Stores;
+use tasks::Tasks;
+pub(crate) use wire::{InFlight, Wire};
 
 pub use points::{Exploration, Instant, OpView, Point, StepId};
 
@@ -248,22 +258,6 @@ impl<'a> World<'a> {
                 provider_unavailable: scenario.external.unavailable,
                 network_latency: scenario.network.latency,
             },
-            // Eight events per operation when nothing goes wrong, about ten under faults:
-            // reserving them up front avoids copying a large trace when the vector doubles.
-            trace: if traced {
-                Trace::with_capacity(
-                    (scenario.workload.ops as usize)
-                        .saturating_mul(10)
-                        .min(scenario.limits.max_trace_events as usize),
-                )
-            } else {
-                Trace::default()
-            },
-            recording: traced,
-            unrecorded: 0,
-            claim_won: None,
-            effect_keys: scenario.oracle.effect_keys.clone(),
-            declared: Default::default(),
             payload_fields: scenario
                 .workload
                 .payloads
@@ -271,38 +265,62 @@ impl<'a> World<'a> {
                 .filter(|(_, p)| !p.fields.is_empty())
                 .map(|(op, p)| (*op, p.fields.clone()))
                 .collect(),
-            recorder: match recording {
-                Recording::Explore | Recording::ExploreTraced => {
-                    Some(Box::new(points::Recorder::new(scenario.workload.ops, true)))
-                }
-                Recording::Fingerprint | Recording::FingerprintTraced => Some(Box::new(
-                    points::Recorder::new(scenario.workload.ops, false),
-                )),
-                Recording::Trace | Recording::Metrics => None,
-            },
-            durable: BTreeMap::new(),
-            volatile: vec![BTreeMap::new(); server_count],
-            // One effect per operation is the ideal, and retries under faults add some: room
-            // for a quarter more up front, so that a faulty run rarely copies its ledger.
-            ledger: Vec::with_capacity((scenario.workload.ops as usize).saturating_mul(5) / 4),
-            // Only the trace shows the running counts.
-            applied: if traced {
-                vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize]
-            } else {
-                Vec::new()
-            },
-            orders_created: 0,
-            charges_made: 0,
-            provider_calls: 0,
-            provider_keys: BTreeMap::new(),
             in_flight: Wire::default(),
-            task_steps: Vec::new(),
-            task_ids: Vec::new(),
-            crash_requested: None,
-            expiry: BTreeMap::new(),
-            pending_acks: Vec::new(),
-            acked: Vec::new(),
-            locks: BTreeMap::new(),
+            journal: Journal {
+                // Eight events per operation when nothing goes wrong, about ten under faults:
+                // reserving them up front avoids copying a large trace when the vector doubles.
+                trace: if traced {
+                    Trace::with_capacity(
+                        (scenario.workload.ops as usize)
+                            .saturating_mul(10)
+                            .min(scenario.limits.max_trace_events as usize),
+                    )
+                } else {
+                    Trace::default()
+                },
+                recording: traced,
+                unrecorded: 0,
+                recorder: match recording {
+                    Recording::Explore | Recording::ExploreTraced => {
+                        Some(Box::new(points::Recorder::new(scenario.workload.ops, true)))
+                    }
+                    Recording::Fingerprint | Recording::FingerprintTraced => Some(Box::new(
+                        points::Recorder::new(scenario.workload.ops, false),
+                    )),
+                    Recording::Trace | Recording::Metrics => None,
+                },
+            },
+            store: Stores {
+                durable: BTreeMap::new(),
+                volatile: vec![BTreeMap::new(); server_count],
+                expiry: BTreeMap::new(),
+                locks: BTreeMap::new(),
+                effect_keys: scenario.oracle.effect_keys.clone(),
+                declared: Default::default(),
+            },
+            outside: Outside {
+                // One effect per operation is the ideal, and retries under faults add some: room
+                // for a quarter more up front, so that a faulty run rarely copies its ledger.
+                ledger: Vec::with_capacity((scenario.workload.ops as usize).saturating_mul(5) / 4),
+                // Only the trace shows the running counts.
+                applied: if traced {
+                    vec![[0; EffectKind::COUNT]; scenario.workload.ops as usize]
+                } else {
+                    Vec::new()
+                },
+                orders_created: 0,
+                charges_made: 0,
+                provider_calls: 0,
+                provider_keys: BTreeMap::new(),
+            },
+            tasks: Tasks {
+                task_steps: Vec::new(),
+                task_ids: Vec::new(),
+                crash_requested: None,
+                pending_acks: Vec::new(),
+                acked: Vec::new(),
+                claim_won: None,
+            },
         };
         World {
             scenario,
@@ -331,7 +349,7 @@ impl<'a> World<'a> {
                 Next::Event(ev) => {
                     self.handle(ev);
                     let mut shared = self.shared.borrow_mut();
-                    if shared.logged() >= max_trace {
+                    if shared.journal.logged() >= max_trace {
                         let at_us = shared.now().0;
                         shared.log(Node::Sim, EventKind::Limit, None, Detail::None);
                         break Some(LimitHit::Trace {
@@ -388,7 +406,7 @@ impl<'a> World<'a> {
             .iter()
             .filter(|k| {
                 matches!(
-                    shared.durable.get(k.as_str()),
+                    shared.store.durable.get(k.as_str()),
                     None | Some(Value::Tombstone)
                 )
             })
@@ -396,7 +414,7 @@ impl<'a> World<'a> {
             .collect();
         let end_us = shared.now().0;
         let events = shared.kernel.processed();
-        let logged = shared.logged();
+        let logged = shared.journal.logged();
         let ops = std::mem::take(&mut self.ops)
             .into_iter()
             .map(client::OpState::into_record)
@@ -404,20 +422,20 @@ impl<'a> World<'a> {
         Run {
             design: self.design.name().to_string(),
             seed: self.seed,
-            trace: std::mem::take(&mut shared.trace),
+            trace: std::mem::take(&mut shared.journal.trace),
             logged,
             timeouts: self.timeouts,
-            ledger: std::mem::take(&mut shared.ledger),
+            ledger: std::mem::take(&mut shared.outside.ledger),
             ops,
             delivered: self.delivered,
-            durable: std::mem::take(&mut shared.durable),
+            durable: std::mem::take(&mut shared.store.durable),
             stopped,
             end_us,
             events,
             safe: self.design.is_safe(),
-            exploration: shared.recorder.take().map(|r| Box::new(r.finish())),
+            exploration: shared.journal.recorder.take().map(|r| Box::new(r.finish())),
             final_missing,
-            provider_calls: shared.provider_calls,
+            provider_calls: shared.outside.provider_calls,
         }
     }
 }

@@ -123,13 +123,13 @@ impl World<'_> {
             server,
             req,
         };
-        if let Some(steps) = shared.task_steps.get_mut(slot as usize) {
+        if let Some(steps) = shared.tasks.task_steps.get_mut(slot as usize) {
             *steps = 0;
         }
-        if let Some(ids) = shared.task_ids.get_mut(slot as usize) {
+        if let Some(ids) = shared.tasks.task_ids.get_mut(slot as usize) {
             *ids = 0;
         }
-        if let Some(acked) = shared.acked.get_mut(slot as usize) {
+        if let Some(acked) = shared.tasks.acked.get_mut(slot as usize) {
             *acked = false;
         }
         let range = self.scenario.server.processing;
@@ -169,12 +169,12 @@ impl World<'_> {
         };
         let (crash, acks) = {
             let mut shared = self.shared.borrow_mut();
-            let acks = if shared.pending_acks.is_empty() {
+            let acks = if shared.tasks.pending_acks.is_empty() {
                 Vec::new()
             } else {
-                std::mem::take(&mut shared.pending_acks)
+                std::mem::take(&mut shared.tasks.pending_acks)
             };
-            (shared.crash_requested.take(), acks)
+            (shared.tasks.crash_requested.take(), acks)
         };
         for ack in acks {
             self.send_ack(ack);
@@ -186,8 +186,13 @@ impl World<'_> {
         self.tasks.remove(slot);
         let acked = {
             let mut shared = self.shared.borrow_mut();
-            shared.release_locks(slot, info.generation);
-            shared.acked.get(slot as usize).copied().unwrap_or(false)
+            shared.store.release_locks(slot, info.generation);
+            shared
+                .tasks
+                .acked
+                .get(slot as usize)
+                .copied()
+                .unwrap_or(false)
         };
         if let Some((server, cause)) = crash {
             self.crash(server, cause, Some(info.req));
@@ -244,8 +249,8 @@ impl World<'_> {
                 req.as_ref(),
                 Detail::Crash(cause),
             );
-            shared.volatile[usize::from(server)].clear();
-            shared.release_server_locks(server);
+            shared.store.volatile[usize::from(server)].clear();
+            shared.store.release_server_locks(server);
             shared
                 .kernel
                 .schedule_in(self.scenario.server.restart_delay, Ev::Restart { server });

@@ -1,6 +1,9 @@
-//! The state a handler can reach through [`Cx`](super::api::Cx): the stores, the payment
-//! provider, the ledger, the clock, the trace and the recorder. The world's own parts (clients,
-//! servers, the executor) live beside it in [`super`]; `Cx` reaches only this.
+//! The state a handler can reach through [`Cx`](super::api::Cx): the kernel (the clock), the
+//! fates and the plan, around the parts the design names, each in its own file: the stores
+//! (`store.rs`), the world outside (`outside.rs`), the network (`wire.rs`), the tasks
+//! (`tasks.rs`) and the recording (`journal.rs`). What spans parts (an effect goes to the ledger
+//! and the trace; an expired key leaves the store and is traced) is here. The world's own
+//! parts (clients, servers, the executor) live beside it in [`super`]; `Cx` reaches only this.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +12,15 @@ use crate::fault::{FaultAtom, FaultPlan, When};
 use crate::settings::LatencyRange;
 use crate::sim::Kernel;
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, Trace, TraceEvent};
-use crate::vocab::{EffectKind, Request, Response, StepKind, Value};
+use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, TraceEvent};
+use crate::vocab::{EffectKind, Request, StepKind, Value};
 
+use super::journal::Journal;
+use super::outside::Outside;
 use super::points::{self, Point};
+use super::store::Stores;
+use super::tasks::Tasks;
+use super::wire::Wire;
 
 /// One effect in the ledger, tagged with the logical operation that caused it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,41 +58,31 @@ pub(crate) enum Ev {
     Redrive { op: u32 },
 }
 
-/// A message on the wire.
-pub(crate) enum InFlight {
-    /// A request copy on its way to `server`.
-    Request { req: Request, server: u16 },
-    /// A response copy on its way to the client.
-    Response { req: Request, response: Response },
+/// What an event is about: an operation's attempt, the copy of it, and the key it carried.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct About {
+    pub op: u32,
+    pub attempt: u16,
+    pub copy: u8,
+    pub key: Option<crate::vocab::IdemKey>,
 }
 
-/// Messages on the wire, by slot; freed slots are reused.
-#[derive(Default)]
-pub(crate) struct Wire {
-    slots: Vec<Option<InFlight>>,
-    free: Vec<u32>,
-}
-
-impl Wire {
-    pub(crate) fn put(&mut self, msg: InFlight) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(msg);
-                slot
-            }
-            None => {
-                self.slots.push(Some(msg));
-                (self.slots.len() - 1) as u32
-            }
+impl About {
+    /// Attempt `attempt` of `op` (0: the operation itself), its first copy, no key.
+    #[inline(always)]
+    pub(crate) fn attempt(op: u32, attempt: u32) -> About {
+        About {
+            op,
+            attempt: attempt as u16,
+            copy: 0,
+            key: None,
         }
     }
 
-    pub(crate) fn take(&mut self, slot: u32) -> Option<InFlight> {
-        let msg = self.slots.get_mut(slot as usize)?.take();
-        if msg.is_some() {
-            self.free.push(slot);
-        }
-        msg
+    /// The same, carrying `key`.
+    #[inline(always)]
+    pub(crate) fn with_key(self, key: Option<crate::vocab::IdemKey>) -> About {
+        About { key, ..self }
     }
 }
 
@@ -108,7 +106,10 @@ pub(crate) struct Timings {
     pub network_latency: LatencyRange,
 }
 
-/// The state a handler can reach through `Cx`: stores, provider, ledger, clock, trace.
+/// The state a handler can reach through `Cx`, in the parts the design names: the stores
+/// (`store.rs`), the world outside the service (`outside.rs`: the provider and the ledger), the
+/// network (`wire.rs`), the server's tasks (`tasks.rs`) and the recording (`journal.rs`), around
+/// the kernel, the fates and the plan.
 pub struct Shared {
     pub(crate) kernel: Kernel<Ev>,
     pub(crate) fates: Fates,
@@ -116,64 +117,23 @@ pub struct Shared {
     /// Which crash-at-step atoms of the plan have fired (each fires once).
     pub(crate) fired: Vec<bool>,
     pub(crate) timings: Timings,
-    pub(crate) trace: Trace,
-    /// False with [`Recording::Metrics`]: events are counted, not stored.
-    pub(crate) recording: bool,
-
-    /// Events logged but not stored (with [`Recording::Metrics`]).
-    pub(crate) unrecorded: u64,
-    /// With [`Recording::Explore`]: the fault points and fingerprints.
-    pub(crate) recorder: Option<Box<points::Recorder>>,
-    /// Whether the atomic claim the current step made won (set by the step, read when it is
-    /// traced).
-    pub(crate) claim_won: Option<bool>,
-    /// `[oracle] effect_keys`: key prefixes whose writes are effects.
-    pub(crate) effect_keys: Vec<String>,
-    /// The `(operation, key, value hash)` writes and `(operation, key)` removals already
-    /// counted as effects on declared keys: each counts once per operation.
-    pub(crate) declared: std::collections::BTreeSet<(u32, String, u64)>,
     /// The free-form fields of the operations' payloads, by operation (`Cx::field`).
     pub(crate) payload_fields: BTreeMap<u32, BTreeMap<String, String>>,
-    pub(crate) durable: BTreeMap<String, Value>,
-    pub(crate) volatile: Vec<BTreeMap<String, Value>>,
-    pub(crate) ledger: Vec<LedgerEntry>,
-    /// Applications so far per operation and effect kind (indexed by `op - 1`, then by
-    /// `EffectKind as usize`): the running count the trace shows.
-    pub(crate) applied: Vec<[u32; EffectKind::COUNT]>,
-    pub(crate) orders_created: u64,
-    pub(crate) charges_made: u64,
-    /// Calls to the payment provider, answered or not (a design that never calls it has 0).
-    pub(crate) provider_calls: u64,
-    /// The payment provider's own idempotency keys: key to the receipt it answered with.
-    pub(crate) provider_keys: BTreeMap<String, u64>,
+    /// The stores: durable and per-server volatile keys, expiry, row locks, declared effects.
+    pub(crate) store: Stores,
+    /// The world outside the service: the ledger of effects and the payment provider.
+    pub(crate) outside: Outside,
     /// Messages on the wire.
     pub(crate) in_flight: Wire,
-    /// The next step index of the task in each executor slot.
-    pub(crate) task_steps: Vec<u32>,
-    /// Ids handed out by `Cx::unique_id` per task slot, counting from 0 for each new task.
-    pub(crate) task_ids: Vec<u32>,
-    /// Set by a step that hit a crash point; the executor crashes the server after the poll.
-    pub(crate) crash_requested: Option<(u16, CrashCause)>,
-    /// When each expiring durable key expires, in microseconds.
-    pub(crate) expiry: BTreeMap<String, u64>,
-    /// Tasks that called `cx.ack()` during the current poll: the executor sends their acks.
-    pub(crate) pending_acks: Vec<TaskInfo>,
-    /// Whether the task in each executor slot has acked (its return value is then not sent).
-    pub(crate) acked: Vec<bool>,
-    /// Row locks, by key: the server, slot and generation of the task holding each. A lock
-    /// lives as long as its task (its database session): released when the task ends or its
-    /// server crashes.
-    pub(crate) locks: BTreeMap<String, (u16, u32, u32)>,
+    /// The server's tasks: step and id counters, acks, a requested crash.
+    pub(crate) tasks: Tasks,
+    /// What the run records: its trace, or counts, or a search's points.
+    pub(crate) journal: Journal,
 }
 
 impl Shared {
     pub(crate) fn now(&self) -> SimTime {
         self.kernel.now()
-    }
-
-    /// Every event logged so far, stored or not (the trace budget counts these).
-    pub(crate) fn logged(&self) -> u64 {
-        self.trace.len() as u64 + self.unrecorded
     }
 
     /// Appends an event to the trace at the current time.
@@ -189,24 +149,30 @@ impl Shared {
             Some(r) => (r.op, r.attempt as u16, r.copy as u8, r.key),
             None => (NO_OP, 0, 0, None),
         };
-        self.log_op(node, kind, op, attempt, copy, key, detail);
+        self.log_op(
+            node,
+            kind,
+            About {
+                op,
+                attempt,
+                copy,
+                key,
+            },
+            detail,
+        );
     }
 
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(crate) fn log_op(
-        &mut self,
-        node: Node,
-        kind: EventKind,
-        op: u32,
-        attempt: u16,
-        copy: u8,
-        key: Option<crate::vocab::IdemKey>,
-        detail: Detail,
-    ) {
+    pub(crate) fn log_op(&mut self, node: Node, kind: EventKind, about: About, detail: Detail) {
+        let About {
+            op,
+            attempt,
+            copy,
+            key,
+        } = about;
         // The common cases stay as short as they were before searches recorded anything: a
         // sweep's runs count, a traced run pushes; a search's runs take the out-of-line path.
-        if self.recorder.is_some() {
+        if self.journal.recorder.is_some() {
             let event = TraceEvent {
                 time_us: self.kernel.now().0,
                 op,
@@ -220,12 +186,12 @@ impl Shared {
             self.log_explored(event);
             return;
         }
-        if !self.recording {
-            self.unrecorded += 1;
+        if !self.journal.recording {
+            self.journal.unrecorded += 1;
             return;
         }
         let time_us = self.kernel.now().0;
-        self.trace.push(TraceEvent {
+        self.journal.trace.push(TraceEvent {
             time_us,
             op,
             attempt,
@@ -241,20 +207,20 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn log_explored(&mut self, event: TraceEvent) {
-        if let Some(recorder) = self.recorder.as_deref_mut() {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut() {
             recorder.event(&event);
         }
-        if self.recording {
-            self.trace.push(event);
+        if self.journal.recording {
+            self.journal.trace.push(event);
         } else {
-            self.unrecorded += 1;
+            self.journal.unrecorded += 1;
         }
     }
 
     /// Records a fault point, when the run is exploring.
     #[inline]
     pub(crate) fn point(&mut self, point: impl FnOnce() -> Point) {
-        if let Some(recorder) = self.recorder.as_deref_mut()
+        if let Some(recorder) = self.journal.recorder.as_deref_mut()
             && recorder.full()
         {
             recorder.point(point());
@@ -264,13 +230,16 @@ impl Shared {
     /// True when the run records its fault points.
     #[inline]
     pub(crate) fn records_points(&self) -> bool {
-        self.recorder.as_deref().is_some_and(points::Recorder::full)
+        self.journal
+            .recorder
+            .as_deref()
+            .is_some_and(points::Recorder::full)
     }
 
     /// Notes that `task`'s handler touched store `key`, when the run is exploring.
     #[inline]
     pub(crate) fn touch(&mut self, task: &TaskInfo, key: &str, durable: bool) {
-        if let Some(recorder) = self.recorder.as_deref_mut() {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut() {
             recorder.touch(task.req.op, key, durable);
         }
     }
@@ -287,8 +256,12 @@ impl Shared {
         new: Option<&Value>,
     ) {
         if !durable
-            || self.effect_keys.is_empty()
-            || !self.effect_keys.iter().any(|p| key.starts_with(p.as_str()))
+            || self.store.effect_keys.is_empty()
+            || !self
+                .store
+                .effect_keys
+                .iter()
+                .any(|p| key.starts_with(p.as_str()))
         {
             return;
         }
@@ -299,13 +272,17 @@ impl Shared {
                 use std::hash::{Hash, Hasher};
                 let mut h = std::hash::DefaultHasher::new();
                 value.hash(&mut h);
-                if self.declared.insert((op, key.to_string(), h.finish())) {
+                if self
+                    .store
+                    .declared
+                    .insert((op, key.to_string(), h.finish()))
+                {
                     let amount = value.as_int().map_or(0, i64::unsigned_abs);
                     self.record_effect(task, EffectKind::Write, amount);
                 }
             }
             None if old.is_some_and(|v| v != Value::Tombstone)
-                && self.declared.insert((op, key.to_string(), u64::MAX)) =>
+                && self.store.declared.insert((op, key.to_string(), u64::MAX)) =>
             {
                 self.record_effect(task, EffectKind::Delete, 0);
             }
@@ -313,38 +290,22 @@ impl Shared {
         }
     }
 
-    pub(crate) fn store(&self, durable: bool, server: u16) -> &BTreeMap<String, Value> {
-        if durable {
-            &self.durable
-        } else {
-            &self.volatile[usize::from(server)]
-        }
-    }
-
-    pub(crate) fn store_mut(&mut self, durable: bool, server: u16) -> &mut BTreeMap<String, Value> {
-        if durable {
-            &mut self.durable
-        } else {
-            &mut self.volatile[usize::from(server)]
-        }
-    }
-
     /// The live value at `key`: `None` when absent or expired (an expired key is removed).
     pub(crate) fn live(&mut self, durable: bool, server: u16, key: &str) -> Option<&Value> {
         self.expire(durable, key);
-        self.store(durable, server).get(key)
+        self.store.get(durable, server).get(key)
     }
 
     /// Removes durable `key` if its time has come. No key expires in most runs: then this is
     /// one emptiness check, not a lookup.
     fn expire(&mut self, durable: bool, key: &str) {
         if durable
-            && !self.expiry.is_empty()
-            && let Some(&at) = self.expiry.get(key)
+            && !self.store.expiry.is_empty()
+            && let Some(&at) = self.store.expiry.get(key)
             && self.kernel.now().0 >= at
         {
-            self.expiry.remove(key);
-            self.durable.remove(key);
+            self.store.expiry.remove(key);
+            self.store.durable.remove(key);
         }
     }
 
@@ -357,11 +318,11 @@ impl Shared {
         match ttl {
             Some(ttl) => {
                 let at = (self.kernel.now() + ttl).0;
-                self.expiry.insert(key.to_string(), at);
+                self.store.expiry.insert(key.to_string(), at);
             }
             None => {
-                if !self.expiry.is_empty() {
-                    self.expiry.remove(key);
+                if !self.store.expiry.is_empty() {
+                    self.store.expiry.remove(key);
                 }
             }
         }
@@ -371,65 +332,39 @@ impl Shared {
     pub(crate) fn purge_expired(&mut self) {
         let now = self.kernel.now().0;
         let expired: Vec<String> = self
+            .store
             .expiry
             .iter()
             .filter(|&(_, &at)| now >= at)
             .map(|(k, _)| k.clone())
             .collect();
         for key in expired {
-            self.expiry.remove(&key);
-            self.durable.remove(&key);
-        }
-    }
-
-    /// Takes the row lock on `key` for `task`: false when another live task holds it.
-    pub(crate) fn lock(&mut self, task: &TaskInfo, key: &str) -> bool {
-        let me = (task.server, task.slot, task.generation);
-        match self.locks.get(key) {
-            Some(holder) if *holder != me => false,
-            Some(_) => true,
-            None => {
-                self.locks.insert(key.to_string(), me);
-                true
-            }
-        }
-    }
-
-    /// Releases every lock of the task in `slot` (generation `generation`).
-    pub(crate) fn release_locks(&mut self, slot: u32, generation: u32) {
-        if !self.locks.is_empty() {
-            self.locks
-                .retain(|_, (_, s, g)| !(*s == slot && *g == generation));
-        }
-    }
-
-    /// Releases every lock held by tasks of `server` (it crashed: its sessions are gone).
-    pub(crate) fn release_server_locks(&mut self, server: u16) {
-        if !self.locks.is_empty() {
-            self.locks.retain(|_, (srv, _, _)| *srv != server);
+            self.store.expiry.remove(&key);
+            self.store.durable.remove(&key);
         }
     }
 
     /// Records that `task` acked: the executor sends the ack after this poll.
     pub(crate) fn ack(&mut self, task: &TaskInfo) {
         let slot = task.slot as usize;
-        if self.acked.len() <= slot {
-            self.acked.resize(slot + 1, false);
+        if self.tasks.acked.len() <= slot {
+            self.tasks.acked.resize(slot + 1, false);
         }
-        if !self.acked[slot] {
-            self.acked[slot] = true;
-            self.pending_acks.push(*task);
+        if !self.tasks.acked[slot] {
+            self.tasks.acked[slot] = true;
+            self.tasks.pending_acks.push(*task);
         }
     }
 
     /// True if the provider answers this call of `task` with 503 (by the plan or the fates).
     /// Every call to the provider asks this first: it is also where calls are counted.
     pub(crate) fn provider_unavailable(&mut self, task: &TaskInfo) -> bool {
-        self.provider_calls += 1;
+        self.outside.provider_calls += 1;
         let r = task.req;
         // The step counter has moved past this step: it is this step's position from 1 (and,
         // as the fates have always used it, its identity's index).
         let index = self
+            .tasks
             .task_steps
             .get(task.slot as usize)
             .copied()
@@ -452,7 +387,7 @@ impl Shared {
         f: impl FnOnce(Option<&Value>) -> (Value, T),
     ) -> T {
         self.expire(durable, key);
-        let store = self.store_mut(durable, server);
+        let store = self.store.get_mut(durable, server);
         match store.get_mut(key) {
             Some(slot) => {
                 let (value, out) = f(Some(slot));
@@ -469,7 +404,7 @@ impl Shared {
 
     /// Writes `key` without allocating a new key string when it already exists.
     pub(crate) fn upsert(&mut self, durable: bool, server: u16, key: &str, value: Value) {
-        let store = self.store_mut(durable, server);
+        let store = self.store.get_mut(durable, server);
         match store.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
@@ -478,25 +413,21 @@ impl Shared {
         }
     }
 
-    pub(crate) fn next_order_id(&self) -> u64 {
-        self.orders_created + 1
-    }
-
     /// Records an effect in the ledger and the trace.
     #[inline]
     pub(crate) fn record_effect(&mut self, task: &TaskInfo, kind: EffectKind, amount: u64) {
         let op = task.req.op;
-        if let Some(recorder) = self.recorder.as_deref_mut() {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut() {
             recorder.made(op, kind);
         }
-        let nth = match self.applied.get_mut(op as usize - 1) {
+        let nth = match self.outside.applied.get_mut(op as usize - 1) {
             Some(counts) => {
                 counts[kind as usize] += 1;
                 counts[kind as usize]
             }
             None => 1,
         };
-        self.ledger.push(LedgerEntry {
+        self.outside.ledger.push(LedgerEntry {
             time_us: self.now().0,
             op,
             kind,
@@ -516,9 +447,9 @@ impl Shared {
     }
 
     pub(crate) fn create_order(&mut self, task: &TaskInfo, amount: u64) -> u64 {
-        self.orders_created += 1;
-        let id = self.orders_created;
-        self.durable.insert(
+        self.outside.orders_created += 1;
+        let id = self.outside.orders_created;
+        self.store.durable.insert(
             format!("order:{id}"),
             Value::Int {
                 value: amount as i64,
@@ -529,19 +460,19 @@ impl Shared {
     }
 
     pub(crate) fn charge(&mut self, task: &TaskInfo, amount: u64) -> u64 {
-        self.charges_made += 1;
+        self.outside.charges_made += 1;
         self.record_effect(task, EffectKind::Charge, amount);
-        self.charges_made
+        self.outside.charges_made
     }
 
     /// A charge with the provider's own idempotency key: the first call with a key charges,
     /// later calls with the same key answer the same receipt and charge nothing.
     pub(crate) fn charge_with_key(&mut self, task: &TaskInfo, key: &str, amount: u64) -> u64 {
-        if let Some(receipt) = self.provider_keys.get(key) {
+        if let Some(receipt) = self.outside.provider_keys.get(key) {
             return *receipt;
         }
         let receipt = self.charge(task, amount);
-        self.provider_keys.insert(key.to_string(), receipt);
+        self.outside.provider_keys.insert(key.to_string(), receipt);
         receipt
     }
 
@@ -570,17 +501,6 @@ impl Shared {
         )
     }
 
-    /// The number of the task's next `Cx::unique_id`, counting from 0 for each new task.
-    pub(crate) fn next_id_index(&mut self, task: &TaskInfo) -> u32 {
-        next_of_slot(&mut self.task_ids, task.slot)
-    }
-
-    /// The index of the task's next step, counting from 0 for each new task in the slot.
-    #[inline]
-    pub(crate) fn next_step_index(&mut self, task: &TaskInfo) -> u32 {
-        next_of_slot(&mut self.task_steps, task.slot)
-    }
-
     pub(crate) fn schedule_wake(&mut self, task: &TaskInfo, after: SimDuration) {
         self.kernel.schedule_in(
             after,
@@ -593,7 +513,7 @@ impl Shared {
 
     #[inline]
     pub(crate) fn trace_step(&mut self, task: &TaskInfo, kind: StepKind) {
-        let won = self.claim_won.take();
+        let won = self.tasks.claim_won.take();
         self.log(
             Node::Server(task.server),
             EventKind::Step,
@@ -636,19 +556,7 @@ impl Shared {
         } else {
             CrashCause::Before(kind)
         };
-        self.crash_requested = Some((task.server, cause));
+        self.tasks.crash_requested = Some((task.server, cause));
         true
     }
-}
-
-/// The count kept for task slot `slot` in `counts`, then one more for next time.
-#[inline]
-fn next_of_slot(counts: &mut Vec<u32>, slot: u32) -> u32 {
-    let slot = slot as usize;
-    if counts.len() <= slot {
-        counts.resize(slot + 1, 0);
-    }
-    let index = counts[slot];
-    counts[slot] += 1;
-    index
 }
