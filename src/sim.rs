@@ -252,7 +252,15 @@ impl<E> Kernel<E> {
         let Some(entry) = entry else {
             return Next::Idle;
         };
-        debug_assert!(entry.time() >= self.now, "time went backwards");
+        // Checked in debug builds only: once per event it cost W 0.7% of its instructions in
+        // release (callgrind), and `schedule_at` clamps every instant to now, so this holds by
+        // construction; the tests run it on every event of every scenario.
+        debug_assert!(
+            entry.time() >= self.now,
+            "time went backwards: {} after {}",
+            entry.time().0,
+            self.now.0
+        );
         self.now = entry.time();
         self.processed += 1;
         Next::Event(entry.event)

@@ -73,6 +73,10 @@ impl Attempts {
     /// The next attempt goes out: its number.
     #[inline]
     pub fn send(&mut self) -> u32 {
+        assert!(
+            self.outcome.is_none(),
+            "an operation that is over sends nothing"
+        );
         self.attempt += 1;
         self.waiting = true;
         self.attempt
@@ -146,6 +150,10 @@ impl Attempts {
     /// The operation ended with `outcome`.
     #[inline]
     pub fn finish(&mut self, outcome: Outcome) {
+        assert!(
+            self.outcome.is_none(),
+            "an operation finishes once (a redrive starts it over)"
+        );
         self.outcome = Some(outcome);
         self.waiting = false;
     }
