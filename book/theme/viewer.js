@@ -64,8 +64,23 @@
         };
     }
 
+    /// The keys, as in the TUI (`tui::app::msg_for_key`; `tests/viewer.rs` checks that each
+    /// means the same there): key → [action, argument].
+    const KEYS = {
+        " ": ["play"],
+        ArrowRight: ["step", 1], l: ["step", 1],
+        ArrowLeft: ["step", -1], h: ["step", -1],
+        PageDown: ["step", 20], PageUp: ["step", -20],
+        Home: ["home"], End: ["end"],
+        "+": ["faster"], "=": ["faster"], "-": ["slower"],
+        x: ["whatif", "drop"], u: ["whatif", "duplicate"], c: ["whatif", "crash"],
+        X: ["clear"],
+        Tab: ["focus"],
+    };
+
     /// Rows aligned by (time, rank at that time): each row holds, per design, an event index
-    /// or -1.
+    /// or -1. The TUI aligns its side-by-side diagrams the same way (`tui::align_rows`;
+    /// `tests/viewer.rs` compares the two on exported runs).
     function alignRows(runs) {
         const keys = new Map();
         runs.forEach((r, d) => {
@@ -225,23 +240,24 @@
         key(ev) {
             if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
             const k = ev.key;
+            const [name, arg] = KEYS[k] || [];
             const act = {
-                " ": () => this.togglePlay(),
-                ArrowRight: () => this.step(1), l: () => this.step(1),
-                ArrowLeft: () => this.step(-1), h: () => this.step(-1),
-                PageDown: () => this.step(20), PageUp: () => this.step(-20),
-                Home: () => this.move(-Infinity), End: () => this.move(Infinity),
-                "+": () => this.setSpeed(1), "=": () => this.setSpeed(1), "-": () => this.setSpeed(-1),
-                x: () => this.ask("drop"), u: () => this.ask("duplicate"), c: () => this.ask("crash"),
-                X: () => this.clear(),
-            }[k];
-            if (k === "Tab" && !ev.shiftKey && this.focus < this.designs.length - 1) {
+                play: () => this.togglePlay(),
+                step: () => this.step(arg),
+                home: () => this.move(-Infinity),
+                end: () => this.move(Infinity),
+                faster: () => this.setSpeed(1),
+                slower: () => this.setSpeed(-1),
+                whatif: () => this.ask(arg),
+                clear: () => this.clear(),
+            }[name];
+            if (name === "focus" && !ev.shiftKey && this.focus < this.designs.length - 1) {
                 ev.preventDefault();
                 this.focus += 1;
                 this.render();
                 return;
             }
-            if (k === "Tab" && !ev.shiftKey) { this.focus = 0; this.render(); return; }
+            if (name === "focus" && !ev.shiftKey) { this.focus = 0; this.render(); return; }
             // Handled here, and not by the book: mdBook turns ← and → into the previous and
             // next chapter on the whole document.
             if (act) { ev.preventDefault(); ev.stopPropagation(); act(); }
@@ -539,6 +555,11 @@
             }
             root.viewer = new Viewer(root, data);
         });
+    }
+    // Outside a page (node, for `tests/viewer.rs`): the pure parts, nothing started.
+    if (typeof document === "undefined") {
+        if (typeof module === "object") module.exports = { alignRows, KEYS };
+        return;
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();

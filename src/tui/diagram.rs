@@ -357,6 +357,47 @@ fn events_before(view: &DesignView, time_us: u64) -> usize {
     }
 }
 
+/// Adds one design's events, `(index, time)` in trace order from the first event of an instant,
+/// to `merged` as its column `column` of `width`: the event goes to the row of its instant and
+/// its rank among the design's events at that instant.
+fn merge_column(
+    merged: &mut BTreeMap<(u64, usize), Vec<Option<usize>>>,
+    column: usize,
+    width: usize,
+    events: impl Iterator<Item = (usize, u64)>,
+) {
+    let mut rank = 0;
+    let mut last_time = None;
+    for (i, time_us) in events {
+        if last_time == Some(time_us) {
+            rank += 1;
+        } else {
+            rank = 0;
+            last_time = Some(time_us);
+        }
+        merged
+            .entry((time_us, rank))
+            .or_insert_with(|| vec![None; width])[column] = Some(i);
+    }
+}
+
+/// The rows of whole runs side by side, each run given by its events' times in trace order:
+/// each row holds, per run, the index of its event there, or nothing. The rule of
+/// [`aligned_rows`] (which reads only a window around the cursor), and of the book's run
+/// viewer (`alignRows` in `book/theme/viewer.js`; `tests/viewer.rs` checks they agree).
+pub fn align_rows(runs: &[Vec<u64>]) -> Vec<Vec<Option<usize>>> {
+    let mut merged = BTreeMap::new();
+    for (column, times) in runs.iter().enumerate() {
+        merge_column(
+            &mut merged,
+            column,
+            runs.len(),
+            times.iter().copied().enumerate(),
+        );
+    }
+    merged.into_values().collect()
+}
+
 /// The rows of a side-by-side diagram around the cursor: each row holds, for each design shown,
 /// the index of its event there, or nothing. A row is a simulated instant and a rank among the
 /// design's events at that instant, so runs that agree share rows and where they part, the
@@ -381,22 +422,8 @@ pub(crate) fn aligned_rows(
             lo = events_before(view, e.time_us);
         }
         let hi = (view.events_by(now) + rows).min(n);
-        let mut rank = 0;
-        let mut last_time = None;
-        for i in lo..hi {
-            let Some(e) = view.run.trace.get(i) else {
-                break;
-            };
-            if last_time == Some(e.time_us) {
-                rank += 1;
-            } else {
-                rank = 0;
-                last_time = Some(e.time_us);
-            }
-            merged
-                .entry((e.time_us, rank))
-                .or_insert_with(|| vec![None; shown.len()])[column] = Some(i);
-        }
+        let events = (lo..hi).map_while(|i| view.run.trace.get(i).map(|e| (i, e.time_us)));
+        merge_column(&mut merged, column, shown.len(), events);
     }
     let all: Vec<Vec<Option<usize>>> = merged.into_values().collect();
     let focus_column = shown.iter().position(|&d| d == app.focus);

@@ -13,6 +13,8 @@ mod diagram;
 pub mod html;
 mod overlays;
 mod style;
+
+pub use diagram::align_rows;
 pub mod sweep_view;
 pub mod view;
 
