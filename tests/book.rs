@@ -249,13 +249,17 @@ fn every_part_of_the_topic_has_a_section_and_a_runnable_scenario() {
 fn the_book_builds_with_mdbook_when_it_is_installed() {
     // CI installs mdbook and builds the book itself (`.ci/run`); here, build it when the tool
     // is on the machine, so that a broken include or summary fails `cargo test` too.
+    // In the target directory, which cargo keeps for tests: nothing left in /tmp.
     let Ok(out) = std::process::Command::new("mdbook")
         .args(["build", "book", "--dest-dir"])
-        .arg(std::env::temp_dir().join("idemlab-book-test"))
+        .arg(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("idemlab-book-test"))
         .current_dir(common::root())
         .output()
     else {
-        eprintln!("mdbook is not installed: skipped (CI installs it)");
+        common::skip(
+            "IDEMLAB_REQUIRE_BROWSER",
+            "mdbook is not installed (cargo install mdbook --locked)",
+        );
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -495,4 +499,20 @@ fn the_viewers_runs_are_current_and_every_one_is_played() {
             "{f} in generated/runs is exported by nothing"
         );
     }
+}
+
+/// A live run's masked figures are the timing ones; its verdicts are compared as printed.
+#[test]
+fn live_masking_keeps_the_verdicts() {
+    let a = "live p   3   5   4   1   0\n5 requests sent, 3 answered, 4 provider calls (0 refused) · service started 2 times";
+    let b = "live p 3 6 4 1 0\n6 requests sent, 4 answered, 5 provider calls (0 refused) · service started 2 times";
+    assert_eq!(common::without_durations(a), common::without_durations(b));
+    let c = "live p 3 5 5 2 0\n5 requests sent, 3 answered, 4 provider calls (1 refused) · service started 2 times";
+    let (ma, mc) = (common::without_durations(a), common::without_durations(c));
+    assert_ne!(
+        ma.lines().next(),
+        mc.lines().next(),
+        "effects and duplicates stay"
+    );
+    assert_ne!(ma.lines().nth(1), mc.lines().nth(1), "refusals stay");
 }

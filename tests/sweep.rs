@@ -263,4 +263,5 @@ fn the_catalogs_parameters_sweep_and_misapplied_ones_are_input_errors() {
         assert_eq!(code, 2, "{param}: {err}");
         assert!(err.contains(message), "{param}: {err}");
     }
+    std::fs::remove_dir_all(&d).unwrap();
 }
