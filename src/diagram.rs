@@ -260,3 +260,23 @@ pub fn describe(e: &TraceEvent) -> String {
     .trim_end()
     .to_string()
 }
+
+/// What every symbol of a sequence diagram means: the TUI's `?` and the book viewer's legend
+/// (through the export) show this one list.
+pub const HELP_SYMBOLS: [(&str, &str); 15] = [
+    ("○", "operation starts"),
+    ("●─▶", "request sent / delivered"),
+    ("◀─●", "response sent / received"),
+    ("✗", "message lost"),
+    ("⇉", "message duplicated"),
+    ("◆ $", "store step / provider call"),
+    ("+", "effect"),
+    ("‼", "DUPLICATE effect"),
+    ("◷", "timeout"),
+    ("↻", "retry after backoff"),
+    ("◌", "late response"),
+    ("✓ ? ⊘", "succeeded / doubt / failed"),
+    ("✖ ↺", "crash / restart"),
+    ("≠", "first difference (what-if)"),
+    ("▼ ▲", "dead-lettered / redriven"),
+];

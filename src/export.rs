@@ -20,7 +20,7 @@ use crate::fault::{Direction, FaultAtom, FaultPlan, MessageRef, When};
 use crate::handlers::Design;
 use crate::oracle::{self, Metrics};
 use crate::scenario::Scenario;
-use crate::trace::{Detail, EventKind, LossCause, NO_OP, Trace, TraceEvent};
+use crate::trace::{CrashCause, Detail, EventKind, LossCause, NO_OP, Trace, TraceEvent};
 use crate::world::{self, Run};
 
 /// The version of the export's shape. A change that removes or renames a field, or changes
@@ -57,6 +57,9 @@ pub struct ScenarioInfo {
     pub lanes: Vec<String>,
     /// The scenario's own fault plan, one line per fault.
     pub faults: Vec<String>,
+    /// What each symbol of the diagram means, `[symbols, meaning]`: the TUI's `?` list
+    /// (`diagram::HELP_SYMBOLS`), for the viewer's legend. Added within schema 1.
+    pub legend: Vec<[&'static str; 2]>,
 }
 
 /// One design's run and its what-ifs.
@@ -253,6 +256,33 @@ fn questions(scenario: &Scenario, run: &Run) -> Vec<Question> {
                     format!("what if this {word} were delivered twice?"),
                 );
             }
+        } else if e.kind == EventKind::Crash
+            && let Detail::Crash(CrashCause::After(step) | CrashCause::Before(step)) = e.detail
+        {
+            // The scenario's own crash: "what if it had not crashed here?".
+            let when = match e.detail {
+                Detail::Crash(CrashCause::After(_)) => When::After,
+                _ => When::Before,
+            };
+            // The operation whose step it came at: the last such step before it (after), or
+            // the plan's only crash at that step (before: the step never ran).
+            let op = run.trace.iter().take(i).rev().find_map(|x| {
+                (when == When::After
+                    && x.kind == EventKind::Step
+                    && matches!(x.detail, Detail::Step(s, _) if s == step))
+                .then_some(x.op)
+            });
+            let planned_here = planned.iter().find(|a| {
+                matches!(a, FaultAtom::CrashAtStep { op: o, step: s, when: w, .. }
+                    if *s == step && *w == when && op.is_none_or(|op| op == *o))
+            });
+            if let Some(atom) = planned_here {
+                ask(
+                    "undo",
+                    *atom,
+                    "what if the server had not crashed here?".to_string(),
+                );
+            }
         } else if let Some(atom) = crash_after(&run.trace, i)
             && !planned.contains(&atom)
         {
@@ -301,6 +331,22 @@ fn progress_row(p: &oracle::Progress) -> [u64; 9] {
     ]
 }
 
+/// An event's label in the viewer: the diagram's words, and for an alarm the one word that
+/// matters first (`DUPLICATE op2.2 order 100 (application 2)`, `LOST op2.1 response (fault
+/// plan)`, `CRASH op1.1 after charge`), so that a label cut to its column still says it.
+fn headline(e: &TraceEvent) -> String {
+    let text = diagram::describe(e);
+    if !e.is_alarm() {
+        return text;
+    }
+    match e.kind {
+        EventKind::Lost => format!("LOST {}", text.replacen(" lost", "", 1)),
+        EventKind::Crash => format!("CRASH {}", text.replacen("crash ", "", 1)),
+        EventKind::Limit => format!("LIMIT {text}"),
+        _ => format!("DUPLICATE {}", text.replacen(": DUPLICATE)", ")", 1)),
+    }
+}
+
 fn run_export(scenario: &Scenario, run: &Run, from: usize) -> RunExport {
     let progress = oracle::progress(run);
     let metrics = oracle::measure(run);
@@ -317,7 +363,7 @@ fn run_export(scenario: &Scenario, run: &Run, from: usize) -> RunExport {
                 g.to,
                 g.symbol,
                 g.tone,
-                diagram::describe(&e),
+                headline(&e),
                 e.line_after_time(),
                 u8::from(e.is_alarm()),
                 if e.op == NO_OP { 0 } else { e.op },
@@ -429,6 +475,7 @@ pub fn export(
                 .iter()
                 .map(|a| a.to_string())
                 .collect(),
+            legend: diagram::HELP_SYMBOLS.iter().map(|&(s, m)| [s, m]).collect(),
         },
         designs,
     }

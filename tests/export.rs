@@ -122,8 +122,9 @@ fn undoing_the_scenarios_own_fault_removes_naives_duplicate() {
     // It is asked at the lost response itself.
     let at = w["at"].as_u64().unwrap() as usize;
     let event = &naive["run"]["events"][at];
+    // Its label says what happened first: a label cut to its column still says it.
     assert!(
-        event[5].as_str().unwrap().contains("response lost"),
+        event[5].as_str().unwrap().starts_with("LOST op2.1 response"),
         "{event}"
     );
     for keyed in ["process-payment", "atomic-key"] {
@@ -193,4 +194,42 @@ fn bad_input_is_one_line_and_exit_2() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+}
+
+/// The scenario's own crash offers "what if the server had not crashed here?" at the crash
+/// itself, and without it process-payment charges once; a duplicate's label starts with the
+/// word.
+#[test]
+fn the_scenarios_own_crash_can_be_undone_at_the_crash() {
+    let (_, _, _, doc) = export(&["crash-after-charge"]);
+    let doc = doc.unwrap();
+    let d = design(&doc, "process-payment");
+    assert_eq!(d["run"]["metrics"]["duplicates"], 1);
+    let events = d["run"]["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e[5].as_str().unwrap().starts_with("DUPLICATE op1.3 charge 100")),
+        "a duplicate's label starts with DUPLICATE"
+    );
+    let undo: Vec<&Value> = d["what_ifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "undo")
+        .collect();
+    assert_eq!(undo.len(), 1, "one crash in the plan, one undo");
+    let w = undo[0];
+    assert_eq!(w["title"], "what if the server had not crashed here?");
+    let at = w["at"].as_u64().unwrap() as usize;
+    assert!(
+        events[at][5].as_str().unwrap().starts_with("CRASH op1.1"),
+        "asked at the crash: {}",
+        events[at]
+    );
+    assert_eq!(w["run"]["metrics"]["duplicates"], 0);
+    // The legend the viewer shows is the TUI's list of symbols.
+    let legend = doc["scenario"]["legend"].as_array().unwrap();
+    assert_eq!(legend.len(), idemlab::diagram::HELP_SYMBOLS.len());
+    assert!(legend.iter().any(|l| l[0] == "⇉"));
 }

@@ -14,11 +14,14 @@
 (function () {
     "use strict";
 
-    const ROWS = 22;
+    // Rows drawn: with three designs' panels the viewer fits under mdBook's header at 900 pixels.
+    const ROWS = 16;
     // A lane's width in a row's strip, pixels.
     const LANE = 20;
     const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
     const DASHES = ["", "6 3", "2 2", "8 3 2 3", "4 4", "1 3"];
+    // What each of DASHES looks like, for the chart's legend.
+    const DASH_NAMES = ["solid", "dashed", "dotted", "dash-dot", "short dashes", "sparse dots"];
     const MARKS = ["●", "▲", "■", "◆", "▼", "★"];
     // The fields of an exported event (schema_version 1).
     const T = 0, FROM = 1, TO = 2, SYMBOL = 3, TONE = 4, LABEL = 5, LINE = 6, ALARM = 7;
@@ -105,7 +108,8 @@
             this.focus = 0;
             this.cursor = 0;
             this.playing = false;
-            this.speed = 4;
+            // 5 events a second: a chapter's run plays in about half a minute, slow enough to follow.
+            this.speed = 2;
             this.owed = 0;
             this.selected = null;
             this.build();
@@ -178,14 +182,52 @@
                 this.hovered = null;
                 this.renderDetails();
             });
-            this.diagram.addEventListener("wheel", (ev) => { ev.preventDefault(); this.step(ev.deltaY > 0 ? 1 : -1); }, { passive: false });
+            // The wheel scrolls the page, as everywhere else in the book (it used to step the run,
+            // which trapped a reader scrolling past the viewer).
             this.details = el("div", { class: "iv-details", "data-testid": "details" });
             this.chart = el("div", { class: "iv-chart" });
-            const help = el("p", { class: "iv-help", text: "keys as in the TUI: space plays · ← → step · PgUp PgDn twenty · Home End · + − speed · Tab next design · click an event, then x drop · u duplicate · c crash here · X back to the run" });
-            r.append(bar, this.banner, this.panels, this.tabs, this.diagram, this.details, this.chart, help);
+            const help = el("p", { class: "iv-help", "data-testid": "keyhelp" }, [
+                el("span", { class: "iv-keystate", "data-testid": "keystate", text: "click the viewer (or Tab to it) to use the keys: " }),
+                "space plays · ← → step · PgUp PgDn twenty · Home End · + − speed · Tab next design · click an event, then x drop · u duplicate · c crash here · X back to the run",
+            ]);
+            const legend = el("details", { class: "iv-symbols", "data-testid": "symbols" }, [
+                el("summary", { text: "what the symbols mean" }),
+                el("dl", {}, (this.data.scenario.legend || []).flatMap(([sym, meaning]) => [el("dt", { text: sym }), el("dd", { text: meaning })])),
+            ]);
+            r.append(bar, this.banner, this.panels, this.tabs, this.diagram, this.details, this.chart, legend, help);
+            r.addEventListener("focus", () => { this.keystate(true); });
+            r.addEventListener("blur", () => { this.keystate(false); });
             r.addEventListener("keydown", (ev) => this.key(ev));
-            window.addEventListener("resize", () => { this.width = undefined; this.render(); });
+            window.addEventListener("resize", () => { this.fitWidth(); this.width = undefined; this.drawChart(); this.render(); });
+            this.fitWidth();
             this.lastFrame = null;
+        }
+
+        /// Says whether the keys reach the viewer: only once it has the focus, so that until
+        /// then the page's own keys (space scrolls, ← → change chapter) work as everywhere.
+        keystate(on) {
+            const s = this.root.querySelector(".iv-keystate");
+            if (s) s.textContent = on ? "keys work now: " : "click the viewer (or Tab to it) to use the keys: ";
+            this.root.classList.toggle("iv-keys-on", on);
+        }
+
+        /// The viewer takes the width of the page's content area, not only mdBook's text column
+        /// (750 pixels), so that labels have room; centred on the column, never wider than the
+        /// window.
+        fitWidth() {
+            const r = this.root;
+            r.style.width = "";
+            r.style.marginLeft = "";
+            const content = r.closest(".content") || r.parentElement;
+            const cs = getComputedStyle(content);
+            const box = content.getBoundingClientRect();
+            const left = box.left + parseFloat(cs.paddingLeft);
+            const avail = box.width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+            const natural = r.getBoundingClientRect();
+            const want = Math.min(avail, 1500);
+            if (want <= natural.width + 1) return;
+            r.style.width = `${Math.floor(want)}px`;
+            r.style.marginLeft = `${Math.floor(left + (avail - want) / 2 - natural.left)}px`;
         }
 
         setSpeed(d) {
@@ -269,9 +311,10 @@
             const d = this.selected ? this.selected.d : this.focus;
             const i = this.selected ? this.selected.i : this.eventAt(d, this.cursor);
             const offered = this.offers(d, i);
-            const w = offered.find((o) => o.kind === kind) || (kind === "drop" ? offered.find((o) => o.kind === "undo") : null);
+            // x on a message the scenario loses, c on its crash: "what if that had not happened?".
+            const w = offered.find((o) => o.kind === kind) || (kind === "drop" || kind === "crash" ? offered.find((o) => o.kind === "undo") : null);
             if (!w) {
-                this.say(kind === "crash" ? "put the cursor on a handler step (◆) first" : "put the cursor on a message (▶ ◀ ✗) first");
+                this.say(kind === "crash" ? "put the cursor on a handler step (◆) or a crash (✖) first" : "put the cursor on a message (▶ ◀ ✗) first");
                 return;
             }
             this.switchTo(d, w.index);
@@ -332,7 +375,8 @@
                 this.banner.textContent = "";
                 for (const [d, w] of active) {
                     const where = w.differs ? `first difference at ${this.scale.fmt(w.run.events.length ? w.run.events[0][T] : 0)} ${this.scale.unit} (≠)` : "no difference";
-                    this.banner.append(el("span", { text: `${this.designs[d].name}: ${w.title} (${w.fault}) · ${where} ` }));
+                    const fault = w.kind === "undo" ? `the scenario's fault taken away: ${w.fault}` : `added: ${w.fault}`;
+                    this.banner.append(el("span", { text: `${this.designs[d].name}: ${w.title} (${fault}) · ${where} ` }));
                 }
                 if (active.length) {
                     const back = el("button", { type: "button", "data-testid": "clear", text: "back to the run (X)" });
@@ -363,7 +407,7 @@
                     el("div", { class: "iv-name" }, [el("span", { class: `iv-mark iv-d${i % 6}`, "aria-hidden": "true", text: MARKS[i % 6] }), " ", el("b", { text: d.name }), this.whatIf[i] !== null ? el("span", { class: "iv-tag", text: " what-if" }) : ""]),
                     el("div", {}, [
                         el("span", { "data-testid": "effects" }, [`effects ${p[EFFECTS]}/${p[STARTED]}`]), " · ",
-                        r.run.charges ? el("span", { "data-testid": "charged" }, [`$ ${p[CHARGED]}/${p[STARTED] * amount}`]) : el("span", { "data-testid": "charged", title: "this design never calls the provider", text: "$ –" }),
+                        this.charged(r, p, amount),
                     ]),
                     el("div", {}, [cell("dup", p[DUP], "dup"), " ", cell("lost", p[LOST], "lost"), " ", cell("doubt", p[DOUBT], "doubt"), " ", cell("dlq", p[DLQ], "dlq"), " ", cell("incons", p[INCONS], "incons")]),
                     el("div", { class: "iv-small", "data-testid": "event" }, [`event ${n}/${r.events.length}`]),
@@ -371,6 +415,17 @@
                 card.addEventListener("click", () => { this.focus = i; this.render(); });
                 this.panels.append(card);
             });
+        }
+
+        /// The money: charged so far, and at the end of the run against the ideal (before the
+        /// end, an ideal of the operations started so far would hide a duplicate charge behind
+        /// one still to come). A design that never calls the provider says so in words.
+        charged(r, p, amount) {
+            if (!r.run.charges) return el("span", { "data-testid": "charged", title: "this design never calls the payment provider: nothing to charge" }, ["no provider"]);
+            const atEnd = this.cursor >= this.rows.length - 1;
+            const ideal = p[STARTED] * amount;
+            if (!atEnd) return el("span", { "data-testid": "charged" }, [`$ ${p[CHARGED]} so far`]);
+            return el("span", { "data-testid": "charged", class: p[CHARGED] !== ideal ? "iv-bad" : "" }, [`$ `, el("b", { text: String(p[CHARGED]) }), ` · ideal ${ideal}`]);
         }
 
         renderTabs() {
@@ -398,7 +453,7 @@
             // One string, parsed once: much cheaper per frame than building the nodes one by one.
             const esc = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
             const short = (l) => l.replace("client", "c").replace("server", "s").replace("network", "net").replace("provider", "pay").replace("store", "db");
-            const lanesHead = lanes.map((l) => `<span style="width: ${LANE}px">${esc(short(l))}</span>`).join("");
+            const lanesHead = lanes.map((l) => `<span style="width: ${LANE}px" title="${esc(l)}">${esc(short(l))}</span>`).join("");
             const col = (i) => "iv-col" + (i === this.focus ? " iv-focus" : "");
             // Labels share what the column leaves after the lanes, and are cut with … past it.
             // The width is measured once and again on resize, never while playing: reading a
@@ -406,7 +461,9 @@
             if (this.width === undefined) this.width = this.diagram.clientWidth;
             const shownCols = narrow ? 1 : this.designs.length;
             const room = (this.width - 70) / shownCols - lanes.length * LANE - 16;
-            let html = `<table class="iv-table" style="--iv-label: ${Math.max(60, Math.floor(room))}px"><thead><tr><th class="iv-time">${this.scale.unit}</th>`;
+            // Fixed layout: the columns keep their places as rows scroll by (with automatic layout
+            // they moved with each frame's longest label).
+            let html = `<table class="iv-table" style="--iv-label: ${Math.max(60, Math.floor(room))}px"><colgroup><col class="iv-timecol">${(narrow ? [this.focus] : this.designs.map((_, i) => i)).map(() => "<col>").join("")}</colgroup><thead><tr><th class="iv-time">${this.scale.unit}</th>`;
             this.designs.forEach((d, i) => {
                 html += `<th class="${col(i)}" data-col="${i}"><div class="iv-colname"><span class="iv-mark iv-d${i % 6}">${MARKS[i % 6]}</span> ${esc(d.name)}</div><div class="iv-lanes">${lanesHead}</div></th>`;
             });
@@ -425,7 +482,7 @@
                     const e = this.current[i].events[idx];
                     const sel = this.selected && this.selected.d === i && this.selected.i === idx;
                     const label = "iv-label" + (e[ALARM] ? " iv-alarm" : "") + (sel ? " iv-selected" : "");
-                    html += `<td class="${col(i)}" data-col="${i}" data-index="${idx}">${this.strip(lanes.length, e)}<span class="${label}" title="${esc(e[LABEL])}">${e[ALARM] ? "! " : ""}${esc(e[LABEL])}</span></td>`;
+                    html += `<td class="${col(i)}" data-col="${i}" data-index="${idx}">${this.strip(lanes.length, e)}<span class="${label}" title="${esc(e[LABEL])}">${esc(e[LABEL])}</span></td>`;
                 });
                 html += "</tr>";
             }
@@ -488,7 +545,9 @@
         drawChart() {
             // Divergence (duplicates + lost + in doubt + dead-lettered + inconsistent + false failures) over
             // simulated time, a line per design with its own dash and marker.
-            const W = 700, H = 150, L = 36, R = 10, TOP = 10, B = 24;
+            // Drawn at the width it is shown (one unit a pixel), so its text keeps its size on a
+            // phone instead of shrinking with a fixed drawing.
+            const W = Math.max(280, Math.floor(this.chart.getBoundingClientRect().width) || 700), H = 150, L = 36, R = 10, TOP = 10, B = 24;
             const series = this.current.map((r) => {
                 const pts = [[0, 0]];
                 let last = 0;
@@ -512,12 +571,15 @@
             label(L - 4, H - B + 4, "0", "end");
             label(L, H - 6, "0", "start");
             label(W - R, H - 6, `${this.scale.fmt(this.end)} ${this.scale.unit}`, "end");
-            label((L + W) / 2, H - 6, "divergence = dup + lost + doubt + dlq + incons", "middle");
+            const title = el("div", { class: "iv-charttitle", text: "divergence from exactly-once (dup + lost + doubt + dlq + incons + told-failed) over time" });
             series.forEach((pts, i) => {
                 // At most ~1,000 points a line: the last of each pixel column keeps the steps.
                 const step = Math.max(1, Math.floor(pts.length / 1000));
                 const kept = pts.filter((_, k) => k % step === 0 || k === pts.length - 1);
-                svg.append(svgEl("polyline", { points: kept.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" "), class: `iv-series iv-d${i % 6}`, "stroke-dasharray": DASHES[i % 6] }));
+                // Each line a pixel and a half above the one before: designs that agree draw
+                // side by side instead of one hiding the other.
+                const up = i * 1.5;
+                svg.append(svgEl("polyline", { points: kept.map((p) => `${sx(p[0]).toFixed(1)},${(sy(p[1]) - up).toFixed(1)}`).join(" "), class: `iv-series iv-d${i % 6}`, "stroke-dasharray": DASHES[i % 6] }));
                 const lastPt = pts[pts.length - 1];
                 const m = svgEl("text", { x: sx(lastPt[0]) - 6 - i * 12, y: sy(lastPt[1]) - 3, class: `iv-d${i % 6} iv-marktext`, "text-anchor": "middle" });
                 m.textContent = MARKS[i % 6];
@@ -526,9 +588,11 @@
             this.cursorLine = svgEl("line", { x1: L, y1: TOP, x2: L, y2: H - B, class: "iv-cursorline" });
             this.chartScale = sx;
             svg.append(this.cursorLine);
-            const legend = el("div", { class: "iv-legend" }, this.designs.map((d, i) => el("span", {}, [el("span", { class: `iv-mark iv-d${i % 6}`, text: MARKS[i % 6] }), ` ${d.name}` + (DASHES[i % 6] ? " (dashed)" : " (solid)")])));
+            const legend = el("div", { class: "iv-legend", "data-testid": "chart-legend" }, this.designs.map((d, i) => el("span", {}, [el("span", { class: `iv-mark iv-d${i % 6}`, text: MARKS[i % 6] }), ` ${d.name} (${DASH_NAMES[i % 6]})`])));
+            svg.setAttribute("width", String(W));
+            svg.setAttribute("height", String(H));
             this.chart.textContent = "";
-            this.chart.append(svg, legend);
+            this.chart.append(title, svg, legend);
         }
 
         moveChartCursor() {

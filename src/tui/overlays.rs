@@ -8,6 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, FAULT_FIELDS};
+use crate::diagram::HELP_SYMBOLS;
 use crate::handlers;
 
 /// A centred rectangle `w`×`h` inside `area`.
@@ -55,25 +56,6 @@ pub const HELP_KEYS: [(&str, &str); 18] = [
     ("e", "export the trace as CSV"),
     ("wheel", "step through events"),
     ("q Esc", "quit (Ctrl-C too)"),
-];
-
-/// What every symbol of the diagram means.
-pub const HELP_SYMBOLS: [(&str, &str); 15] = [
-    ("○", "operation starts"),
-    ("●─▶", "request sent / delivered"),
-    ("◀─●", "response sent / received"),
-    ("✗", "message lost"),
-    ("⇉", "message duplicated"),
-    ("◆ $", "store step / provider call"),
-    ("+", "effect"),
-    ("‼", "DUPLICATE effect"),
-    ("◷", "timeout"),
-    ("↻", "retry after backoff"),
-    ("◌", "late response"),
-    ("✓ ? ⊘", "succeeded / doubt / failed"),
-    ("✖ ↺", "crash / restart"),
-    ("≠", "first difference (what-if)"),
-    ("▼ ▲", "dead-lettered / redriven"),
 ];
 
 pub(super) fn render_help(frame: &mut Frame, area: Rect) {

@@ -36,7 +36,7 @@ const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    viewport: { width: 1200, height: 900 },
+    viewport: { width: 1280, height: 900 },
 });
 let failed = false;
 try {
@@ -84,8 +84,13 @@ try {
     const seen = await eventNo(v, "naive");
     check(seen === dupEvent, `lost-response: naive's duplicate appears at its event ${seen}, where the program's trace has it (${dupEvent})`);
     await shot("lost-response-duplicate");
-    // The duplicate charge: where naive's charged amount first exceeds the ideal's.
-    const charged = async () => (await panel(v, "naive").getByTestId("charged").textContent()).match(/\$ (\d+)\/(\d+)/).slice(1).map(Number);
+    // The duplicate charge: where naive's charged amount first exceeds what the operations
+    // started so far should have cost (the panel says "so far" before the end: see below).
+    const charged = async () => page.evaluate(() => {
+        const viewer = document.querySelector(".idemlab-viewer").viewer;
+        const p = viewer.counters(viewer.designs.findIndex((d) => d.name === "naive"), viewer.cursor);
+        return [p[7], p[0] * viewer.data.scenario.amount];
+    });
     steps = 0;
     while ((([c, ideal]) => c <= ideal)(await charged()) && steps < 500) {
         await v.getByTestId("step").click();
@@ -96,7 +101,7 @@ try {
     await shot("lost-response-duplicate-charge");
     // Find the lost response in naive's column and ask what if it had arrived.
     await v.getByTestId("home").click();
-    const lost = v.locator('td[data-col="0"]').filter({ hasText: "response lost" });
+    const lost = v.locator('td[data-col="0"]').filter({ hasText: "LOST op2.1 response" });
     steps = 0;
     while ((await lost.count()) === 0 && steps < 200) {
         await v.getByTestId("step").click();
@@ -104,7 +109,7 @@ try {
     }
     check((await lost.count()) === 1, "lost-response: the lost response is on screen in naive's column");
     await lost.first().hover();
-    check((await v.getByTestId("details").textContent()).includes("op2.1 response lost"), "lost-response: hovering the lost response shows its details");
+    check((await v.getByTestId("details").textContent()).includes("LOST op2.1 response"), "lost-response: hovering the lost response shows its details");
     await lost.first().click();
     const arrived = v.getByTestId("what-if-undo");
     check((await arrived.textContent()).includes("what if this response had arrived?"), "lost-response: the lost response offers \"what if it had arrived\"");
@@ -138,7 +143,7 @@ try {
     check((await row(v)) === r - 1, "tui: ← steps back");
     await page.keyboard.press("Home");
     steps = 0;
-    while (!((await v.getByTestId("details").textContent()).includes("op2.1 response lost")) && steps < 200) {
+    while (!((await v.getByTestId("details").textContent()).includes("LOST op2.1 response")) && steps < 200) {
         await page.keyboard.press("ArrowRight");
         steps += 1;
     }
@@ -150,8 +155,146 @@ try {
     check(await v.getByTestId("banner").isHidden(), "tui: X goes back to the run");
     await shot("tui-keys");
 
+
+    // ---- What a learner meets: room, traps, instructions (issue 28). ----
+    const viewerIn = (n) => page.locator(".idemlab-viewer").nth(n);
+    const runOf = (n) => page.evaluate((n) => {
+        const viewer = document.querySelectorAll(".idemlab-viewer")[n].viewer;
+        return viewer.designs.map((d, i) => ({ name: d.name, labels: viewer.current[i].events.map((e) => e[5]) }));
+    }, n);
+    const stepUntil = async (vv, what, test) => {
+        for (let i = 0; i < 400; i++) {
+            if (await test()) return;
+            await vv.getByTestId("step").click();
+        }
+        throw new Error(`failed: never saw ${what}`);
+    };
+    // The label of naive's first duplicate, on screen and whole.
+    const dupLabelWhole = async (vv, where) => {
+        await vv.getByTestId("home").click();
+        const label = vv.locator('td[data-col="0"] .iv-label.iv-alarm', { hasText: "DUPLICATE" }).first();
+        await stepUntil(vv, "naive's duplicate", async () => (await label.count()) > 0);
+        const m = await label.evaluate((el) => {
+            const r = el.getBoundingClientRect();
+            return { text: el.textContent, cut: el.scrollWidth > el.clientWidth + 1, right: r.right, width: window.innerWidth };
+        });
+        check(m.text.startsWith("DUPLICATE") && m.text.includes("(application 2)") && !m.cut && m.right <= m.width,
+            `${where}: naive's duplicate label is whole and on screen ("${m.text}", right edge ${m.right.toFixed(0)} of ${m.width})`);
+    };
+
+    v = await open("quick-start.html");
+    const box = await v.evaluate((el) => ({ w: el.getBoundingClientRect().width, col: document.querySelector("main").getBoundingClientRect().width, h: el.getBoundingClientRect().height, top: (document.querySelector("#mdbook-menu-bar") || { getBoundingClientRect: () => ({ height: 0 }) }).getBoundingClientRect().height }));
+    check(box.w > box.col + 100, `quick-start: the viewer takes the page's width (${box.w.toFixed(0)} px), not only the text column (${box.col.toFixed(0)} px)`);
+    check(box.h <= 900 - box.top, `quick-start: three designs' viewer fits under the book's header (${box.h.toFixed(0)} px of ${900 - box.top})`);
+    check((await v.getByTestId("play").textContent()).includes("play") && (await v.locator(".iv-speed").textContent()) === "5 ev/s", "quick-start: it plays 5 events a second by default");
+    await dupLabelWhole(v, "quick-start at 1280×900");
+    // Columns keep their places as rows scroll by.
+    const xs = async () => v.locator("tbody tr").first().locator("td").evaluateAll((tds) => tds.map((t) => Math.round(t.getBoundingClientRect().left)));
+    await v.getByTestId("home").click();
+    const x0 = await xs();
+    for (let i = 0; i < 12; i++) await v.getByTestId("step").click();
+    const x1 = await xs();
+    check(JSON.stringify(x0) === JSON.stringify(x1), `quick-start: the columns stay put as rows scroll (${x0.join(",")} then ${x1.join(",")})`);
+    // The wheel scrolls the page, even over the diagram.
+    await v.getByTestId("home").click();
+    const before = await row(v);
+    await v.getByTestId("diagram").hover();
+    const y0 = await page.evaluate(() => (document.querySelector("#mdbook-body-container") || document.scrollingElement).scrollTop || window.scrollY);
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(300);
+    const y1 = await page.evaluate(() => (document.querySelector("#mdbook-body-container") || document.scrollingElement).scrollTop || window.scrollY);
+    check(y1 > y0 && (await row(v)) === before, `quick-start: the wheel over the diagram scrolls the page (${y0} to ${y1}) and leaves the run at row ${before}`);
+    // Keys before the viewer has the focus are the page's: the run does not move.
+    await page.locator("main h1").first().click();
+    check(!(await v.evaluate((el) => el.contains(document.activeElement))), "quick-start: the viewer does not have the focus");
+    check((await v.getByTestId("keystate").textContent()).includes("click the viewer"), "quick-start: the viewer says how to give it the keys");
+    await page.keyboard.press("l");
+    await page.keyboard.press(" ");
+    check((await row(v)) === before, "quick-start: l and space before focus leave the run where it was");
+    // The instruction: press play; click the viewer and space plays, → steps.
+    await v.getByTestId("play").click();
+    await page.waitForTimeout(700);
+    await v.getByTestId("play").click();
+    const afterPlay = await row(v);
+    check(afterPlay > before, `quick-start: ▶ play plays (row ${before} to ${afterPlay})`);
+    await v.locator(".iv-panels").click();
+    check((await v.getByTestId("keystate").textContent()).includes("keys work now"), "quick-start: once clicked, the viewer says the keys work");
+    await page.keyboard.press("ArrowRight");
+    check((await row(v)) === afterPlay + 1, "quick-start: then → steps the run");
+    // "Click the lost response (✗) and ask what if it had arrived: naive's DUPLICATE charge is gone."
+    await v.getByTestId("home").click();
+    const lostQ = v.locator('td[data-col="0"]', { hasText: "LOST op2.1 response" });
+    await stepUntil(v, "the lost response", async () => (await lostQ.count()) > 0);
+    await lostQ.first().click();
+    await v.getByTestId("what-if-undo").click();
+    check((await v.getByTestId("banner").textContent()).includes("the scenario's fault taken away"), "quick-start: the banner says the what-if takes the scenario's fault away");
+    await v.getByTestId("end").click();
+    check((await counter(v, "naive", "dup")) === 0, "quick-start: the lost response arrived, naive's duplicate is gone");
+    check(/\$ (\d+) · ideal \1$/.test(await panel(v, "naive").getByTestId("charged").textContent()), "quick-start: and naive charges the ideal, said at the end of the run");
+    await v.getByTestId("clear").click();
+    const syms = await v.getByTestId("symbols").textContent();
+    check(syms.includes("⇉") && syms.includes("◌") && syms.includes("late response"), "quick-start: the viewer's legend explains ⇉ and ◌");
+    await page.keyboard.press("Escape");
+    // → before the viewer has the focus turns the page, as everywhere in the book.
+    await page.locator("main h1").first().click();
+    const url = page.url();
+    await page.keyboard.press("ArrowRight");
+    const turned = await page.waitForURL((u) => u.href !== url, { timeout: 5000 }).then(() => true, () => false);
+    check(turned, `quick-start: → before focus turns the page (the book's key), not the run (${page.url()})`);
+
+    // what-is-idempotency: "watch patch and counter apply the copy a second time (DUPLICATE)
+    // where put and set-status write the same value again".
+    await open("what-is-idempotency.html");
+    const wi = await runOf(0);
+    const dups = (name) => wi.find((d) => d.name === name).labels.filter((l) => l.startsWith("DUPLICATE")).length;
+    check(dups("patch") > 0 && dups("counter") > 0 && dups("put") === 0 && dups("set-status") === 0,
+        `what-is-idempotency: patch and counter apply copies (${dups("patch")}, ${dups("counter")} DUPLICATE), put and set-status none`);
+
+    // idempotency-keys, the crash: "click the crash (✖) of process-payment and ask what if the
+    // server had not crashed here: its DUPLICATE charge is gone"; atomic-key ends in doubt.
+    await open("idempotency-keys.html");
+    const crashV = viewerIn(1);
+    await crashV.scrollIntoViewIfNeeded();
+    check((await counter(crashV, "atomic-key", "doubt")) === 0, "idempotency-keys: atomic-key starts with nothing in doubt");
+    await crashV.getByTestId("end").click();
+    check((await counter(crashV, "atomic-key", "doubt")) === 1 && (await counter(crashV, "atomic-key", "dup")) === 0, "idempotency-keys: atomic-key ends with doubt 1 and no duplicate, as the text says");
+    check((await counter(crashV, "process-payment", "dup")) === 1, "idempotency-keys: process-payment ends with its duplicate");
+    await crashV.getByTestId("home").click();
+    const ppCol = await crashV.evaluate((el) => el.viewer.designs.findIndex((d) => d.name === "process-payment"));
+    const crashCell = crashV.locator(`td[data-col="${ppCol}"]`, { hasText: "CRASH" });
+    await stepUntil(crashV, "process-payment's crash", async () => (await crashCell.count()) > 0);
+    await crashCell.first().click();
+    const notCrashed = crashV.getByTestId("what-if-undo");
+    check((await notCrashed.textContent()).includes("had not crashed"), "idempotency-keys: the crash offers \"what if the server had not crashed here?\"");
+    await notCrashed.click();
+    await crashV.getByTestId("end").click();
+    check((await counter(crashV, "process-payment", "dup")) === 0, "idempotency-keys: without the crash, process-payment's duplicate is gone");
+
+    // property-testing: "click a request (▶) and press x ... one lost message is not enough,
+    // short-ttl still charges once".
+    await open("property-testing.html");
+    const pt = viewerIn(0);
+    const req = pt.locator('td[data-col="0"]', { hasText: "send" });
+    await stepUntil(pt, "a request", async () => (await req.count()) > 0);
+    await req.first().click();
+    await page.keyboard.press("x");
+    check((await pt.getByTestId("banner").textContent()).includes("were lost"), "property-testing: x on a request asks what if it were lost");
+    await pt.getByTestId("end").click();
+    check((await counter(pt, "short-ttl", "dup")) === 0, "property-testing: one lost request is not enough: short-ttl charges once");
+
+    // the-catalog and why-it-matters: "click the ✗ and ask what if it had arrived".
+    for (const chapter of ["the-catalog.html", "why-it-matters.html"]) {
+        const cv = await open(chapter);
+        const x = cv.locator('td[data-col="0"]', { hasText: "LOST" });
+        await stepUntil(cv, "the lost response", async () => (await x.count()) > 0);
+        await x.first().click();
+        await cv.getByTestId("what-if-undo").click();
+        await cv.getByTestId("end").click();
+        check((await counter(cv, "naive", "dup")) === 0, `${chapter}: what if the response had arrived: no duplicate`);
+    }
+
     // Phone-sized and dark: one design at a time, tabs to choose.
-    await page.setViewportSize({ width: 390, height: 800 });
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate(() => localStorage.setItem("mdbook-theme", "coal"));
     v = await open("idempotency-keys.html");
     check(await page.evaluate(() => document.documentElement.classList.contains("coal")), "phone: the dark theme is on");
@@ -160,7 +303,39 @@ try {
     const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
     check(!wide, "phone: the page is not wider than the screen");
     await shot("phone-dark");
-    await page.setViewportSize({ width: 1200, height: 900 });
+    await dupLabelWhole(v, "phone 390×844");
+    const chartText = await v.locator(".iv-axistext").first().evaluate((t) => {
+        const svg = t.ownerSVGElement;
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        return parseFloat(getComputedStyle(t).fontSize) * scale;
+    });
+    check(chartText >= 11, `phone: the chart's text is ${chartText.toFixed(1)} px (at least 11)`);
+    const laneFont = await v.locator(".iv-lanes span").first().evaluate((s) => parseFloat(getComputedStyle(s).fontSize));
+    check(laneFont >= 11, `phone: lane headers are ${laneFont} px (at least 11)`);
+    const bar0 = await v.locator(".iv-toolbar").evaluate((b) => b.getBoundingClientRect().height);
+    await v.getByTestId("play").click();
+    const bar1 = await v.locator(".iv-toolbar").evaluate((b) => b.getBoundingClientRect().height);
+    await v.getByTestId("play").click();
+    check(bar0 === bar1, `phone: the toolbar keeps its height when play becomes pause (${bar0} and ${bar1})`);
+    const figs = await page.locator('main img[src*="generated/seq-"]').evaluateAll(async (imgs) => {
+        // Loaded first: a lazy image below the fold has no size yet.
+        await Promise.all(imgs.map((i) => { i.loading = "eager"; return i.decode().catch(() => {}); }));
+        // (The zoomed copy of each, shown on a click, is hidden: not measured.)
+        return imgs.filter((i) => i.getClientRects().length > 0).map((i) => i.getBoundingClientRect().width / i.naturalWidth);
+    });
+    check(figs.length > 0 && figs.every((f) => f > 0.99), `phone: sequence diagrams keep their drawn size and scroll (${figs.map((f) => f.toFixed(2)).join(", ")})`);
+    await open("exercises.html");
+    const hint = await page.locator(".table-wrapper").first().evaluate((w) => ({ wide: w.classList.contains("wide"), scrolls: w.scrollWidth > w.clientWidth, after: getComputedStyle(w, "::after").content }));
+    check(!hint.scrolls || (hint.wide && hint.after.includes("scroll")), `phone: a table wider than the screen says it scrolls (${JSON.stringify(hint)})`);
+    // A touch screen: no keyboard help.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 5 });
+    await cdp.send("Emulation.setEmulatedMedia", { features: [{ name: "hover", value: "none" }, { name: "pointer", value: "coarse" }] });
+    v = await open("quick-start.html");
+    check(await v.getByTestId("keyhelp").isHidden(), "phone: a touch screen shows no keyboard help");
+    await cdp.send("Emulation.setEmulatedMedia", { features: [] });
+    await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: false });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     check(errors.length === 0, `no script errors${errors.length ? ": " + errors.join("; ") : ""}`);
 
