@@ -48,11 +48,17 @@ pub fn scenario_files() -> Vec<PathBuf> {
 
 /// Runs the real binary with `args` in `dir`; returns (exit code, stdout, stderr).
 pub fn idemlab(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"));
+    command.args(args).current_dir(dir);
+    // The program's own temporary files (a failed probe keeps its service log there, as a user
+    // would want) go to cargo's directory for tests, not /tmp: the suite leaves nothing behind.
+    // Unless that path is long: a throwaway PostgreSQL's socket lives there, and a Unix
+    // socket's path has room for about 100 bytes.
+    let tmp = env!("CARGO_TARGET_TMPDIR");
+    if tmp.len() <= 60 {
+        command.env("TMPDIR", tmp);
+    }
+    let out = command.output().expect("the binary runs");
     (
         out.status.code().expect("exited normally, not by a signal"),
         String::from_utf8_lossy(&out.stdout).into_owned(),

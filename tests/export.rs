@@ -124,7 +124,10 @@ fn undoing_the_scenarios_own_fault_removes_naives_duplicate() {
     let event = &naive["run"]["events"][at];
     // Its label says what happened first: a label cut to its column still says it.
     assert!(
-        event[5].as_str().unwrap().starts_with("LOST op2.1 response"),
+        event[5]
+            .as_str()
+            .unwrap()
+            .starts_with("LOST op2.1 response"),
         "{event}"
     );
     for keyed in ["process-payment", "atomic-key"] {
@@ -207,9 +210,10 @@ fn the_scenarios_own_crash_can_be_undone_at_the_crash() {
     assert_eq!(d["run"]["metrics"]["duplicates"], 1);
     let events = d["run"]["events"].as_array().unwrap();
     assert!(
-        events
-            .iter()
-            .any(|e| e[5].as_str().unwrap().starts_with("DUPLICATE op1.3 charge 100")),
+        events.iter().any(|e| e[5]
+            .as_str()
+            .unwrap()
+            .starts_with("DUPLICATE op1.3 charge 100")),
         "a duplicate's label starts with DUPLICATE"
     );
     let undo: Vec<&Value> = d["what_ifs"]

@@ -435,6 +435,10 @@ fn nothing_the_probe_starts_outlives_it_ctrl_c_included() {
         (Some("-TERM"), Some(143)),
         (Some("-KILL"), None),
     ] {
+        // A stopped probe keeps its service's log for the user: here, in the target directory.
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("outlives-{}.log", signal.unwrap_or("none")));
+        let _ = std::fs::remove_file(&log);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
             .args([
                 "probe",
@@ -442,6 +446,8 @@ fn nothing_the_probe_starts_outlives_it_ctrl_c_included() {
                 "--serve",
                 &serve("naive"),
                 "--postgres",
+                "--service-log",
+                log.to_str().unwrap(),
             ])
             .current_dir(common::root())
             .stdout(std::process::Stdio::null())

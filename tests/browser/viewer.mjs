@@ -245,6 +245,15 @@ try {
     // what-is-idempotency: "watch patch and counter apply the copy a second time (DUPLICATE)
     // where put and set-status write the same value again".
     await open("what-is-idempotency.html");
+    // The chart: each design's line is named by the dash it has, and lines that agree do not
+    // hide each other.
+    const chart = await viewerIn(0).evaluate((el) => ({
+        legend: el.querySelector('[data-testid="chart-legend"]').textContent,
+        lines: [...el.querySelectorAll(".iv-series")].map((p) => p.getAttribute("points")),
+    }));
+    check(chart.legend.includes("(solid)") && chart.legend.includes("(dashed)") && chart.legend.includes("(dotted)"), `what-is-idempotency: the chart's legend names each line's dash (${chart.legend})`);
+    check(new Set(chart.lines).size === chart.lines.length, "what-is-idempotency: no two designs' lines (patch and counter agree) are drawn on the same pixels");
+
     const wi = await runOf(0);
     const dups = (name) => wi.find((d) => d.name === name).labels.filter((l) => l.startsWith("DUPLICATE")).length;
     check(dups("patch") > 0 && dups("counter") > 0 && dups("put") === 0 && dups("set-status") === 0,
