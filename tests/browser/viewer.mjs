@@ -291,6 +291,17 @@ try {
     await pt.getByTestId("end").click();
     check((await counter(pt, "short-ttl", "dup")) === 0, "property-testing: one lost request is not enough: short-ttl charges once");
 
+    // retries-and-dlq: "the deliveries that fail (▼ when the broker gives up) and the redrive (▲)".
+    await open("retries-and-dlq.html");
+    const dlqSyms = await page.evaluate(() => document.querySelector(".idemlab-viewer").viewer.current.flatMap((r) => r.events.map((e) => e[3])));
+    check(dlqSyms.includes("▼") && dlqSyms.includes("▲"), "retries-and-dlq: the run has the ▼ and the ▲ the text points at");
+    // exercises: "what your design must do is what process-payment and atomic-key do here".
+    const ex = await open("exercises.html");
+    await ex.getByTestId("end").click();
+    for (const d of ["process-payment", "atomic-key"]) {
+        check((await counter(ex, d, "dup")) === 0 && (await counter(ex, d, "lost")) === 0, `exercises: ${d} ends without a duplicate or a loss`);
+    }
+
     // the-catalog and why-it-matters: "click the ✗ and ask what if it had arrived".
     for (const chapter of ["the-catalog.html", "why-it-matters.html"]) {
         const cv = await open(chapter);
