@@ -68,8 +68,11 @@
 //!
 //! Runs are spread over a rayon pool (`Checker::jobs`) in batches of nodes; the report is
 //! built from the batches in the search's order, so it is the same for any number of threads.
-//! `Checker::max_runs` stops the search after the batch that reaches it, and the stop flag
-//! (Ctrl-C, `--time`) after the current batch: the report says, per depth, what was covered.
+//! `Checker::max_runs` stops the search after the batch that reaches it. The stop flag (Ctrl-C,
+//! SIGTERM, `--time`) is polled before every run: the batch it interrupts is thrown away whole,
+//! so the report, which says per depth what was covered, claims only whole batches. (A batch is
+//! 64 plans, but one plan's children can be a whole depth: the root of a 2,000-operation
+//! scenario has about 37,000.)
 
 mod candidates;
 mod independence;
@@ -188,6 +191,11 @@ pub(super) struct Batch {
     decided: Vec<(usize, FaultAtom)>,
     /// With effects kept: the family of each node of the batch, by its number.
     families: Vec<(usize, Family)>,
+    /// The stop flag was raised while the batch ran: what it made is thrown away whole (the
+    /// report claims only whole batches), so that a stop is honoured within a run, not a
+    /// batch (one node's children can be a whole depth: 37,000 runs of a 2,000-operation
+    /// scenario).
+    interrupted: bool,
 }
 
 /// The settings a candidate needs from the scenario.
@@ -352,6 +360,11 @@ impl Checker<'_> {
                 let offset = batch_index * BATCH;
                 let keep_effects = independence && depth + 1 == max_faults;
                 let made = self.run_batch(batch, offset, &root_run, keep_effects, &families_prev);
+                if made.interrupted {
+                    report.stopped = Some(Stop::Interrupted);
+                    level.complete = false;
+                    break;
+                }
                 level.dominated += made.dominated;
                 level.independent += made.independent;
                 level.clock_refused += made.clock_refused;
@@ -469,6 +482,9 @@ impl Checker<'_> {
         let expanded: Vec<(Option<Run>, Vec<Candidate>, u64)> = batch
             .par_iter()
             .map(|node| {
+                if self.stopped() {
+                    return (None, Vec::new(), 0);
+                }
                 if node.plan.is_empty() {
                     let (c, d) = self.candidates(root, &node.plan, node.last, node.limit);
                     (None, c, d)
@@ -480,6 +496,10 @@ impl Checker<'_> {
             })
             .collect();
         let mut out = Batch::default();
+        if self.stopped() {
+            out.interrupted = true;
+            return out;
+        }
         let parents: Vec<Option<Run>> = expanded.iter().map(|_| None).collect();
         let mut parents = parents;
         let mut work: Vec<(usize, Candidate)> = Vec::new();
@@ -551,9 +571,14 @@ impl Checker<'_> {
         let mut children = Vec::with_capacity(work.len());
         // Delays and stalls whose runs show new instants to land after: refined once.
         for round in 0..=REFINEMENTS {
-            let made: Vec<(Child, Vec<Candidate>)> = work
+            let made: Vec<Option<(Child, Vec<Candidate>)>> = work
                 .par_iter()
                 .map(|&(node, candidate)| {
+                    // Raised while the batch runs: the rest of it is skipped, and the batch
+                    // thrown away by the caller.
+                    if self.stopped() {
+                        return None;
+                    }
                     let mut plan = batch[node - offset].plan.clone();
                     plan.push(candidate.atom);
                     // A delay or a stall is refined from the instants of its own run.
@@ -582,11 +607,15 @@ impl Checker<'_> {
                         stopped: run.stopped.is_some(),
                         effect,
                     };
-                    (child, refined)
+                    Some((child, refined))
                 })
                 .collect();
+            if self.stopped() || made.iter().any(Option::is_none) {
+                out.interrupted = true;
+                return out;
+            }
             work.clear();
-            for (child, refined) in made {
+            for (child, refined) in made.into_iter().flatten() {
                 let node = child.node;
                 children.push(child);
                 work.extend(refined.into_iter().map(|c| (node, c)));
