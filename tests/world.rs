@@ -536,22 +536,22 @@ fn the_clients_state_machine_decides_late_answers_retries_and_giving_up() {
 
 /// The client's invariants are checked, not assumed: an operation finishes once, and one that
 /// is over sends nothing (both `assert!`s, in release too).
-#[test]
-#[should_panic(expected = "an operation finishes once")]
-fn finishing_an_operation_twice_is_caught() {
+fn finished_operation() -> idemlab::world::client::Attempts {
     let s = scenario(CALM);
     let mut a = idemlab::world::client::Attempts::new(&s.retry);
     a.send();
     a.finish(idemlab::trace::Outcome::Succeeded);
-    a.finish(idemlab::trace::Outcome::Failed);
+    a
+}
+
+#[test]
+#[should_panic(expected = "an operation finishes once")]
+fn finishing_an_operation_twice_is_caught() {
+    finished_operation().finish(idemlab::trace::Outcome::Failed);
 }
 
 #[test]
 #[should_panic(expected = "an operation that is over sends nothing")]
 fn sending_for_a_finished_operation_is_caught() {
-    let s = scenario(CALM);
-    let mut a = idemlab::world::client::Attempts::new(&s.retry);
-    a.send();
-    a.finish(idemlab::trace::Outcome::Succeeded);
-    a.send();
+    finished_operation().send();
 }

@@ -187,7 +187,7 @@
             this.details = el("div", { class: "iv-details", "data-testid": "details" });
             this.chart = el("div", { class: "iv-chart" });
             const help = el("p", { class: "iv-help", "data-testid": "keyhelp" }, [
-                el("span", { class: "iv-keystate", "data-testid": "keystate", text: "click the viewer (or Tab to it) to use the keys: " }),
+                el("span", { class: "iv-keystate", "data-testid": "keystate" }),
                 "space plays · ← → step · PgUp PgDn twenty · Home End · + − speed · Tab next design · click an event, then x drop · u duplicate · c crash here · X back to the run",
             ]);
             const legend = el("details", { class: "iv-symbols", "data-testid": "symbols" }, [
@@ -195,6 +195,7 @@
                 el("dl", {}, (this.data.scenario.legend || []).flatMap(([sym, meaning]) => [el("dt", { text: sym }), el("dd", { text: meaning })])),
             ]);
             r.append(bar, this.banner, this.panels, this.tabs, this.diagram, this.details, this.chart, legend, help);
+            this.keystate(false);
             r.addEventListener("focus", () => { this.keystate(true); });
             r.addEventListener("blur", () => { this.keystate(false); });
             r.addEventListener("keydown", (ev) => this.key(ev));
