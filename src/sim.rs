@@ -72,6 +72,12 @@ pub enum LimitHit {
         /// The simulated time when it happened, in microseconds.
         at_us: u64,
     },
+    /// The caller's stop flag was raised (a signal, a time limit) while the run was going:
+    /// the run is cut, and is a verdict of nothing (`world::run_until`).
+    Interrupted {
+        /// The simulated time when it happened, in microseconds.
+        at_us: u64,
+    },
 }
 
 impl fmt::Display for LimitHit {
@@ -98,6 +104,11 @@ impl fmt::Display for LimitHit {
                  raise `max_trace_events` under [limits] in the scenario if the run really needs more",
                 SimTime(at_us)
             ),
+            LimitHit::Interrupted { at_us } => write!(
+                f,
+                "the run was stopped (a signal or a time limit) at simulated time {}",
+                SimTime(at_us)
+            ),
         }
     }
 }
@@ -111,6 +122,9 @@ pub enum Next<E> {
     Idle,
     /// A budget is exhausted; the clock stays where it was.
     LimitHit(LimitHit),
+    /// The pause asked for with [`Kernel::pause_at`]: nothing happened, and the next step
+    /// goes on.
+    Pause,
 }
 
 /// A queued event. Its place in the order, `(time, seq)`, is one 128-bit number (time in the
@@ -161,6 +175,9 @@ pub struct Kernel<E> {
     now: SimTime,
     seq: u64,
     processed: u64,
+    /// [`Kernel::step`] answers [`Next::Pause`] once this many events were processed (never
+    /// past the budget, which it then answers): the one comparison the hot path makes.
+    pause_at: u64,
     budget: Budget,
     queue: BinaryHeap<Entry<E>>,
     fifo: std::collections::VecDeque<Entry<E>>,
@@ -173,6 +190,7 @@ impl<E> Kernel<E> {
             now: SimTime::ZERO,
             seq: 0,
             processed: 0,
+            pause_at: budget.max_events,
             budget,
             queue: BinaryHeap::new(),
             fifo: std::collections::VecDeque::new(),
@@ -187,6 +205,13 @@ impl<E> Kernel<E> {
     /// How many events have fired so far.
     pub fn processed(&self) -> u64 {
         self.processed
+    }
+
+    /// Makes [`Kernel::step`] answer [`Next::Pause`] once `processed` events have fired, so
+    /// that the caller can look up from the run (a stop flag) without a test per event. Never
+    /// past the event budget.
+    pub fn pause_at(&mut self, processed: u64) {
+        self.pause_at = processed.min(self.budget.max_events);
     }
 
     /// How many events are waiting.
@@ -238,7 +263,12 @@ impl<E> Kernel<E> {
                 max_time_us: self.budget.max_time.0,
             });
         }
-        if self.processed >= self.budget.max_events {
+        if self.processed >= self.pause_at {
+            if self.processed < self.budget.max_events {
+                // Answered once: the caller sets the next pause, or none.
+                self.pause_at = self.budget.max_events;
+                return Next::Pause;
+            }
             return Next::LimitHit(LimitHit::Events {
                 max_events: self.budget.max_events,
                 at_us: self.now.0,
@@ -279,6 +309,7 @@ mod tests {
                 Next::Event(e) => fired.push((kernel.now(), e)),
                 Next::Idle => return (fired, None),
                 Next::LimitHit(hit) => return (fired, Some(hit)),
+                Next::Pause => {}
             }
         }
     }
@@ -364,6 +395,35 @@ mod tests {
             prop_assert_eq!(fired.len() as u64, max);
             let is_event_limit = matches!(hit, Some(LimitHit::Events { max_events, .. }) if max_events == max);
             prop_assert!(is_event_limit);
+        }
+
+        /// Pauses asked for every `every` events come there, change nothing the run does, and
+        /// never come past the event budget, which still ends the run with its own error.
+        #[test]
+        fn pauses_come_where_asked_and_change_nothing(max in 1u64..100, n in 0u64..150, every in 1u64..20) {
+            let budget = Budget { max_events: max, max_time: SimDuration::from_secs(10), ..Budget::default() };
+            let mut plain = Kernel::new(budget);
+            let mut paused = Kernel::new(budget);
+            for i in 0..n {
+                plain.schedule_in(SimDuration(i % 7), i as u32);
+                paused.schedule_in(SimDuration(i % 7), i as u32);
+            }
+            let expected = drain(&mut plain);
+            paused.pause_at(every);
+            let mut fired = Vec::new();
+            let hit = loop {
+                match paused.step() {
+                    Next::Event(e) => fired.push((paused.now(), e)),
+                    Next::Idle => break None,
+                    Next::LimitHit(hit) => break Some(hit),
+                    Next::Pause => {
+                        prop_assert!(paused.processed() > 0 && paused.processed() < max);
+                        prop_assert_eq!(paused.processed() % every, 0);
+                        paused.pause_at(paused.processed() + every);
+                    }
+                }
+            };
+            prop_assert_eq!((fired, hit), expected);
         }
 
         /// An event due after the time limit ends the run with the time-limit error.

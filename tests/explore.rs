@@ -504,71 +504,71 @@ fn a_sample_of_plans_decided_at_three_faults_breaks_nothing_when_run() {
     );
 }
 
-/// A stop is honoured within a run, not a batch: on a 2,000-operation scenario the root's
-/// children (about 37,000 runs) are one batch, which `--time 1s` and SIGTERM used to wait for
-/// (over two minutes, 2.3 GB). An interrupted batch is thrown away whole, so the claim stays
-/// exact: complete for no faults, the rest in part. (The bound is loose: a debug build spends
-/// about three seconds on the fault-free run and its fault points before the first check.)
+/// A stop that comes while the first violating plan is shrunk ends the shrinking: the
+/// counterexample is the plan found, which still breaks the invariant, and the report says it
+/// may not be the smallest.
 #[test]
-fn a_stop_is_honoured_within_a_batch_on_a_large_scenario() {
-    let root = common::root();
-    let text = std::fs::read_to_string(root.join("scenarios/default.toml"))
-        .unwrap()
-        .replace("ops = 20", "ops = 2000")
-        .replace("name = \"default\"", "name = \"big\"");
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let path = dir.join("explore-big.toml");
-    std::fs::write(&path, text).unwrap();
-    let started = std::time::Instant::now();
-    let (code, out, err) = common::idemlab(
-        &root,
-        &[
-            "explore",
-            path.to_str().unwrap(),
-            "--design",
-            "key-in-transaction",
-            "--time",
-            "1s",
-        ],
-    );
-    let took = started.elapsed();
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        took < std::time::Duration::from_secs(20),
-        "--time 1s took {took:?}"
-    );
-    assert!(
-        out.contains("complete for every plan of ≤ 0 fault(s)")
-            && out.contains("stopped by --time 1s"),
-        "{out}"
-    );
+fn a_stop_during_shrinking_keeps_a_counterexample_and_says_so() {
+    let s = bundled("lost-response");
+    let d = lookup("naive").unwrap();
+    let whole = Checker::new(&s, d.as_ref()).explore(2);
+    let first = whole.first.clone().expect("naive breaks under one fault");
+    assert!(!whole.shrink_stopped);
+    assert!(!first.atoms.is_empty());
 
-    // SIGTERM, mid-batch: the report of what was covered, exit 143.
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
-        .args([
-            "explore",
-            path.to_str().unwrap(),
-            "--design",
-            "key-in-transaction",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(6));
-    let sent = std::time::Instant::now();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let after = sent.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(143), "{stdout}");
+    // Raised after the batch that found it, so before the shrinking starts.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let raise = |_: &idemlab::check::ExploreProgress| {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let cut = Checker::new(&s, d.as_ref())
+        .stop_when(&stop)
+        .on_explore_progress(&raise)
+        .explore(2);
+    assert_eq!(cut.first, whole.first);
+    assert!(cut.shrink_stopped);
+    let found = cut.minimal.as_ref().expect("the plan found is kept");
+    assert_eq!(found.plan, first, "nothing was shrunk after the stop");
+    // Without the stop, the workload is cut; with it, it is not.
+    let ops = |r: &idemlab::check::ExploreReport| r.minimal.as_ref().unwrap().scenario.workload.ops;
+    assert!(ops(&whole) < ops(&cut), "{} vs {}", ops(&whole), ops(&cut));
+    let checker = Checker::new(&s, d.as_ref());
     assert!(
-        after < std::time::Duration::from_secs(10),
-        "SIGTERM answered after {after:?}"
+        checker.replay(&found.scenario).0.is_some(),
+        "the counterexample still breaks it"
     );
-    assert!(stdout.contains("stopped by SIGTERM"), "{stdout}");
-    std::fs::remove_file(&path).unwrap();
+    let words = cut.lines("lost-response", "naive").join("\n");
+    assert!(words.contains("shrinking was stopped early"), "{words}");
+}
+
+/// `--max-runs` ends a batch between two nodes, so what it covers is whole nodes and the same
+/// for any number of threads.
+#[test]
+fn a_run_budget_ends_between_nodes_the_same_for_any_jobs() {
+    let s = bundled("crash-after-charge");
+    let d = lookup("key-in-transaction").unwrap();
+    let full = Checker::new(&s, d.as_ref()).explore(2);
+    let max = full.depths[1].runs + 25;
+    let one = Checker::new(&s, d.as_ref())
+        .jobs(1)
+        .max_runs(max)
+        .explore(2);
+    let two = Checker::new(&s, d.as_ref())
+        .jobs(2)
+        .max_runs(max)
+        .explore(2);
+    let last = one.depths.last().unwrap();
+    assert!(!last.complete && last.parents_done > 0 && last.parents_done < last.parents);
+    for (a, b) in one.depths.iter().zip(&two.depths) {
+        assert_eq!(
+            (a.runs, a.parents_done, a.independent),
+            (b.runs, b.parents_done, b.independent)
+        );
+    }
+    // The nodes extended are those before the one whose children would pass the budget.
+    assert!(
+        one.runs() <= max + 8,
+        "{} runs for --max-runs {max}",
+        one.runs()
+    );
 }

@@ -8,8 +8,13 @@ impl Checker<'_> {
     /// Shrinks a failing plan: remove atoms while it still fails (also trying, when an atom
     /// goes, its operation's later attempts one lower, since the retry it caused is gone), then
     /// move atoms to earlier attempts, then cut the workload to the fewest operations.
+    ///
+    /// A stop (the checker's flag) ends the shrinking where it is: every step taken was a plan
+    /// that fails, so what is left still fails, only perhaps not minimally
+    /// (`ExploreReport::shrink_stopped` says so).
     pub(super) fn shrink(&self, plan: FaultPlan) -> Option<Counterexample> {
-        let fails = |p: &FaultPlan| self.evaluate(&self.scenario, p).0.is_some();
+        // Once stopped, no smaller plan is tried: each counts as not failing.
+        let fails = |p: &FaultPlan| !self.stopped() && self.evaluate(&self.scenario, p).0.is_some();
         let mut plan = plan;
         loop {
             let mut changed = false;
@@ -63,6 +68,9 @@ impl Checker<'_> {
         for ops in 1..scenario.workload.ops {
             if ops < needed {
                 continue;
+            }
+            if self.stopped() {
+                break;
             }
             let Some(smaller) = with_ops(&scenario, ops) else {
                 continue;

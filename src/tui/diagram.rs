@@ -383,7 +383,7 @@ fn merge_column(
 
 /// The rows of whole runs side by side, each run given by its events' times in trace order:
 /// each row holds, per run, the index of its event there, or nothing. The rule of
-/// [`aligned_rows`] (which reads only a window around the cursor), and of the book's run
+/// `aligned_rows` (which reads only a window around the cursor), and of the book's run
 /// viewer (`alignRows` in `book/theme/viewer.js`; `tests/viewer.rs` checks they agree).
 pub fn align_rows(runs: &[Vec<u64>]) -> Vec<Vec<Option<usize>>> {
     let mut merged = BTreeMap::new();

@@ -23,6 +23,7 @@ impl Checker<'_> {
             return (Vec::new(), 0);
         };
         let timing = self.timing();
+        let mut index = Index::new(ex);
         let mut out = Vec::new();
         let mut dominated = 0u64;
         let wants = |k: FaultKind| self.kinds.contains(&k);
@@ -73,7 +74,8 @@ impl Checker<'_> {
                     if wants(FaultKind::Delay) {
                         match arrives_us {
                             Some(arrives) if !dropped && delayed_us == 0 => {
-                                for by in delay_lengths(ex, msg, sent_us, arrives, &timing) {
+                                for by in delay_lengths(&mut index, msg, sent_us, arrives, &timing)
+                                {
                                     push(
                                         at(1, by),
                                         FaultAtom::Delay {
@@ -103,7 +105,7 @@ impl Checker<'_> {
                     if wants(FaultKind::Slow) {
                         let crashed = plan.contains(&crash(step, When::Before));
                         if slowed_us == 0 && !crashed {
-                            for by in stall_lengths(ex, step, done_us, &timing) {
+                            for by in stall_lengths(&mut index, step, done_us, &timing) {
                                 push(at(1, by), slow(step, by), true);
                             }
                         } else {
@@ -141,6 +143,7 @@ impl Checker<'_> {
             return Vec::new();
         };
         let timing = self.timing();
+        let mut index = Index::new(ex);
         let point = candidate.at.point;
         let lengths: Vec<u64> = match candidate.atom {
             FaultAtom::Delay { msg, by } => {
@@ -153,7 +156,7 @@ impl Checker<'_> {
                     _ => None,
                 });
                 match arrives {
-                    Some((sent, arrives)) => delay_lengths(ex, msg, sent, arrives, &timing)
+                    Some((sent, arrives)) => delay_lengths(&mut index, msg, sent, arrives, &timing)
                         .into_iter()
                         .filter(|&l| l > by.0)
                         .collect(),
@@ -166,7 +169,7 @@ impl Checker<'_> {
                     _ => None,
                 });
                 match done {
-                    Some((step, done)) => stall_lengths(ex, step, done, &timing)
+                    Some((step, done)) => stall_lengths(&mut index, step, done, &timing)
                         .into_iter()
                         .filter(|&l| l > by.0)
                         .collect(),
@@ -262,39 +265,192 @@ pub(super) fn provider_down(step: StepId) -> FaultAtom {
     }
 }
 
-/// When the client sent `attempt` of `op`, from the run's instants.
-pub(super) fn sent_at(ex: &Exploration, op: u32, attempt: u32) -> Option<u64> {
-    ex.instants
-        .iter()
-        .find(|e| e.kind == EventKind::Send && e.op == op && u32::from(e.attempt) == attempt)
-        .map(|e| e.time_us)
+/// A run's instants indexed for choosing delay and stall lengths in time linear in the run
+/// (each message's lengths used to scan every instant of the run: quadratic, 3 s on the
+/// 2,000-operation scenario before a stop could even be looked at).
+pub(super) struct Index<'a> {
+    ex: &'a Exploration,
+    /// The indices into `ex.instants` of each operation's events, by `op - 1`, in time order.
+    by_op: Vec<Vec<u32>>,
+    /// The indices of every server-side event of an operation, in time order.
+    server: Vec<u32>,
+    /// The times of every crash and restart, in order.
+    crashes: Vec<u64>,
+    /// Each operation's store keys, by `op - 1`, and each key's operations.
+    keys: Vec<Vec<u64>>,
+    owners: std::collections::HashMap<u64, Vec<u32>>,
+    /// [`Index::sharing`], worked out once per operation.
+    shared: Vec<Option<Vec<u32>>>,
 }
 
-/// The operations whose handlers touched a store key that `op`'s handlers touched.
-pub(super) fn sharing(ex: &Exploration, op: u32) -> Vec<u32> {
-    let mine: Vec<u64> = ex
-        .touches
-        .iter()
-        .filter(|(o, _)| *o == op)
-        .map(|(_, k)| *k)
-        .collect();
-    let mut ops: Vec<u32> = ex
-        .touches
-        .iter()
-        .filter(|(o, k)| *o != op && mine.contains(k))
-        .map(|(o, _)| *o)
-        .collect();
-    ops.sort_unstable();
-    ops.dedup();
-    ops
-}
-
-pub(super) fn is_server(n: Node) -> bool {
+fn is_server(n: Node) -> bool {
     matches!(n, Node::Server(_))
 }
 
-pub(super) fn is_crash_or_restart(e: &Instant) -> bool {
+fn is_crash_or_restart(e: &Instant) -> bool {
     matches!(e.kind, EventKind::Crash | EventKind::Restart)
+}
+
+/// How many operations a message's own may share keys with before their events are found by
+/// one scan of the server's events rather than one search per operation.
+const FEW_SHARING: usize = 8;
+
+impl<'a> Index<'a> {
+    pub(super) fn new(ex: &'a Exploration) -> Self {
+        let ops = ex.views.len();
+        let mut by_op: Vec<Vec<u32>> = vec![Vec::new(); ops];
+        let mut server = Vec::new();
+        let mut crashes = Vec::new();
+        for (i, e) in ex.instants.iter().enumerate() {
+            if is_crash_or_restart(e) {
+                crashes.push(e.time_us);
+            }
+            if e.op == NO_OP {
+                continue;
+            }
+            if let Some(list) = by_op.get_mut(e.op as usize - 1) {
+                list.push(i as u32);
+            }
+            if is_server(e.node) {
+                server.push(i as u32);
+            }
+        }
+        let mut keys: Vec<Vec<u64>> = vec![Vec::new(); ops];
+        let mut owners: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+        for &(op, k) in &ex.touches {
+            if let Some(list) = keys.get_mut((op as usize).wrapping_sub(1)) {
+                list.push(k);
+            }
+            owners.entry(k).or_default().push(op);
+        }
+        for list in &mut keys {
+            list.sort_unstable();
+            list.dedup();
+        }
+        for list in owners.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        Index {
+            ex,
+            by_op,
+            server,
+            crashes,
+            keys,
+            owners,
+            shared: vec![None; ops],
+        }
+    }
+
+    fn events_of(&self, op: u32) -> &[u32] {
+        self.by_op
+            .get((op as usize).wrapping_sub(1))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// When the client sent `attempt` of `op`.
+    pub(super) fn sent_at(&self, op: u32, attempt: u32) -> Option<u64> {
+        self.events_of(op)
+            .iter()
+            .map(|&i| &self.ex.instants[i as usize])
+            .find(|e| e.kind == EventKind::Send && u32::from(e.attempt) == attempt)
+            .map(|e| e.time_us)
+    }
+
+    /// The operations whose handlers touched a store key that `op`'s handlers touched,
+    /// in order.
+    pub(super) fn sharing(&mut self, op: u32) -> &[u32] {
+        let i = (op as usize).wrapping_sub(1);
+        if i >= self.shared.len() {
+            return &[];
+        }
+        if self.shared[i].is_none() {
+            let mut ops: Vec<u32> = self.keys[i]
+                .iter()
+                .flat_map(|k| self.owners.get(k).into_iter().flatten())
+                .copied()
+                .filter(|&o| o != op)
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            self.shared[i] = Some(ops);
+        }
+        self.shared[i].as_deref().unwrap_or(&[])
+    }
+
+    /// The first [`MAX_LENGTHS`] distinct times at or after `from` (after it, when `strict`)
+    /// and at most `horizon` later among the events `list` indexes that `keep` keeps, pushed
+    /// onto `out`. That is all [`lengths_after`] can take from one source.
+    fn nearest(
+        &self,
+        list: &[u32],
+        from: u64,
+        strict: bool,
+        horizon: u64,
+        keep: impl Fn(&Instant) -> bool,
+        out: &mut Vec<u64>,
+    ) {
+        let time = |i: u32| self.ex.instants[i as usize].time_us;
+        let start = list.partition_point(|&i| time(i) < from || (strict && time(i) == from));
+        let mut taken = 0;
+        let mut last = None;
+        for &i in &list[start..] {
+            let e = &self.ex.instants[i as usize];
+            if e.time_us - from > horizon {
+                break;
+            }
+            if !keep(e) || last == Some(e.time_us) {
+                continue;
+            }
+            out.push(e.time_us);
+            last = Some(e.time_us);
+            taken += 1;
+            if taken == MAX_LENGTHS {
+                break;
+            }
+        }
+    }
+
+    /// Crashes and restarts from `from` on, and server-side events of the operations `op`
+    /// shares store keys with: the instants any request or step of `op` can be ordered
+    /// against, whatever its attempt.
+    fn crashes_and_sharers(&mut self, op: u32, from: u64, horizon: u64, out: &mut Vec<u64>) {
+        let start = self.crashes.partition_point(|&t| t < from);
+        out.extend(
+            self.crashes[start..]
+                .iter()
+                .take_while(|&&t| t - from <= horizon),
+        );
+        self.sharing(op);
+        let i = (op as usize).wrapping_sub(1);
+        // Taken out for the search and put back: a copy would cost as much as the old scan
+        // when one key is everyone's.
+        let Some(shared) = self.shared.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        if shared.len() <= FEW_SHARING {
+            for &other in &shared {
+                self.nearest(
+                    self.events_of(other),
+                    from,
+                    false,
+                    horizon,
+                    |e| is_server(e.node),
+                    out,
+                );
+            }
+        } else {
+            self.nearest(
+                &self.server,
+                from,
+                false,
+                horizon,
+                |e| shared.binary_search(&e.op).is_ok(),
+                out,
+            );
+        }
+        self.shared[i] = Some(shared);
+    }
 }
 
 /// Delay lengths for `msg` (natural arrival `arrives`): to land just after each instant of
@@ -303,34 +459,38 @@ pub(super) fn is_crash_or_restart(e: &Instant) -> bool {
 /// its store keys, and crashes and restarts, and its attempt's timeout. A response: its
 /// client's later events for the operation, and the timeout of the attempt it answers.
 pub(super) fn delay_lengths(
-    ex: &Exploration,
+    index: &mut Index<'_>,
     msg: MessageRef,
     sent: u64,
     arrives: u64,
     timing: &Timing,
 ) -> Vec<u64> {
     let own = |e: &Instant| u32::from(e.attempt) == msg.attempt && u32::from(e.copy) == msg.copy;
+    let horizon = timing.horizon_us;
     let mut instants: Vec<u64> = Vec::new();
     match msg.dir {
         Direction::Request => {
-            let shared = sharing(ex, msg.op);
-            for e in &ex.instants {
-                let relevant = is_crash_or_restart(e)
-                    || (is_server(e.node) && e.op == msg.op && !own(e))
-                    || (is_server(e.node) && e.op != NO_OP && shared.contains(&e.op));
-                if relevant {
-                    instants.push(e.time_us);
-                }
-            }
+            index.crashes_and_sharers(msg.op, arrives, horizon, &mut instants);
+            index.nearest(
+                index.events_of(msg.op),
+                arrives,
+                false,
+                horizon,
+                |e| is_server(e.node) && !own(e),
+                &mut instants,
+            );
             instants.push(sent + timing.timeout_us);
         }
         Direction::Response => {
-            for e in &ex.instants {
-                if matches!(e.node, Node::Client(_)) && e.op == msg.op && e.time_us > arrives {
-                    instants.push(e.time_us);
-                }
-            }
-            if let Some(s) = sent_at(ex, msg.op, msg.attempt) {
+            index.nearest(
+                index.events_of(msg.op),
+                arrives,
+                true,
+                horizon,
+                |e| matches!(e.node, Node::Client(_)),
+                &mut instants,
+            );
+            if let Some(s) = index.sent_at(msg.op, msg.attempt) {
                 instants.push(s + timing.timeout_us);
             }
         }
@@ -342,24 +502,23 @@ pub(super) fn delay_lengths(
 /// its operation's other attempts and copies, of operations sharing its keys, each crash and
 /// restart, and its attempt's timeout.
 pub(super) fn stall_lengths(
-    ex: &Exploration,
+    index: &mut Index<'_>,
     step: StepId,
     done: u64,
     timing: &Timing,
 ) -> Vec<u64> {
-    let shared = sharing(ex, step.op);
-    let mut instants: Vec<u64> = ex
-        .instants
-        .iter()
-        .filter(|e| {
-            is_crash_or_restart(e)
-                || (e.op == step.op
-                    && (u32::from(e.attempt) != step.attempt || u32::from(e.copy) != step.copy))
-                || (is_server(e.node) && e.op != NO_OP && shared.contains(&e.op))
-        })
-        .map(|e| e.time_us)
-        .collect();
-    if let Some(s) = sent_at(ex, step.op, step.attempt) {
+    let horizon = timing.horizon_us;
+    let mut instants: Vec<u64> = Vec::new();
+    index.crashes_and_sharers(step.op, done, horizon, &mut instants);
+    index.nearest(
+        index.events_of(step.op),
+        done,
+        false,
+        horizon,
+        |e| u32::from(e.attempt) != step.attempt || u32::from(e.copy) != step.copy,
+        &mut instants,
+    );
+    if let Some(s) = index.sent_at(step.op, step.attempt) {
         instants.push(s + timing.timeout_us);
     }
     lengths_after(instants, done, timing)

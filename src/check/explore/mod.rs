@@ -68,11 +68,14 @@
 //!
 //! Runs are spread over a rayon pool (`Checker::jobs`) in batches of nodes; the report is
 //! built from the batches in the search's order, so it is the same for any number of threads.
-//! `Checker::max_runs` stops the search after the batch that reaches it. The stop flag (Ctrl-C,
-//! SIGTERM, `--time`) is polled before every run: the batch it interrupts is thrown away whole,
-//! so the report, which says per depth what was covered, claims only whole batches. (A batch is
-//! 64 plans, but one plan's children can be a whole depth: the root of a 2,000-operation
-//! scenario has about 37,000.)
+//! `Checker::max_runs` ends a batch between two of its nodes, before the first whose children
+//! would pass the budget: the report counts whole nodes, the same for any number of threads.
+//! The stop flag (Ctrl-C, SIGTERM, SIGHUP, `--time`) is polled before every run and within
+//! one (`world::run_until`): the batch it interrupts is thrown away whole, so the report,
+//! which says per depth what was covered, claims only whole batches. (A batch is 64 plans,
+//! but one plan's children can be a whole depth: the root of a 2,000-operation scenario has
+//! about 24,000 fault points.) A stop while the first violating plan is shrunk keeps what was shrunk so
+//! far, which still breaks the invariant (`ExploreReport::shrink_stopped`).
 
 mod candidates;
 mod independence;
@@ -86,6 +89,7 @@ use rayon::prelude::*;
 
 use super::{BuiltIn, Checker, Invariant, Violation};
 use crate::fault::{FaultAtom, FaultPlan};
+use crate::sim::LimitHit;
 use crate::world::{Recording, Run};
 
 use candidates::rank;
@@ -196,6 +200,10 @@ pub(super) struct Batch {
     /// batch (one node's children can be a whole depth: 37,000 runs of a 2,000-operation
     /// scenario).
     interrupted: bool,
+    /// How many of the batch's nodes were extended whole: all of them, unless the run budget
+    /// (`budget_hit`) ended the batch before one.
+    nodes_done: usize,
+    budget_hit: bool,
 }
 
 /// The settings a candidate needs from the scenario.
@@ -214,13 +222,26 @@ impl Checker<'_> {
             (false, false) => Recording::Fingerprint,
             (false, true) => Recording::FingerprintTraced,
         };
-        crate::world::run_with(
-            &self.scenario,
-            self.design,
-            self.scenario.seed,
-            &FaultPlan::new(plan.to_vec()),
-            recording,
-        )
+        let plan = FaultPlan::new(plan.to_vec());
+        match self.stop {
+            // A run is cut when the stop comes, not finished first: one run of a large
+            // scenario can take longer than the second a stop is to be honoured in.
+            Some(stop) => crate::world::run_until(
+                &self.scenario,
+                self.design,
+                self.scenario.seed,
+                &plan,
+                recording,
+                stop,
+            ),
+            None => crate::world::run_with(
+                &self.scenario,
+                self.design,
+                self.scenario.seed,
+                &plan,
+                recording,
+            ),
+        }
     }
 
     fn violation_of(&self, run: &Run) -> Option<Violation> {
@@ -284,10 +305,18 @@ impl Checker<'_> {
     fn explore_in_pool(&self, max_faults: usize) -> ExploreReport {
         let root_run = self.explore_run(&[], true);
         let root_exploration = root_run.exploration.as_deref().cloned().unwrap_or_default();
+        // A stop during the fault-free run: nothing was covered, not even it.
+        let stopped_at_root = matches!(root_run.stopped, Some(LimitHit::Interrupted { .. }));
+        // The root's children, worked out once (a 1e6-operation scenario has millions).
+        let root_children = if stopped_at_root {
+            (Vec::new(), 0)
+        } else {
+            self.candidates(&root_run, &[], None, None)
+        };
         let mut report = ExploreReport {
             max_faults,
             kinds: self.kinds.clone(),
-            points: self.candidates(&root_run, &[], None, None).0.len(),
+            points: root_children.0.len(),
             depths: vec![DepthReport {
                 faults: 0,
                 runs: 1,
@@ -302,12 +331,23 @@ impl Checker<'_> {
             exhausted: false,
             violating_runs: Vec::new(),
             independence: None,
+            shrink_stopped: false,
         };
+        if stopped_at_root {
+            report.depths[0] = DepthReport {
+                faults: 0,
+                parents: 1,
+                ..DepthReport::default()
+            };
+            report.stopped = Some(Stop::Interrupted);
+            return report;
+        }
         if self.violation_of(&root_run).is_some() {
             report.depths[0].violations = 1;
             report.violating_runs.push(root_exploration.hash);
             report.first = Some(FaultPlan::default());
             report.minimal = self.shrink(FaultPlan::default());
+            report.shrink_stopped = self.stopped();
             return report;
         }
         // Run fingerprint → the lowest last ordinal of a node with that run (its subtree
@@ -348,18 +388,20 @@ impl Checker<'_> {
             for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
                 if self.stopped() {
                     report.stopped = Some(Stop::Interrupted);
-                } else if let Some(max) = self.max_runs
-                    && runs_total >= max
-                {
-                    report.stopped = Some(Stop::MaxRuns(max));
-                }
-                if matches!(report.stopped, Some(Stop::Interrupted | Stop::MaxRuns(_))) {
                     level.complete = false;
                     break;
                 }
                 let offset = batch_index * BATCH;
                 let keep_effects = independence && depth + 1 == max_faults;
-                let made = self.run_batch(batch, offset, &root_run, keep_effects, &families_prev);
+                let budget = self.max_runs.map(|max| max.saturating_sub(runs_total));
+                let made = self.run_batch(
+                    batch,
+                    offset,
+                    (&root_run, &root_children),
+                    keep_effects,
+                    &families_prev,
+                    budget,
+                );
                 if made.interrupted {
                     report.stopped = Some(Stop::Interrupted);
                     level.complete = false;
@@ -375,7 +417,10 @@ impl Checker<'_> {
                     .filter(|(node, atom)| {
                         let mut plan = frontier[*node].plan.clone();
                         plan.push(*atom);
-                        self.violation_of(&self.explore_run(&plan, false)).is_some()
+                        let run = self.explore_run(&plan, false);
+                        // A run cut by a stop is a verdict of nothing.
+                        !matches!(run.stopped, Some(LimitHit::Interrupted { .. }))
+                            && self.violation_of(&run).is_some()
                     })
                     .count() as u64;
                 // Each node's family, by the node's number in this frontier.
@@ -440,7 +485,7 @@ impl Checker<'_> {
                         family: family_of_node.get(&child.node).copied(),
                     });
                 }
-                level.parents_done += batch.len() as u64;
+                level.parents_done += made.nodes_done as u64;
                 if let Some(progress) = self.explore_progress {
                     progress(&ExploreProgress {
                         depth,
@@ -449,10 +494,16 @@ impl Checker<'_> {
                         runs: runs_total,
                     });
                 }
+                if made.budget_hit {
+                    report.stopped = self.max_runs.map(Stop::MaxRuns);
+                    level.complete = false;
+                    break;
+                }
             }
             report.depths.push(level);
             if let Some(plan) = first {
                 report.minimal = self.shrink(plan.clone());
+                report.shrink_stopped = self.stopped();
                 report.first = Some(plan);
                 report.violating_runs = violating;
                 return report;
@@ -474,9 +525,10 @@ impl Checker<'_> {
         &self,
         batch: &[TreeNode],
         offset: usize,
-        root: &Run,
+        (root, root_children): (&Run, &(Vec<Candidate>, u64)),
         keep_effects: bool,
         families: &[Family],
+        budget: Option<u64>,
     ) -> Batch {
         // Each node's own run, for its points (the root's is at hand).
         let expanded: Vec<(Option<Run>, Vec<Candidate>, u64)> = batch
@@ -486,8 +538,7 @@ impl Checker<'_> {
                     return (None, Vec::new(), 0);
                 }
                 if node.plan.is_empty() {
-                    let (c, d) = self.candidates(root, &node.plan, node.last, node.limit);
-                    (None, c, d)
+                    (None, root_children.0.clone(), root_children.1)
                 } else {
                     let run = self.explore_run(&node.plan, true);
                     let (c, d) = self.candidates(&run, &node.plan, node.last, node.limit);
@@ -503,7 +554,16 @@ impl Checker<'_> {
         let parents: Vec<Option<Run>> = expanded.iter().map(|_| None).collect();
         let mut parents = parents;
         let mut work: Vec<(usize, Candidate)> = Vec::new();
+        out.nodes_done = batch.len();
         for (i, (run, cands, dominated)) in expanded.into_iter().enumerate() {
+            // What this node adds, taken back if it passes the run budget.
+            let before = (
+                work.len(),
+                out.dominated,
+                out.independent,
+                out.clock_refused,
+                out.decided.len(),
+            );
             out.dominated += dominated;
             parents[i] = run;
             let node = &batch[i];
@@ -566,6 +626,18 @@ impl Checker<'_> {
                 }
             }
             out.clock_refused += clock_refused.get();
+            // `--max-runs`: the batch ends before the first node whose children would pass
+            // the budget, so the report counts whole nodes, the same for any `--jobs`.
+            if budget.is_some_and(|b| work.len() as u64 > b) {
+                work.truncate(before.0);
+                out.dominated = before.1;
+                out.independent = before.2;
+                out.clock_refused = before.3;
+                out.decided.truncate(before.4);
+                out.nodes_done = i;
+                out.budget_hit = true;
+                break;
+            }
         }
         let base = |node: usize| -> &Run { parents[node - offset].as_ref().unwrap_or(root) };
         let mut children = Vec::with_capacity(work.len());
@@ -638,7 +710,7 @@ impl Checker<'_> {
         // The search's order: by node, then by kind of fault (plainer first), then by ordinal.
         children.sort_by_key(|c| (c.node, rank(&c.candidate.atom), c.candidate.at));
         if keep_effects {
-            for (i, node) in batch.iter().enumerate() {
+            for (i, node) in batch.iter().enumerate().take(out.nodes_done) {
                 let parent = parents[i].as_ref().unwrap_or(root);
                 let mut family = family_of(
                     parent,

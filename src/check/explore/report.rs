@@ -82,6 +82,9 @@ pub struct ExploreReport {
     /// `Some(why)` when no plan was decided without a run because an invariant the search
     /// checks is not a property of each operation on its own (the final state, say).
     pub independence: Option<String>,
+    /// A stop came while the first violating plan was being shrunk: [`Self::minimal`] still
+    /// breaks the invariant, but may not be the smallest plan that does.
+    pub shrink_stopped: bool,
 }
 
 /// How far a search has got: given to the progress callback after every batch.
@@ -207,10 +210,18 @@ impl ExploreReport {
         let runs = group(self.runs());
         let distinct = group(self.distinct());
         match (&self.first, self.complete_depth()) {
-            (Some(plan), _) => out.push(format!(
-                "violation: a plan of {} fault(s) breaks an invariant; no plan of fewer does",
-                plan.atoms.len()
-            )),
+            (Some(plan), _) => {
+                out.push(format!(
+                    "violation: a plan of {} fault(s) breaks an invariant; no plan of fewer does",
+                    plan.atoms.len()
+                ));
+                if self.shrink_stopped {
+                    out.push(
+                        "  (shrinking was stopped early: the counterexample still breaks it, but may not be the smallest)"
+                            .to_string(),
+                    );
+                }
+            }
             (None, Some(d)) if d == self.max_faults => {
                 out.push(format!(
                     "no violation in any plan of ≤ {d} fault(s) of kinds {} ({runs} runs, {distinct} distinct)",
@@ -285,6 +296,7 @@ impl ExploreReport {
                 "ops": c.scenario.workload.ops,
                 "faults": c.plan.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "liveness": c.violation.liveness,
+                "shrink_stopped": self.shrink_stopped,
             })),
         })
     }
