@@ -38,7 +38,7 @@ fn the_export_follows_its_schema_and_is_the_same_every_time() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("wrote "), "{stdout}");
     let doc = doc.unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["scenario"]["name"], "lost-response");
     assert_eq!(
         doc["scenario"]["lanes"],
@@ -191,6 +191,28 @@ fn bad_input_is_one_line_and_exit_2() {
             ],
             "run.json",
         ),
+        (
+            vec![
+                "export",
+                "default",
+                "--max-size",
+                "100KB",
+                "--out",
+                "run.json",
+            ],
+            "the designs' runs alone are",
+        ),
+        (
+            vec![
+                "export",
+                "default",
+                "--max-size",
+                "5XB",
+                "--out",
+                "run.json",
+            ],
+            "unknown unit `XB`",
+        ),
     ] {
         let (code, _, stderr) = common::idemlab(&std::env::temp_dir(), &args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -236,4 +258,85 @@ fn the_scenarios_own_crash_can_be_undone_at_the_crash() {
     let legend = doc["scenario"]["legend"].as_array().unwrap();
     assert_eq!(legend.len(), idemlab::diagram::HELP_SYMBOLS.len());
     assert!(legend.iter().any(|l| l[0] == "⇉"));
+}
+
+/// The size limit leaves out what-ifs, in their order of interest, until the rest fit; the
+/// file is never larger than it.
+#[test]
+fn the_size_limit_leaves_what_ifs_out_and_the_file_within_it() {
+    let (code, stdout, stderr, doc) = export(&["default", "--max-size", "2MB"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = doc.unwrap();
+    let bytes: u64 = stdout
+        .trim()
+        .rsplit(" · ")
+        .next()
+        .and_then(|b| b.strip_suffix(" bytes"))
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(bytes <= 2_000_000, "{bytes} bytes");
+    assert!(
+        stdout.contains("left out by --what-ifs 200 and --max-size 2MB"),
+        "{stdout}"
+    );
+    for d in doc["designs"].as_array().unwrap() {
+        let kept = d["what_ifs"].as_array().unwrap();
+        assert!(!kept.is_empty() && d["what_ifs_left_out"].as_u64().unwrap() > 0);
+    }
+    let (_, _, _, whole) = export(&["default"]);
+    let whole = whole.unwrap();
+    assert_eq!(doc["designs"][0]["run"], whole["designs"][0]["run"]);
+}
+
+/// A signal while a large export runs: the program stops within a second with the signal's
+/// exit code, and leaves no file, not even its temporary.
+#[test]
+fn a_signal_stops_an_export_and_leaves_nothing_behind() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export-signal");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(common::root().join("scenarios/default.toml"))
+        .unwrap()
+        .replace("ops = 20\n", "ops = 2000\n");
+    let scenario = dir.join("big.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.join("run.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_idemlab"))
+        .args([
+            "export",
+            scenario.to_str().unwrap(),
+            "--max-size",
+            "1GB",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("not written"), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "answered after {took:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["big.toml".to_string()],
+        "only the scenario is left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -168,3 +168,72 @@ fn every_key_of_the_viewer_means_in_the_tui_what_it_means_in_the_viewer() {
     }
     assert!(keys.len() >= 15, "the viewer has {} keys", keys.len());
 }
+
+/// The viewer puts a what-if back together from its spans (`materialize`) as the export's own
+/// `export::materialize` does, which a unit test holds to the what-if's whole run: every event
+/// and counter row of every what-if of three exports.
+#[test]
+fn the_viewer_puts_every_what_if_back_together_as_the_export_does() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("viewer-materialize");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut compared = 0;
+    for name in ["lost-response", "crash-after-charge", "default"] {
+        let scenario = bundled(name);
+        let path = dir.join(format!("{name}.json"));
+        let status = Command::new(env!("CARGO_BIN_EXE_idemlab"))
+            .args(["export", name, "--out"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "export {name}");
+        let script = format!(
+            "const data = JSON.parse(require('fs').readFileSync({:?}, 'utf8'));\n\
+             console.log(JSON.stringify(data.designs.map((d) => d.what_ifs.map((w) => {{\n\
+                 const m = v.materialize(d.run, w);\n\
+                 return [m.events, m.progress];\n\
+             }}))));",
+            path.to_str().unwrap()
+        );
+        let Some(js) = node(&script) else { return };
+
+        let designs: Vec<Box<dyn idemlab::handlers::Design>> = scenario
+            .designs
+            .iter()
+            .map(|d| handlers::lookup(d).unwrap())
+            .collect();
+        let limits = idemlab::export::Limits {
+            what_ifs: 200,
+            max_bytes: 64_000_000,
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let export =
+            idemlab::export::export(&scenario, &designs, scenario.seed, limits, &stop).unwrap();
+        let rust: Vec<Vec<serde_json::Value>> = export
+            .designs
+            .iter()
+            .map(|d| {
+                d.what_ifs
+                    .iter()
+                    .map(|w| {
+                        serde_json::to_value(idemlab::export::materialize(&d.run, &w.run)).unwrap()
+                    })
+                    .collect()
+            })
+            .collect();
+        let js: Vec<Vec<serde_json::Value>> = serde_json::from_value(js).unwrap();
+        assert_eq!(rust.len(), js.len());
+        for (d, (r, j)) in rust.iter().zip(&js).enumerate() {
+            assert_eq!(r.len(), j.len());
+            for (w, (a, b)) in r.iter().zip(j).enumerate() {
+                assert!(
+                    a == b,
+                    "{name}: design {d}, what-if {w}: the viewer's differs"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 300, "{compared} what-ifs compared");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -23,7 +23,7 @@
     // What each of DASHES looks like, for the chart's legend.
     const DASH_NAMES = ["solid", "dashed", "dotted", "dash-dot", "short dashes", "sparse dots"];
     const MARKS = ["●", "▲", "■", "◆", "▼", "★"];
-    // The fields of an exported event (schema_version 1).
+    // The fields of an exported event (schema_version 2).
     const T = 0, FROM = 1, TO = 2, SYMBOL = 3, TONE = 4, LABEL = 5, LINE = 6, ALARM = 7;
     // The fields of a progress row.
     const STARTED = 0, EFFECTS = 1, DUP = 2, LOST = 3, DOUBT = 4, DLQ = 5, INCONS = 6, CHARGED = 7, FALSE = 8;
@@ -54,17 +54,42 @@
         };
     }
 
-    /// A design's run as the viewer plays it: the export's base run, or a what-if's events
-    /// after the base's prefix.
+    /// A design's run as the viewer plays it: the export's base run, or a what-if put back
+    /// together (schema 2): the base's events before `from`, then its spans, each either the
+    /// what-if's own next events or a stretch of the base's with the counters shifted by a
+    /// constant (`export::materialize` in Rust does the same; `tests/viewer.rs` compares them).
+    /// Built once per what-if and kept.
+    const built = new WeakMap();
     function materialize(base, whatIf) {
         if (!whatIf) return { events: base.events, progress: base.progress, run: base, from: null };
-        const from = whatIf.run.from;
-        return {
-            events: base.events.slice(0, from).concat(whatIf.run.events),
-            progress: base.progress.slice(0, from).concat(whatIf.run.progress),
-            run: whatIf.run,
-            from: whatIf.differs ? from : null,
-        };
+        if (!built.has(whatIf)) built.set(whatIf, rebuild(base, whatIf.run));
+        const { events, progress } = built.get(whatIf);
+        return { events, progress, run: whatIf.run, from: whatIf.differs ? whatIf.run.from : null };
+    }
+
+    function rebuild(base, run) {
+        const from = Math.min(run.from, base.events.length);
+        const events = base.events.slice(0, from);
+        const progress = base.progress.slice(0, from);
+        if (!run.spans || !run.spans.length) {
+            return { events: events.concat(run.events), progress: progress.concat(run.progress) };
+        }
+        let next = 0;
+        for (const span of run.spans) {
+            if (span.own !== undefined) {
+                for (let k = 0; k < span.own && next < run.events.length; k++, next++) {
+                    events.push(run.events[next]);
+                    progress.push(run.progress[next]);
+                }
+            } else {
+                const end = Math.min(span.base + span.n, base.events.length);
+                for (let i = span.base; i < end; i++) {
+                    events.push(base.events[i]);
+                    progress.push(base.progress[i].map((v, k) => v + span.delta[k]));
+                }
+            }
+        }
+        return { events, progress };
     }
 
     /// The keys, as in the TUI (`tui::app::msg_for_key`; `tests/viewer.rs` checks that each
@@ -375,7 +400,10 @@
                 this.banner.hidden = false;
                 this.banner.textContent = "";
                 for (const [d, w] of active) {
-                    const where = w.differs ? `first difference at ${this.scale.fmt(w.run.events.length ? w.run.events[0][T] : 0)} ${this.scale.unit} (≠)` : "no difference";
+                    // The what-if's event where it first differs, or the design's when the
+                    // what-if ends there.
+                    const at = this.current[d].events[w.run.from] || this.designs[d].run.events[w.run.from];
+                    const where = w.differs ? `first difference at ${this.scale.fmt(at ? at[T] : 0)} ${this.scale.unit} (≠)` : "no difference";
                     const fault = w.kind === "undo" ? `the scenario's fault taken away: ${w.fault}` : `added: ${w.fault}`;
                     this.banner.append(el("span", { text: `${this.designs[d].name}: ${w.title} (${fault}) · ${where} ` }));
                 }
@@ -608,8 +636,8 @@
         document.querySelectorAll(".idemlab-viewer").forEach((root) => {
             const name = root.dataset.run;
             const data = (window.IDEMLAB_RUNS || {})[name];
-            if (!data || data.schema_version !== 1) {
-                root.textContent = data ? `this run was exported with schema_version ${data.schema_version}; this viewer reads 1` : `the run "${name}" did not load`;
+            if (!data || data.schema_version !== 2) {
+                root.textContent = data ? `this run was exported with schema_version ${data.schema_version}; this viewer reads 2 (export it again with this idemlab)` : `the run "${name}" did not load`;
                 root.classList.add("iv-missing");
                 return;
             }
@@ -623,7 +651,7 @@
     }
     // Outside a page (node, for `tests/viewer.rs`): the pure parts, nothing started.
     if (typeof document === "undefined") {
-        if (typeof module === "object") module.exports = { alignRows, KEYS };
+        if (typeof module === "object") module.exports = { alignRows, KEYS, materialize };
         return;
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

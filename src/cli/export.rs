@@ -17,6 +17,10 @@ pub struct ExportArgs {
     /// then in the order of the events).
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub what_ifs: usize,
+    /// The most the file may hold (`64MB`, `500KB`, `1GB`, or bytes): what-ifs that would
+    /// pass it are left out, and the designs' runs alone passing it are an error.
+    #[arg(long, default_value = "64MB", value_name = "SIZE")]
+    pub max_size: String,
     /// Where to write: `FILE.json`, or `FILE.js` for a script that registers the run in
     /// `window.IDEMLAB_RUNS` under the scenario's name (pages opened from `file://` cannot
     /// fetch JSON, but can load a script).
@@ -30,8 +34,11 @@ pub(super) fn cmd_export(args: ExportArgs, out: &mut String) -> Result<(), CliEr
         designs,
         seed,
         what_ifs,
+        max_size,
         out: path,
     } = args;
+    let max_bytes = parse_size(&max_size)
+        .map_err(|e| CliError::Input(format!("--max-size {max_size}: {e}")))?;
     let as_script = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => false,
         Some("js") => true,
@@ -45,7 +52,29 @@ pub(super) fn cmd_export(args: ExportArgs, out: &mut String) -> Result<(), CliEr
     let scenario = load_scenario(&scenario_name)?;
     let designs = resolve_designs(&scenario, designs.as_deref())?;
     let seed = seed.unwrap_or(scenario.seed);
-    let export = crate::export::export(&scenario, &designs, seed, what_ifs);
+    // Ctrl-C, SIGTERM and SIGHUP stop the runs within one and leave no file behind, not even
+    // the temporary (the default action would kill the process in the middle of writing it).
+    let signals = watch_ctrl_c();
+    let limits = crate::export::Limits {
+        what_ifs,
+        max_bytes,
+    };
+    let export = match crate::export::export(&scenario, &designs, seed, limits, &signals.any) {
+        Ok(export) => export,
+        Err(crate::export::ExportError::Stopped) => {
+            return Err(stopped_by_signal(format!(
+                "interrupted: {} not written",
+                path.display()
+            )));
+        }
+        Err(crate::export::ExportError::TooLarge { bytes, max_bytes }) => {
+            return Err(CliError::Input(format!(
+                "the designs' runs alone are {} of JSON, more than --max-size {max_size} ({} bytes): export fewer designs (--designs) or a smaller scenario, or raise --max-size",
+                size_words(bytes),
+                max_bytes
+            )));
+        }
+    };
     let metrics: Vec<Metrics> = export
         .designs
         .iter()
@@ -65,7 +94,27 @@ pub(super) fn cmd_export(args: ExportArgs, out: &mut String) -> Result<(), CliEr
     } else {
         format!("{json}\n")
     };
-    write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+    if text.len() as u64 > max_bytes {
+        return Err(CliError::Input(format!(
+            "the export is {} of JSON, more than --max-size {max_size}: export fewer designs (--designs) or a smaller scenario, or raise --max-size",
+            size_words(text.len() as u64)
+        )));
+    }
+    let written = write_atomically(&path, |w| {
+        w.write_all(text.as_bytes())?;
+        // A signal while the file was written: the temporary goes, the old file stays.
+        if signals.raised() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+        Ok(())
+    });
+    if signals.raised() {
+        return Err(stopped_by_signal(format!(
+            "interrupted: {} not written",
+            path.display()
+        )));
+    }
+    written?;
     let runs: usize = export.designs.iter().map(|d| 1 + d.what_ifs.len()).sum();
     let left_out: usize = export.designs.iter().map(|d| d.what_ifs_left_out).sum();
     let _ = write!(
@@ -77,8 +126,44 @@ pub(super) fn cmd_export(args: ExportArgs, out: &mut String) -> Result<(), CliEr
         runs - export.designs.len()
     );
     if left_out > 0 {
-        let _ = write!(out, ", {left_out} left out by --what-ifs {what_ifs}");
+        let _ = write!(
+            out,
+            ", {left_out} left out by --what-ifs {what_ifs} and --max-size {max_size}"
+        );
     }
     let _ = writeln!(out, ") · {} bytes", text.len());
     Ok(())
+}
+
+/// `64MB`, `500KB`, `1GB` (powers of 1,000) or a number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected a size such as 64MB, 500KB, 1GB or a number of bytes".to_string())?;
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => return Err(format!("unknown unit `{other}`: expected B, KB, MB or GB")),
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| "too large a size".to_string())?;
+    if bytes == 0 {
+        return Err("must be more than 0".to_string());
+    }
+    Ok(bytes)
+}
+
+/// `12.3 MB`.
+fn size_words(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    } else {
+        format!("{:.1} KB", bytes as f64 / 1e3)
+    }
 }
