@@ -62,3 +62,31 @@ fn columns_count_characters_not_bytes() {
     assert_eq!(err.line, 1);
     assert!(err.column > 20, "column {}", err.column);
 }
+
+/// A limit raised past what the machine can hold is refused where it is written, with the
+/// most this machine takes, instead of a run that aborts allocating it.
+#[test]
+fn a_trace_limit_past_the_machines_memory_is_refused_with_the_most_it_holds() {
+    let text = "[workload]\nops = 2\n[limits]\nmax_trace_events = 9223372036854775807\n";
+    let err = idemlab::scenario::parse(text, "limits.toml").unwrap_err();
+    assert_eq!((err.line, err.column), (4, 20));
+    let message = err.to_string();
+    assert!(
+        message.contains("more than half of this machine's") && message.contains("at most "),
+        "{message}"
+    );
+    // The most it names is accepted.
+    let most: u64 = message
+        .rsplit("at most ")
+        .next()
+        .and_then(|m| m.split_whitespace().next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{message}"));
+    let text = format!("[workload]\nops = 2\n[limits]\nmax_trace_events = {most}\n");
+    assert!(idemlab::scenario::parse(&text, "limits.toml").is_ok());
+    let text = format!(
+        "[workload]\nops = 2\n[limits]\nmax_trace_events = {}\n",
+        most + 1
+    );
+    assert!(idemlab::scenario::parse(&text, "limits.toml").is_err());
+}

@@ -533,10 +533,40 @@ fn validate_limits(src: &Source<'_>, l: RawLimits) -> Result<Budget, ScenarioErr
             .transpose()?
             .unwrap_or(default.max_time),
         max_trace_events: match &l.max_trace_events {
-            Some(m) => int_in(src, m, 1, i64::MAX, "limits.max_trace_events")? as u64,
+            Some(m) => {
+                let n = int_in(src, m, 1, i64::MAX, "limits.max_trace_events")? as u64;
+                let memory = machine_memory();
+                let most = memory / 2 / crate::trace::Trace::BYTES_PER_EVENT as u64;
+                if n > most {
+                    return Err(src.at(
+                        m,
+                        format!(
+                            "limits.max_trace_events = {n} would let one run's trace take {} GB, more than half of this machine's {} GB of memory: at most {most} here",
+                            u128::from(n) * crate::trace::Trace::BYTES_PER_EVENT as u128
+                                / 1_000_000_000,
+                            memory / 1_000_000_000
+                        ),
+                    ));
+                }
+                n
+            }
             None => default.max_trace_events,
         },
     })
+}
+
+/// The machine's memory in bytes (`MemTotal` in `/proc/meminfo`; 8 GB where that cannot be
+/// read): what a limit a user raises is bounded by, so that a run ends with the limit's clear
+/// message instead of the allocator's abort.
+fn machine_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kb.checked_mul(1024)
+        })
+        .unwrap_or(8_000_000_000)
 }
 
 /// `own_designs`: names of designs written outside idemlab, which `designs` may then list.
