@@ -301,3 +301,74 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
         timed: HashMap::new(),
     }
 }
+
+/// Plans of fewer faults than the search's depth that broke nothing, each with what it changed
+/// in the fault-free run: for deciding, at the last depth, a plan whose faults split into two
+/// groups on operations that cannot interact (**compositional**). The rule is the one for two
+/// atoms ([`Family::independent`] with the fault-free run as the base), each group standing
+/// for an atom: the premise's argument never used that a change is one atom, only that each
+/// operation of the combined run was changed by one side. So a plan `{a, x, y}` whose `x` and
+/// `y` share an operation, which the rule for its two last atoms cannot decide, is decided
+/// from the runs of `{a}` and `{x, y}` when those changed different operations.
+///
+/// Crashes are left out (a group with one is not kept): a crash's reach is the server's, and
+/// its effect names one crash instant, not a group's.
+#[derive(Debug, Default)]
+pub(super) struct Groups {
+    pub(super) root: Family,
+    pub(super) effects: HashMap<Box<[FaultAtom]>, Effect>,
+}
+
+/// True for the atoms a group may hold: no crash (see [`Groups`]).
+pub(super) fn groupable(atom: &FaultAtom) -> bool {
+    !matches!(
+        atom,
+        FaultAtom::CrashAtStep { .. } | FaultAtom::CrashAt { .. } | FaultAtom::Partition { .. }
+    )
+}
+
+impl Groups {
+    /// Keeps a plan's effect on the fault-free run, when it is a group.
+    pub(super) fn keep(&mut self, plan: &[FaultAtom], effect: Effect) {
+        if plan.iter().all(groupable) && effect.clean && effect.private {
+            let mut key = plan.to_vec();
+            key.sort_unstable();
+            self.effects.insert(key.into_boxed_slice(), effect);
+        }
+    }
+
+    /// True when `plan + atom` splits into two kept groups that cannot interact.
+    pub(super) fn decides(
+        &self,
+        plan: &[FaultAtom],
+        atom: &FaultAtom,
+        budget: &crate::sim::Budget,
+    ) -> bool {
+        let n = plan.len() + 1;
+        // Two atoms are the pair rule's; past 12, the partitions are too many to try.
+        if !(3..=12).contains(&n) || !groupable(atom) || !plan.iter().all(groupable) {
+            return false;
+        }
+        let all = |i: usize| if i < plan.len() { plan[i] } else { *atom };
+        // The first atom is always in group `a`; every other way of splitting the rest.
+        for mask in 1u32..(1 << (n - 1)) {
+            let mut a = vec![all(0)];
+            let mut b = Vec::new();
+            for i in 1..n {
+                if mask & (1 << (i - 1)) != 0 {
+                    b.push(all(i));
+                } else {
+                    a.push(all(i));
+                }
+            }
+            a.sort_unstable();
+            b.sort_unstable();
+            if let (Some(x), Some(y)) = (self.effects.get(&a[..]), self.effects.get(&b[..]))
+                && self.root.independent(x, y, budget)
+            {
+                return true;
+            }
+        }
+        false
+    }
+}

@@ -60,6 +60,15 @@
 //!     are run (`DepthReport::clock_refused`). Store expiry (`Db::put_for`) needs no clock
 //!     read: a key's life is counted from its write, by the operation that owns it.
 //!
+//! * **Plans of groups of faults** (`independence::Groups`), from three faults on, at the last
+//!   depth: a plan the rule above cannot decide (its two last atoms share an operation) whose
+//!   faults split into two groups, each a plan of fewer faults that ran clean, changing
+//!   different operations in the fault-free run by the same conditions (with that run as the
+//!   base, each group standing for an atom), breaks nothing either: the premise's argument is
+//!   about which operations each side changed, not about how many atoms did it. Groups with a
+//!   crash are not kept, and a delay or a stall is not decided this way (its refined lengths
+//!   would come from its own run). Counted in `DepthReport::composed`.
+//!
 //!   `Checker::verify_decisions` runs every decided plan after all, and
 //!   `Checker::verify_sample` a deterministic sample of them; the tests do both, at two faults
 //!   and at three, and fail on any decided plan that breaks an invariant.
@@ -93,7 +102,7 @@ use crate::sim::LimitHit;
 use crate::world::{Recording, Run};
 
 use candidates::rank;
-use independence::{Effect, Family, effect, family_of, timed_key};
+use independence::{Effect, Family, Groups, effect, family_of, timed_key};
 pub use report::{DepthReport, ExploreProgress, ExploreReport, Stop};
 
 /// Where an atom sits in a run: its point's number, then the kind of change, then its length.
@@ -181,6 +190,9 @@ pub(super) struct Child {
     stopped: bool,
     /// What the atom changed, when the search keeps it (the depth before the last).
     effect: Option<Effect>,
+    /// What the plan changed in the fault-free run, when the search keeps it (the depths
+    /// before the last, for deciding plans by groups: [`Groups`]).
+    root_effect: Option<Effect>,
 }
 
 /// What one batch made.
@@ -191,6 +203,8 @@ pub(super) struct Batch {
     independent: u64,
     /// Plans that independence would have decided but for a handler reading the clock.
     clock_refused: u64,
+    /// Of `independent`, those decided by two groups of faults ([`Groups`]).
+    composed: u64,
     /// Plans decided without a run, kept when the decisions are to be verified.
     decided: Vec<(usize, FaultAtom)>,
     /// With effects kept: the family of each node of the batch, by its number.
@@ -204,6 +218,21 @@ pub(super) struct Batch {
     /// (`budget_hit`) ended the batch before one.
     nodes_done: usize,
     budget_hit: bool,
+}
+
+/// What the batches of one depth are run with.
+#[derive(Clone, Copy)]
+pub(super) struct Settings<'a> {
+    /// Keep what each child's atom changed in its parent's run (the depth before the last).
+    keep_effects: bool,
+    /// The families of the depth before, for the pair rule.
+    families: &'a [Family],
+    /// The runs `--max-runs` leaves.
+    budget: Option<u64>,
+    /// Keep what each child's plan changed in the fault-free run (depths before the last).
+    keep_groups: bool,
+    /// The groups to decide plans by (the last depth).
+    groups: Option<&'a Groups>,
 }
 
 /// The settings a candidate needs from the scenario.
@@ -368,6 +397,12 @@ impl Checker<'_> {
         report.independence = self.prune.then(|| self.independence_off()).flatten();
         let independence = self.prune && report.independence.is_none();
         let mut families_prev: Vec<Family> = Vec::new();
+        // Plans decided by groups of faults: from three faults on.
+        let compose = independence && max_faults >= 3;
+        let mut groups = Groups {
+            root: family_of(&root_run, &[], true, self.scenario.server.restart_delay.0),
+            ..Groups::default()
+        };
         let mut families_next: Vec<Family> = Vec::new();
         let mut runs_total = 1u64;
         for depth in 1..=max_faults {
@@ -398,9 +433,13 @@ impl Checker<'_> {
                     batch,
                     offset,
                     (&root_run, &root_children),
-                    keep_effects,
-                    &families_prev,
-                    budget,
+                    &Settings {
+                        keep_effects,
+                        families: &families_prev,
+                        budget,
+                        keep_groups: compose && !leaf,
+                        groups: (compose && leaf).then_some(&groups),
+                    },
                 );
                 if made.interrupted {
                     report.stopped = Some(Stop::Interrupted);
@@ -409,6 +448,7 @@ impl Checker<'_> {
                 }
                 level.dominated += made.dominated;
                 level.independent += made.independent;
+                level.composed += made.composed;
                 level.clock_refused += made.clock_refused;
                 level.verified += made.decided.len() as u64;
                 level.misjudged += made
@@ -437,6 +477,11 @@ impl Checker<'_> {
                         level.distinct += 1;
                     }
                     let node = &frontier[child.node];
+                    if let Some(e) = child.root_effect {
+                        let mut plan = node.plan.clone();
+                        plan.push(child.candidate.atom);
+                        groups.keep(&plan, e);
+                    }
                     if child.violation.is_some() {
                         level.violations += 1;
                         violating.push(child.hash);
@@ -526,10 +571,15 @@ impl Checker<'_> {
         batch: &[TreeNode],
         offset: usize,
         (root, root_children): (&Run, &(Vec<Candidate>, u64)),
-        keep_effects: bool,
-        families: &[Family],
-        budget: Option<u64>,
+        settings: &Settings<'_>,
     ) -> Batch {
+        let Settings {
+            keep_effects,
+            families,
+            budget,
+            keep_groups,
+            groups,
+        } = *settings;
         // Each node's own run, for its points (the root's is at hand).
         let expanded: Vec<(Option<Run>, Vec<Candidate>, u64)> = batch
             .par_iter()
@@ -563,6 +613,7 @@ impl Checker<'_> {
                 out.independent,
                 out.clock_refused,
                 out.decided.len(),
+                out.composed,
             );
             out.dominated += dominated;
             parents[i] = run;
@@ -572,15 +623,25 @@ impl Checker<'_> {
                 .zip(node.plan.last())
                 .and_then(|(f, x)| f.effects.get(x));
             let clock_refused = std::cell::Cell::new(0u64);
-            let decide = |atom: &FaultAtom| match (family, mine) {
-                (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
-                    let yes = f.independent(x, y, &self.scenario.limits);
-                    if !yes && f.reads_clock(x, y) {
-                        clock_refused.set(clock_refused.get() + 1);
-                    }
-                    yes
-                }),
-                _ => false,
+            let composed = std::cell::Cell::new(0u64);
+            let decide = |atom: &FaultAtom| {
+                let pair = match (family, mine) {
+                    (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
+                        let yes = f.independent(x, y, &self.scenario.limits);
+                        if !yes && f.reads_clock(x, y) {
+                            clock_refused.set(clock_refused.get() + 1);
+                        }
+                        yes
+                    }),
+                    _ => false,
+                };
+                // By groups: not a delay or a stall, whose lengths refined from its own run
+                // would be lost with the run (the pair rule takes them from a sibling's).
+                let by_groups = !pair
+                    && timed_key(atom).is_none()
+                    && groups.is_some_and(|g| g.decides(&node.plan, atom, &self.scenario.limits));
+                composed.set(composed.get() + u64::from(by_groups));
+                pair || by_groups
             };
             let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
             for c in cands {
@@ -626,6 +687,7 @@ impl Checker<'_> {
                 }
             }
             out.clock_refused += clock_refused.get();
+            out.composed += composed.get();
             // `--max-runs`: the batch ends before the first node whose children would pass
             // the budget, so the report counts whole nodes, the same for any `--jobs`.
             if budget.is_some_and(|b| work.len() as u64 > b) {
@@ -634,6 +696,7 @@ impl Checker<'_> {
                 out.independent = before.2;
                 out.clock_refused = before.3;
                 out.decided.truncate(before.4);
+                out.composed = before.5;
                 out.nodes_done = i;
                 out.budget_hit = true;
                 break;
@@ -659,7 +722,7 @@ impl Checker<'_> {
                         FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
                     );
                     let refine = timed && round < REFINEMENTS;
-                    let run = self.explore_run(&plan, refine || keep_effects);
+                    let run = self.explore_run(&plan, refine || keep_effects || keep_groups);
                     let refined = if refine {
                         self.refinements(&run, &batch[node - offset], candidate)
                     } else {
@@ -671,6 +734,11 @@ impl Checker<'_> {
                     } else {
                         None
                     };
+                    let root_effect = if keep_groups && plan.iter().all(independence::groupable) {
+                        independence::effect(root, &run, &candidate, violation.is_none())
+                    } else {
+                        None
+                    };
                     let child = Child {
                         node,
                         candidate,
@@ -678,6 +746,7 @@ impl Checker<'_> {
                         violation,
                         stopped: run.stopped.is_some(),
                         effect,
+                        root_effect,
                     };
                     Some((child, refined))
                 })

@@ -39,6 +39,9 @@ pub struct DepthReport {
     /// with a crash in the plan, none of them on the crashing server while it is down), whose
     /// plans of one atom fewer broke nothing; see the module documentation for the premise.
     pub independent: u64,
+    /// Of `independent`, the plans decided by two groups of faults on operations that cannot
+    /// interact, from the runs of the groups (three faults and more).
+    pub composed: u64,
     /// Plans that would have been decided without a run, but a handler of one of the runs
     /// they rest on read the clock (`Cx::now`), so they were run.
     pub clock_refused: u64,
@@ -175,9 +178,16 @@ impl ExploreReport {
             }
             if d.independent > 0 {
                 line.push_str(&format!(
-                    "; {} plans decided without a run (two faults on operations that cannot interact)",
+                    "; {} plans decided without a run (two faults on operations that cannot interact",
                     group(d.independent)
                 ));
+                if d.composed > 0 {
+                    line.push_str(&format!(
+                        ", or, for {}, two groups of faults",
+                        group(d.composed)
+                    ));
+                }
+                line.push(')');
             }
             if d.clock_refused > 0 {
                 line.push_str(&format!(
@@ -284,6 +294,7 @@ impl ExploreReport {
                 "merged": d.merged,
                 "dominated": d.dominated,
                 "independent": d.independent,
+                "composed": d.composed,
                 "clock_refused": d.clock_refused,
                 "violations": d.violations,
                 "stopped_runs": d.stopped_runs,
