@@ -616,3 +616,89 @@ fn plans_decided_by_groups_of_faults_break_nothing_when_run() {
     }
     assert!(composed > 100, "only {composed} plans decided by groups");
 }
+
+/// `explore --shard I/N` searches the subtrees of every Nth first fault; `explore-merge` joins
+/// the N reports into the claim for the whole tree, or says what is missing.
+#[test]
+fn shards_merge_into_the_claim_for_the_whole_tree() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explore-shards");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = common::root();
+    let shards = |scenario: &str, design: &str, k: &str, n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let (code, out, err) = common::idemlab(
+                    &root,
+                    &[
+                        "explore",
+                        scenario,
+                        "--design",
+                        design,
+                        "--max-faults",
+                        k,
+                        "--shard",
+                        &format!("{i}/{n}"),
+                        "--format",
+                        "json",
+                    ],
+                );
+                assert!(code == 0 || code == 1, "{err}");
+                let path = dir.join(format!("{scenario}-{design}-{i}.json"));
+                std::fs::write(&path, out).unwrap();
+                path.to_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let merge = |files: &[String]| {
+        let mut args = vec!["explore-merge"];
+        args.extend(files.iter().map(String::as_str));
+        common::idemlab(&root, &args)
+    };
+
+    // A clean search: the shards' runs add up to the whole search's, and the claim is whole.
+    let files = shards("crash-after-charge", "recovery-points", "2", 3);
+    let (code, out, err) = merge(&files);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("no violation in any plan of ≤ 2 fault(s) of kinds drop, duplicate, delay, crash (2,545 runs in 3 shards)"),
+        "{out}"
+    );
+    let whole = Checker::new(
+        &bundled("crash-after-charge"),
+        lookup("recovery-points").unwrap().as_ref(),
+    )
+    .explore(2);
+    assert_eq!(whole.runs(), 2_545);
+
+    // A violation: one shard finds it, and the merge claims no smaller plan breaks anything.
+    let broken = shards("lost-response", "process-payment", "2", 2);
+    let (code, out, _) = merge(&broken);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("violation: a plan of 1 fault(s) breaks an invariant (found by shard")
+            && out.contains("no plan of fewer does"),
+        "{out}"
+    );
+
+    // What cannot be merged: a shard missing, given twice, or of another search.
+    for (files, needle) in [
+        (
+            vec![files[0].clone(), files[1].clone()],
+            "shard 2/3 is missing",
+        ),
+        (
+            vec![files[0].clone(), files[0].clone(), files[2].clone()],
+            "is given twice",
+        ),
+        (
+            vec![files[0].clone(), broken[1].clone(), files[2].clone()],
+            "a search cut in 2, not 3",
+        ),
+    ] {
+        let (code, _, err) = merge(&files);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -487,6 +487,7 @@ mod shrink;
 /// Proptest strategies for fault plans, to compose in `proptest!` blocks.
 pub mod strategy;
 
+pub(crate) use explore::group;
 pub use explore::{DepthReport, ExploreProgress, ExploreReport, Ordinal, Stop};
 
 /// `scenario` without its scripted faults.
@@ -540,6 +541,8 @@ pub struct Checker<'a> {
     explore_progress: Option<&'a (dyn Fn(&ExploreProgress) + Sync)>,
     jobs: usize,
     max_runs: Option<u64>,
+    /// `explore --shard I/N`: only the subtrees of the root's children I, I + N, I + 2N, …
+    shard: Option<(u64, u64)>,
     prune: bool,
     /// Verify one decided plan in this many (0: none; 1: all).
     verify_every: u64,
@@ -562,6 +565,7 @@ impl<'a> Checker<'a> {
             explore_progress: None,
             jobs: 0,
             max_runs: None,
+            shard: None,
             prune: true,
             verify_every: 0,
         }
@@ -607,10 +611,22 @@ impl<'a> Checker<'a> {
         self
     }
 
-    /// Stops [`Checker::explore`] once it has made about this many runs (it finishes the
-    /// batch it is in); the report says what was covered.
+    /// Stops [`Checker::explore`] once it has made about this many runs (it ends a batch
+    /// between two nodes, before the first whose children would pass it); the report says
+    /// what was covered.
     pub fn max_runs(mut self, max_runs: u64) -> Self {
         self.max_runs = Some(max_runs);
+        self
+    }
+
+    /// Makes [`Checker::explore`] search one shard of the tree: the subtrees of the fault-free
+    /// run's children `index`, `index + count`, … (in the order of their fault points). Every
+    /// plan has one first fault, so the `count` shards together cover the tree;
+    /// `ExploreReport::merge` joins their reports into the claim for all. Panics unless
+    /// `index < count`.
+    pub fn shard(mut self, index: u64, count: u64) -> Self {
+        assert!(index < count, "shard {index} of {count}");
+        self.shard = Some((index, count));
         self
     }
 

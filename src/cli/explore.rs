@@ -33,6 +33,21 @@ pub struct ExploreArgs {
     /// Write the minimal counterexample as a scenario file that replays it.
     #[arg(long, value_name = "FILE.toml")]
     pub out: Option<PathBuf>,
+    /// Search only shard I of N (I from 0): the plans whose first fault is the fault-free
+    /// run's point I, I + N, …; `idemlab explore-merge` joins the N reports (--format json).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// The arguments of `idemlab explore-merge`.
+#[derive(clap::Args, Debug)]
+pub struct ExploreMergeArgs {
+    /// The `explore --shard I/N --format json` reports of every shard of one search.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// text, or json (`explore`'s object, for the whole tree).
+    #[arg(long, value_enum, default_value_t = ExploreFormat::Text)]
+    pub format: ExploreFormat,
 }
 
 /// How `explore` prints.
@@ -68,6 +83,12 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         None => None,
     };
     let jobs = worker_threads(args.jobs, u64::MAX)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(crate::sweep::Shard::parse)
+        .transpose()
+        .map_err(CliError::Input)?;
     let signals = watch_ctrl_c();
     // One flag for both ends of a search: Ctrl-C raises it, and so does the watchdog.
     let stop = AtomicBool::new(false);
@@ -94,6 +115,9 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         .on_explore_progress(&on_progress);
     if let Some(n) = args.max_runs {
         checker = checker.max_runs(n);
+    }
+    if let Some(shard) = shard {
+        checker = checker.shard(shard.index, shard.count);
     }
     let started = std::time::Instant::now();
     let done = AtomicBool::new(false);
@@ -167,6 +191,288 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         return Err(stopped_by_signal(
             "interrupted: the report above says what was covered".to_string(),
         ));
+    }
+    Ok(())
+}
+
+/// The per-depth counts a merge adds up.
+const DEPTH_COUNTS: [&str; 11] = [
+    "parents",
+    "parents_done",
+    "runs",
+    "distinct",
+    "merged",
+    "dominated",
+    "independent",
+    "composed",
+    "clock_refused",
+    "violations",
+    "stopped_runs",
+];
+
+/// `idemlab explore-merge`: the shards of one search joined into the claim for the whole tree.
+/// Every shard must be there once, of the same search (scenario, design, depth, kinds, and the
+/// fault-free run's fingerprint); a depth is complete when it is complete in every shard (or
+/// the shard's subtrees end before it); counts are added (`distinct` is then distinct within
+/// each shard). A violation is the smallest any shard found, claimed smallest only when every
+/// shard covered the depths below it.
+pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Result<(), CliError> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::Input(format!(
+                "{}: not an `explore --format json` report: {e}",
+                path.display()
+            ))
+        })?;
+        let shard = json["shard"]
+            .as_str()
+            .and_then(|s| crate::sweep::Shard::parse(s).ok())
+            .ok_or_else(|| {
+                CliError::Input(format!(
+                    "{}: not the report of a shard (run `explore --shard I/N --format json`)",
+                    path.display()
+                ))
+            })?;
+        reports.push((path, shard, json));
+    }
+    let first = reports[0].2.clone();
+    let first = &first;
+    let count = reports[0].1.count;
+    let same = [
+        "scenario",
+        "design",
+        "max_faults",
+        "kinds",
+        "points",
+        "root",
+    ];
+    for (path, shard, json) in &reports {
+        if shard.count != count {
+            return Err(CliError::Input(format!(
+                "{}: shard {}/{} of a search cut in {}, not {count}",
+                path.display(),
+                shard.index,
+                shard.count,
+                shard.count
+            )));
+        }
+        if let Some(field) = same.iter().find(|f| json[**f] != first[**f]) {
+            return Err(CliError::Input(format!(
+                "{}: not a shard of the same search as {} (its `{field}` differs)",
+                path.display(),
+                reports[0].0.display()
+            )));
+        }
+    }
+    let mut seen = vec![false; count as usize];
+    for (path, shard, _) in &reports {
+        if std::mem::replace(&mut seen[shard.index as usize], true) {
+            return Err(CliError::Input(format!(
+                "{}: shard {}/{count} is given twice",
+                path.display(),
+                shard.index
+            )));
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(CliError::Input(format!(
+            "shard {missing}/{count} is missing: a merge covers the tree only with every shard"
+        )));
+    }
+    reports.sort_by_key(|(_, shard, _)| shard.index);
+
+    let max_faults = first["max_faults"].as_u64().unwrap_or(0) as usize;
+    let mut depths: Vec<serde_json::Value> = Vec::new();
+    for depth in 0..=max_faults {
+        let mut merged = serde_json::json!({ "faults": depth, "complete": true });
+        let mut present = false;
+        for (_, _, json) in &reports {
+            let found = json["depths"].as_array().and_then(|ds| {
+                ds.iter()
+                    .find(|d| d["faults"].as_u64() == Some(depth as u64))
+            });
+            let Some(d) = found else {
+                // A shard whose subtrees end before this depth covered it; one stopped did not.
+                if !(json["exhausted"] == true && json["stopped"].is_null()) {
+                    merged["complete"] = false.into();
+                }
+                continue;
+            };
+            present = true;
+            if depth == 0 {
+                // The fault-free run, which every shard makes.
+                merged = d.clone();
+                break;
+            }
+            for key in DEPTH_COUNTS {
+                let sum = merged[key].as_u64().unwrap_or(0) + d[key].as_u64().unwrap_or(0);
+                merged[key] = sum.into();
+            }
+            if d["complete"] != true {
+                merged["complete"] = false.into();
+            }
+        }
+        if present {
+            depths.push(merged);
+        }
+    }
+    let complete_through = depths
+        .iter()
+        .take_while(|d| d["complete"] == true)
+        .last()
+        .and_then(|d| d["faults"].as_u64());
+    // The smallest violation any shard found, the lowest shard's among equals.
+    let violation = reports
+        .iter()
+        .filter_map(|(_, shard, json)| {
+            let first = json["first"].as_array()?;
+            Some((first.len(), shard.index, json))
+        })
+        .min_by_key(|(len, index, _)| (*len, *index));
+    let total = |key: &str| -> u64 { depths.iter().map(|d| d[key].as_u64().unwrap_or(0)).sum() };
+    let stopped: Vec<String> = reports
+        .iter()
+        .filter(|(_, _, json)| !json["stopped"].is_null())
+        .map(|(_, shard, json)| {
+            format!(
+                "shard {} ({})",
+                shard.index,
+                json["stopped"].as_str().unwrap_or("stopped")
+            )
+        })
+        .collect();
+    let claim_violation = violation
+        .as_ref()
+        .is_some_and(|(len, _, _)| complete_through.is_some_and(|c| c as usize + 1 >= *len));
+    let complete = match &violation {
+        Some(_) => claim_violation,
+        None => complete_through.is_some_and(|c| c as usize == max_faults),
+    };
+    match args.format {
+        ExploreFormat::Json => {
+            let mut json = first.clone();
+            json["shard"] = serde_json::Value::Null;
+            json["shards"] = count.into();
+            json["depths"] = depths.clone().into();
+            json["runs"] = total("runs").into();
+            json["distinct"] = total("distinct").into();
+            json["violations"] = total("violations").into();
+            json["complete_depth"] = complete_through.into();
+            json["complete"] = complete.into();
+            json["stopped"] = if stopped.is_empty() {
+                serde_json::Value::Null
+            } else {
+                stopped.join(", ").into()
+            };
+            json["exhausted"] = reports
+                .iter()
+                .all(|(_, _, j)| j["exhausted"] == true)
+                .into();
+            json["independence_off"] = first["independence_off"].clone();
+            json["first"] =
+                violation.map_or(serde_json::Value::Null, |(_, _, j)| j["first"].clone());
+            json["counterexample"] = violation.map_or(serde_json::Value::Null, |(_, _, j)| {
+                j["counterexample"].clone()
+            });
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+        ExploreFormat::Text => {
+            let kinds = first["kinds"]
+                .as_array()
+                .map(|k| {
+                    k.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "merged {count} shards of exploring `{}` in {}: plans of up to {max_faults} fault(s) of kinds {kinds} ({} fault points in the fault-free run)",
+                first["design"].as_str().unwrap_or(""),
+                first["scenario"].as_str().unwrap_or(""),
+                first["points"]
+            );
+            for d in &depths {
+                let n = |key: &str| d[key].as_u64().unwrap_or(0);
+                let g = |key: &str| crate::check::group(n(key));
+                let mut line = format!(
+                    "  {} fault(s): {} runs, {} distinct within a shard",
+                    n("faults"),
+                    g("runs"),
+                    g("distinct")
+                );
+                if n("independent") > 0 {
+                    line.push_str(&format!(
+                        "; {} plans decided without a run",
+                        g("independent")
+                    ));
+                }
+                if n("violations") > 0 {
+                    line.push_str(&format!("; {} violated an invariant", g("violations")));
+                }
+                if d["complete"] != true {
+                    line.push_str(&format!(
+                        "; in part ({} of {} plans of {} fault(s) extended)",
+                        g("parents_done"),
+                        g("parents"),
+                        n("faults").saturating_sub(1)
+                    ));
+                }
+                let _ = writeln!(out, "{line}");
+            }
+            match (&violation, complete_through) {
+                (Some((len, index, _)), _) if claim_violation => {
+                    let _ = writeln!(
+                        out,
+                        "violation: a plan of {len} fault(s) breaks an invariant (found by shard {index}); no plan of fewer does"
+                    );
+                }
+                (Some((len, index, _)), _) => {
+                    let _ = writeln!(
+                        out,
+                        "violation: a plan of {len} fault(s) breaks an invariant (found by shard {index}); plans of fewer were not all covered"
+                    );
+                }
+                (None, Some(c)) if c as usize == max_faults => {
+                    let _ = writeln!(
+                        out,
+                        "no violation in any plan of ≤ {c} fault(s) of kinds {kinds} ({} runs in {count} shards)",
+                        crate::check::group(total("runs"))
+                    );
+                }
+                (None, covered) => {
+                    let why = if stopped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", stopped: {}", stopped.join(", "))
+                    };
+                    let _ = match covered {
+                        Some(c) => writeln!(
+                            out,
+                            "complete for every plan of ≤ {c} fault(s) of kinds {kinds}: no violation; deeper plans only in part{why}"
+                        ),
+                        None => writeln!(out, "nothing covered completely{why}"),
+                    };
+                }
+            }
+        }
+    }
+    if let Some((_, _, json)) = violation {
+        return Err(CliError::Expectation(format!(
+            "`{}` breaks \"{}\"",
+            json["design"].as_str().unwrap_or(""),
+            json["counterexample"]["invariant"]
+                .as_str()
+                .unwrap_or("an invariant")
+        )));
     }
     Ok(())
 }

@@ -55,7 +55,7 @@ use tui::*;
 pub use bench::{BenchArgs, BenchRecord, workload_w};
 pub use check::CheckArgs;
 pub use compare::{CompareArgs, CompareFormat};
-pub use explore::{ExploreArgs, ExploreFormat};
+pub use explore::{ExploreArgs, ExploreFormat, ExploreMergeArgs};
 pub use export::ExportArgs;
 pub use matrix::{MatrixArgs, MatrixFormat};
 pub use probe::ProbeArgs;
@@ -94,6 +94,9 @@ pub enum Command {
     /// of an earlier fault), breadth first, with runs that repeat another pruned.
     /// Exit 1 on a violation.
     Explore(ExploreArgs),
+    /// Join the `explore --shard I/N --format json` reports of every shard of one search into
+    /// the claim for the whole tree. Exit 1 on a violation.
+    ExploreMerge(ExploreMergeArgs),
     /// Run a grid of parameter values × seeds × designs in parallel; one CSV row per run.
     Sweep(SweepArgs),
     /// List the handler designs and the bundled scenarios.
@@ -214,6 +217,7 @@ pub fn execute(command: Option<Command>, out: &mut String) -> Result<(), CliErro
         Some(Command::Compare(args)) => cmd_compare(args, out),
         Some(Command::Check(args)) => cmd_check(args, out),
         Some(Command::Explore(args)) => cmd_explore(args, out),
+        Some(Command::ExploreMerge(args)) => cmd_explore_merge(args, out),
         Some(Command::Sweep(args)) => cmd_sweep(args),
         Some(Command::InternalHashes(args)) => cmd_internal_hashes(args, out),
         Some(Command::List) => {

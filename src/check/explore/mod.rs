@@ -103,6 +103,7 @@ use crate::world::{Recording, Run};
 
 use candidates::rank;
 use independence::{Effect, Family, Groups, effect, family_of, timed_key};
+pub(crate) use report::group;
 pub use report::{DepthReport, ExploreProgress, ExploreReport, Stop};
 
 /// Where an atom sits in a run: its point's number, then the kind of change, then its length.
@@ -342,10 +343,28 @@ impl Checker<'_> {
         } else {
             self.candidates(&root_run, &[], None, None)
         };
+        let points = root_children.0.len();
+        // A shard keeps its share of the root's children (the dominated ones are counted by
+        // shard 0 alone, so that the shards' counts add up).
+        let root_children = match self.shard {
+            Some((index, count)) => (
+                root_children
+                    .0
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i as u64 % count == index)
+                    .map(|(_, c)| c)
+                    .collect(),
+                if index == 0 { root_children.1 } else { 0 },
+            ),
+            None => root_children,
+        };
         let mut report = ExploreReport {
             max_faults,
             kinds: self.kinds.clone(),
-            points: root_children.0.len(),
+            points,
+            shard: self.shard,
+            root: root_exploration.hash,
             depths: vec![DepthReport {
                 faults: 0,
                 runs: 1,

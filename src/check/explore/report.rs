@@ -85,6 +85,12 @@ pub struct ExploreReport {
     /// `Some(why)` when no plan was decided without a run because an invariant the search
     /// checks is not a property of each operation on its own (the final state, say).
     pub independence: Option<String>,
+    /// The shard searched (`index`, `count`), if the search was one ([`Checker::shard`]).
+    ///
+    /// [`Checker::shard`]: crate::check::Checker::shard
+    pub shard: Option<(u64, u64)>,
+    /// The fault-free run's fingerprint: shards of one search have the same.
+    pub root: u128,
     /// A stop came while the first violating plan was being shrunk: [`Self::minimal`] still
     /// breaks the invariant, but may not be the smallest plan that does.
     pub shrink_stopped: bool,
@@ -157,6 +163,12 @@ impl ExploreReport {
             self.kind_names(),
             self.points
         )];
+        if let Some((index, count)) = self.shard {
+            out.push(format!(
+                "  shard {index}/{count}: only the plans whose first fault is the fault-free run's point {index}, {}, … (every {count}th); `idemlab explore-merge` joins the {count} shards' --format json reports into the claim for every plan",
+                index + count
+            ));
+        }
         for d in &self.depths {
             let mut line = format!(
                 "  {} fault(s): {} runs, {} distinct",
@@ -222,8 +234,13 @@ impl ExploreReport {
         match (&self.first, self.complete_depth()) {
             (Some(plan), _) => {
                 out.push(format!(
-                    "violation: a plan of {} fault(s) breaks an invariant; no plan of fewer does",
-                    plan.atoms.len()
+                    "violation: a plan of {} fault(s) breaks an invariant; no plan of fewer{} does",
+                    plan.atoms.len(),
+                    if self.shard.is_some() {
+                        " in this shard"
+                    } else {
+                        ""
+                    }
                 ));
                 if self.shrink_stopped {
                     out.push(
@@ -233,8 +250,11 @@ impl ExploreReport {
                 }
             }
             (None, Some(d)) if d == self.max_faults => {
+                let of_shard = self
+                    .shard
+                    .map_or(String::new(), |(i, n)| format!(" of shard {i}/{n}"));
                 out.push(format!(
-                    "no violation in any plan of ≤ {d} fault(s) of kinds {} ({runs} runs, {distinct} distinct)",
+                    "no violation in any plan{of_shard} of ≤ {d} fault(s) of kinds {} ({runs} runs, {distinct} distinct)",
                     self.kind_names()
                 ));
                 if self.exhausted {
@@ -280,6 +300,8 @@ impl ExploreReport {
             "distinct": self.distinct(),
             "violations": self.violations(),
             "independence_off": self.independence,
+            "shard": self.shard.map(|(i, n)| format!("{i}/{n}")),
+            "root": format!("{:032x}", self.root),
             "stopped": self.stopped.map(|s| match s {
                 Stop::MaxRuns(_) => "max-runs",
                 Stop::MaxFrontier(_) => "max-frontier",
@@ -314,7 +336,7 @@ impl ExploreReport {
 }
 
 /// `1234567` as `1,234,567`.
-fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
