@@ -7,13 +7,26 @@
 //!   (the race needs no fault at all there), and on `lost-response` with network duplicates
 //!   only, where the race needs a search;
 //! - `explore` over the tree of runs of `default` × `key-in-transaction` on every core: runs
-//!   and distinct runs per second at two faults, and the time to cover three faults whole
-//!   (about a minute on two cores; `IDEMLAB_BENCH_QUICK=1` skips it).
+//!   and distinct runs per second at two faults, the time to cover three faults whole (about
+//!   a minute on two cores) and the rates of a search of four faults stopped after a minute
+//!   (`IDEMLAB_BENCH_K4_SECS`), each with the peak RSS; `IDEMLAB_BENCH_QUICK=1` skips both.
 
 use std::time::Instant;
 
 use idemlab::check::{Checker, FaultKind};
 use idemlab::handlers::lookup;
+
+/// The process's peak resident memory so far (`VmHWM`), as `/proc/self/status` words it.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -74,11 +87,53 @@ fn main() {
         let secs = started.elapsed().as_secs_f64();
         assert!(three.complete() && three.minimal.is_none());
         let decided: u64 = three.depths.iter().map(|d| d.independent).sum();
+        let composed: u64 = three.depths.iter().map(|d| d.composed).sum();
         println!(
-            "explore, default, key-in-transaction, <= 3 faults, {cores} cores: complete in {secs:.1}s: {} runs ({} distinct, {:.0} distinct runs/s), {decided} plans decided without a run",
+            "explore, default, key-in-transaction, <= 3 faults, {cores} cores: complete in {secs:.1}s: {} runs ({:.0} runs/s), {} distinct ({:.0} distinct runs/s), {decided} plans decided without a run ({composed} by groups), peak RSS {}",
             three.runs(),
+            three.runs() as f64 / secs,
             three.distinct(),
-            three.distinct() as f64 / secs
+            three.distinct() as f64 / secs,
+            peak_rss()
+        );
+        // Four faults do not finish in a bench's time: a search stopped after
+        // IDEMLAB_BENCH_K4_SECS (default 60) gives the rates and how far it got.
+        let limit: u64 = std::env::var("IDEMLAB_BENCH_K4_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let started = Instant::now();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let four = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    if started.elapsed().as_secs() >= limit {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            });
+            let report = Checker::new(&default, correct.as_ref())
+                .stop_when(&stop)
+                .explore(4);
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            report
+        });
+        let secs = started.elapsed().as_secs_f64();
+        let last = four.depths.last().unwrap();
+        println!(
+            "explore, default, key-in-transaction, <= 4 faults, {cores} cores, stopped after {secs:.0}s: {} runs ({:.0} runs/s), {} distinct ({:.0} distinct runs/s), depth {} at {} of {} plans extended ({:.2}%), peak RSS {}",
+            four.runs(),
+            four.runs() as f64 / secs,
+            four.distinct(),
+            four.distinct() as f64 / secs,
+            last.faults,
+            last.parents_done,
+            last.parents,
+            last.parents_done as f64 * 100.0 / last.parents.max(1) as f64,
+            peak_rss()
         );
     }
 

@@ -270,15 +270,19 @@ pub(super) fn provider_down(step: StepId) -> FaultAtom {
 /// 2,000-operation scenario before a stop could even be looked at).
 pub(super) struct Index<'a> {
     ex: &'a Exploration,
-    /// The indices into `ex.instants` of each operation's events, by `op - 1`, in time order.
-    by_op: Vec<Vec<u32>>,
+    /// The indices into `ex.instants` of each operation's events, in time order, one
+    /// operation after another: operation `op`'s are `events[starts[op - 1]..starts[op]]`.
+    /// Flat, so that an index costs a handful of allocations: one is built for every
+    /// refinement of a delay, on runs of a few hundred events.
+    events: Vec<u32>,
+    starts: Vec<u32>,
     /// The indices of every server-side event of an operation, in time order.
     server: Vec<u32>,
     /// The times of every crash and restart, in order.
     crashes: Vec<u64>,
-    /// Each operation's store keys, by `op - 1`, and each key's operations.
-    keys: Vec<Vec<u64>>,
-    owners: std::collections::HashMap<u64, Vec<u32>>,
+    /// `(op, key)` and `(key, op)` for every store key an operation touched, sorted.
+    keys: Vec<(u32, u64)>,
+    owners: Vec<(u64, u32)>,
     /// [`Index::sharing`], worked out once per operation.
     shared: Vec<Option<Vec<u32>>>,
 }
@@ -298,42 +302,44 @@ const FEW_SHARING: usize = 8;
 impl<'a> Index<'a> {
     pub(super) fn new(ex: &'a Exploration) -> Self {
         let ops = ex.views.len();
-        let mut by_op: Vec<Vec<u32>> = vec![Vec::new(); ops];
+        // Counting sort of the events by operation (stable: time order within each).
+        let mut starts = vec![0u32; ops + 1];
         let mut server = Vec::new();
         let mut crashes = Vec::new();
-        for (i, e) in ex.instants.iter().enumerate() {
+        let op_of =
+            |e: &Instant| (e.op != NO_OP && (e.op as usize) <= ops).then_some(e.op as usize);
+        for e in &ex.instants {
             if is_crash_or_restart(e) {
                 crashes.push(e.time_us);
             }
-            if e.op == NO_OP {
+            if let Some(op) = op_of(e) {
+                starts[op] += 1;
+            }
+        }
+        for op in 1..=ops {
+            starts[op] += starts[op - 1];
+        }
+        let mut next = starts.clone();
+        let mut events = vec![0u32; starts[ops] as usize];
+        for (i, e) in ex.instants.iter().enumerate() {
+            let Some(op) = op_of(e) else {
                 continue;
-            }
-            if let Some(list) = by_op.get_mut(e.op as usize - 1) {
-                list.push(i as u32);
-            }
+            };
+            events[next[op - 1] as usize] = i as u32;
+            next[op - 1] += 1;
             if is_server(e.node) {
                 server.push(i as u32);
             }
         }
-        let mut keys: Vec<Vec<u64>> = vec![Vec::new(); ops];
-        let mut owners: std::collections::HashMap<u64, Vec<u32>> = Default::default();
-        for &(op, k) in &ex.touches {
-            if let Some(list) = keys.get_mut((op as usize).wrapping_sub(1)) {
-                list.push(k);
-            }
-            owners.entry(k).or_default().push(op);
-        }
-        for list in &mut keys {
-            list.sort_unstable();
-            list.dedup();
-        }
-        for list in owners.values_mut() {
-            list.sort_unstable();
-            list.dedup();
-        }
+        let mut keys: Vec<(u32, u64)> = ex.touches.clone();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut owners: Vec<(u64, u32)> = keys.iter().map(|&(op, k)| (k, op)).collect();
+        owners.sort_unstable();
         Index {
             ex,
-            by_op,
+            events,
+            starts,
             server,
             crashes,
             keys,
@@ -343,9 +349,11 @@ impl<'a> Index<'a> {
     }
 
     fn events_of(&self, op: u32) -> &[u32] {
-        self.by_op
-            .get((op as usize).wrapping_sub(1))
-            .map_or(&[], Vec::as_slice)
+        let op = op as usize;
+        if op == 0 || op >= self.starts.len() {
+            return &[];
+        }
+        &self.events[self.starts[op - 1] as usize..self.starts[op] as usize]
     }
 
     /// When the client sent `attempt` of `op`.
@@ -365,10 +373,17 @@ impl<'a> Index<'a> {
             return &[];
         }
         if self.shared[i].is_none() {
-            let mut ops: Vec<u32> = self.keys[i]
+            let from = self.keys.partition_point(|&(o, _)| o < op);
+            let mut ops: Vec<u32> = self.keys[from..]
                 .iter()
-                .flat_map(|k| self.owners.get(k).into_iter().flatten())
-                .copied()
+                .take_while(|&&(o, _)| o == op)
+                .flat_map(|&(_, k)| {
+                    let at = self.owners.partition_point(|&(key, _)| key < k);
+                    self.owners[at..]
+                        .iter()
+                        .take_while(move |&&(key, _)| key == k)
+                })
+                .map(|&(_, o)| o)
                 .filter(|&o| o != op)
                 .collect();
             ops.sort_unstable();

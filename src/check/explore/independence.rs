@@ -350,12 +350,22 @@ impl Groups {
             return false;
         }
         let all = |i: usize| if i < plan.len() { plan[i] } else { *atom };
-        // The first atom is always in group `a`; every other way of splitting the rest.
+        let ops: Vec<u32> = (0..n).map(|i| atom_op(&all(i))).collect();
+        // The first atom is always in group `a`; every other way of splitting the rest, but
+        // only those that split by operation: two groups changing one operation's are never
+        // independent, so they are not looked up (the plans of one operation are most).
+        let mut a = Vec::with_capacity(n);
+        let mut b = Vec::with_capacity(n);
         for mask in 1u32..(1 << (n - 1)) {
-            let mut a = vec![all(0)];
-            let mut b = Vec::new();
-            for i in 1..n {
-                if mask & (1 << (i - 1)) != 0 {
+            let in_b = |i: usize| i > 0 && mask & (1 << (i - 1)) != 0;
+            let shared = (0..n).any(|i| (0..n).any(|j| in_b(i) != in_b(j) && ops[i] == ops[j]));
+            if shared {
+                continue;
+            }
+            a.clear();
+            b.clear();
+            for i in 0..n {
+                if in_b(i) {
                     b.push(all(i));
                 } else {
                     a.push(all(i));

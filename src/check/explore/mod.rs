@@ -128,6 +128,9 @@ pub(super) const REFINEMENTS: u8 = 1;
 /// memory near 15 GB. `default` at four faults keeps 8.8 million.
 pub const MAX_FRONTIER: usize = 10_000_000;
 
+/// The most faults in a group kept for deciding plans by groups ([`Groups`]).
+const MAX_GROUP: usize = 2;
+
 /// How many plans one batch extends: the unit of parallel work and of budget checks.
 const BATCH: usize = 64;
 
@@ -193,7 +196,7 @@ pub(super) struct Child {
     effect: Option<Effect>,
     /// What the plan changed in the fault-free run, when the search keeps it (the depths
     /// before the last, for deciding plans by groups: [`Groups`]).
-    root_effect: Option<Effect>,
+    root_effect: Option<Box<Effect>>,
 }
 
 /// What one batch made.
@@ -456,7 +459,10 @@ impl Checker<'_> {
                         keep_effects,
                         families: &families_prev,
                         budget,
-                        keep_groups: compose && !leaf,
+                        // Groups of one or two faults only: every plan of three kept with its
+                        // effect would hold millions at four faults (7 GB at a quarter of the
+                        // third depth), and a four-fault plan still splits two and two.
+                        keep_groups: compose && !leaf && depth <= MAX_GROUP,
                         groups: (compose && leaf).then_some(&groups),
                     },
                 );
@@ -499,7 +505,7 @@ impl Checker<'_> {
                     if let Some(e) = child.root_effect {
                         let mut plan = node.plan.clone();
                         plan.push(child.candidate.atom);
-                        groups.keep(&plan, e);
+                        groups.keep(&plan, *e);
                     }
                     if child.violation.is_some() {
                         level.violations += 1;
@@ -573,7 +579,19 @@ impl Checker<'_> {
                 return report;
             }
             if report.stopped.is_some() {
-                break;
+                // Millions of nodes take seconds to free (5 s of a four-fault search stopped
+                // by --time): the stop is answered first, and they are freed beside it.
+                let held = (
+                    frontier,
+                    next,
+                    seen,
+                    distinct,
+                    groups,
+                    families_prev,
+                    families_next,
+                );
+                std::thread::spawn(move || drop(held));
+                return report;
             }
             frontier = next;
             families_prev = std::mem::take(&mut families_next);
@@ -755,6 +773,7 @@ impl Checker<'_> {
                     };
                     let root_effect = if keep_groups && plan.iter().all(independence::groupable) {
                         independence::effect(root, &run, &candidate, violation.is_none())
+                            .map(Box::new)
                     } else {
                         None
                     };
