@@ -267,9 +267,10 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
             )));
         }
     }
-    let mut seen = vec![false; count as usize];
+    // A set of the shards given, not a table of all N: N comes from a file.
+    let mut seen = std::collections::BTreeSet::new();
     for (path, shard, _) in &reports {
-        if std::mem::replace(&mut seen[shard.index as usize], true) {
+        if !seen.insert(shard.index) {
             return Err(CliError::Input(format!(
                 "{}: shard {}/{count} is given twice",
                 path.display(),
@@ -277,7 +278,7 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
             )));
         }
     }
-    if let Some(missing) = seen.iter().position(|s| !s) {
+    if let Some(missing) = (0..count).find(|i| !seen.contains(i)) {
         return Err(CliError::Input(format!(
             "shard {missing}/{count} is missing: a merge covers the tree only with every shard"
         )));
