@@ -44,6 +44,22 @@ fn node(script: &str) -> Option<serde_json::Value> {
     Some(serde_json::from_slice(&out.stdout).expect("node printed JSON"))
 }
 
+/// `idemlab export NAME ARGS` into `dir/NAME.json`; the file's path.
+fn export(dir: &std::path::Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let status = Command::new(env!("CARGO_BIN_EXE_idemlab"))
+        .arg("export")
+        .arg(name)
+        .args(args)
+        .arg("--out")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "export {name}");
+    path
+}
+
 fn bundled(name: &str) -> Scenario {
     idemlab::scenario::BUNDLED
         .iter()
@@ -65,14 +81,7 @@ fn the_viewer_and_the_tui_align_the_same_export_the_same_way() {
         "queue-redelivery",
     ] {
         let scenario = bundled(name);
-        let path = dir.join(format!("{name}.json"));
-        let status = Command::new(env!("CARGO_BIN_EXE_idemlab"))
-            .args(["export", name, "--what-ifs", "0", "--out"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "export {name}");
+        let path = export(&dir, name, &["--what-ifs", "0"]);
         let script = format!(
             "const data = JSON.parse(require('fs').readFileSync({:?}, 'utf8'));\n\
              const rows = v.alignRows(data.designs.map((d) => ({{ events: d.run.events }})));\n\
@@ -179,14 +188,7 @@ fn the_viewer_puts_every_what_if_back_together_as_the_export_does() {
     let mut compared = 0;
     for name in ["lost-response", "crash-after-charge", "default"] {
         let scenario = bundled(name);
-        let path = dir.join(format!("{name}.json"));
-        let status = Command::new(env!("CARGO_BIN_EXE_idemlab"))
-            .args(["export", name, "--out"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "export {name}");
+        let path = export(&dir, name, &[]);
         let script = format!(
             "const data = JSON.parse(require('fs').readFileSync({:?}, 'utf8'));\n\
              console.log(JSON.stringify(data.designs.map((d) => d.what_ifs.map((w) => {{\n\

@@ -83,12 +83,7 @@ pub(super) fn cmd_explore(args: ExploreArgs, out: &mut String) -> Result<(), Cli
         None => None,
     };
     let jobs = worker_threads(args.jobs, u64::MAX)?;
-    let shard = args
-        .shard
-        .as_deref()
-        .map(crate::sweep::Shard::parse)
-        .transpose()
-        .map_err(CliError::Input)?;
+    let shard = shard_arg(args.shard.as_deref())?;
     let signals = watch_ctrl_c();
     // One flag for both ends of a search: Ctrl-C raises it, and so does the watchdog.
     let stop = AtomicBool::new(false);

@@ -365,6 +365,13 @@ fn watch_ctrl_c() -> &'static crate::signals::Signals {
     crate::signals::watch()
 }
 
+/// `--shard I/N` of `sweep` and `explore`, if given.
+fn shard_arg(text: Option<&str>) -> Result<Option<crate::sweep::Shard>, CliError> {
+    text.map(crate::sweep::Shard::parse)
+        .transpose()
+        .map_err(CliError::Input)
+}
+
 /// The error for a command a signal stopped: exit 128 + the signal's number.
 fn stopped_by_signal(what: String) -> CliError {
     let signals = crate::signals::watch();

@@ -96,12 +96,7 @@ pub(super) fn cmd_sweep(args: SweepArgs) -> Result<(), CliError> {
     let designs = args.designs.unwrap_or_else(|| scenario.designs.clone());
     let plan = crate::sweep::SweepPlan::new(&scenario, params, args.seeds, designs)
         .map_err(|e| CliError::Input(e.to_string()))?;
-    let shard = args
-        .shard
-        .as_deref()
-        .map(crate::sweep::Shard::parse)
-        .transpose()
-        .map_err(CliError::Input)?;
+    let shard = shard_arg(args.shard.as_deref())?;
     let mine = shard.map_or(plan.len(), |s| s.size(plan.len()));
     if mine > crate::sweep::MAX_TASKS {
         return Err(CliError::Input(format!(

@@ -356,6 +356,19 @@ impl<'a> Index<'a> {
         &self.events[self.starts[op - 1] as usize..self.starts[op] as usize]
     }
 
+    /// [`Index::nearest`] among `op`'s own events.
+    fn nearest_of(
+        &self,
+        op: u32,
+        from: u64,
+        strict: bool,
+        horizon: u64,
+        keep: impl Fn(&Instant) -> bool,
+        out: &mut Vec<u64>,
+    ) {
+        self.nearest(self.events_of(op), from, strict, horizon, keep, out);
+    }
+
     /// When the client sent `attempt` of `op`.
     pub(super) fn sent_at(&self, op: u32, attempt: u32) -> Option<u64> {
         self.events_of(op)
@@ -445,14 +458,7 @@ impl<'a> Index<'a> {
         };
         if shared.len() <= FEW_SHARING {
             for &other in &shared {
-                self.nearest(
-                    self.events_of(other),
-                    from,
-                    false,
-                    horizon,
-                    |e| is_server(e.node),
-                    out,
-                );
+                self.nearest_of(other, from, false, horizon, |e| is_server(e.node), out);
             }
         } else {
             self.nearest(
@@ -486,25 +492,13 @@ pub(super) fn delay_lengths(
     match msg.dir {
         Direction::Request => {
             index.crashes_and_sharers(msg.op, arrives, horizon, &mut instants);
-            index.nearest(
-                index.events_of(msg.op),
-                arrives,
-                false,
-                horizon,
-                |e| is_server(e.node) && !own(e),
-                &mut instants,
-            );
+            let other = |e: &Instant| is_server(e.node) && !own(e);
+            index.nearest_of(msg.op, arrives, false, horizon, other, &mut instants);
             instants.push(sent + timing.timeout_us);
         }
         Direction::Response => {
-            index.nearest(
-                index.events_of(msg.op),
-                arrives,
-                true,
-                horizon,
-                |e| matches!(e.node, Node::Client(_)),
-                &mut instants,
-            );
+            let client = |e: &Instant| matches!(e.node, Node::Client(_));
+            index.nearest_of(msg.op, arrives, true, horizon, client, &mut instants);
             if let Some(s) = index.sent_at(msg.op, msg.attempt) {
                 instants.push(s + timing.timeout_us);
             }
@@ -525,14 +519,9 @@ pub(super) fn stall_lengths(
     let horizon = timing.horizon_us;
     let mut instants: Vec<u64> = Vec::new();
     index.crashes_and_sharers(step.op, done, horizon, &mut instants);
-    index.nearest(
-        index.events_of(step.op),
-        done,
-        false,
-        horizon,
-        |e| u32::from(e.attempt) != step.attempt || u32::from(e.copy) != step.copy,
-        &mut instants,
-    );
+    let other =
+        |e: &Instant| u32::from(e.attempt) != step.attempt || u32::from(e.copy) != step.copy;
+    index.nearest_of(step.op, done, false, horizon, other, &mut instants);
     if let Some(s) = index.sent_at(step.op, step.attempt) {
         instants.push(s + timing.timeout_us);
     }
