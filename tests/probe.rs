@@ -662,6 +662,69 @@ fn probe_foreign(dir: &Path, mode: &str, args: &[&str]) -> (i32, String, String,
     (code, out, err, log_text)
 }
 
+/// A port is free only until someone binds it. Seen in CI: a service that takes a second to
+/// start left its port free for that second, another probe's provider bound it, the readiness
+/// check connected to that provider, and the fault-free check's requests were answered by it
+/// ("no operation has the reference …"). A listener of another process on the service's port
+/// is never taken for the service, and the ports picked are out of the kernel's ephemeral range
+/// (where every socket bound to port 0 lands).
+#[test]
+fn a_listener_of_another_process_on_the_services_port_is_never_taken_for_the_service() {
+    use idemlab::probe::service::{Served, free_port};
+    let dir = std::env::temp_dir().join(format!("idemlab-port-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for _ in 0..20 {
+        let port = free_port().unwrap();
+        assert!(
+            (1_024..low).contains(&port),
+            "{port} is in the ephemeral range"
+        );
+    }
+    // The race, made certain: the slow-starting service's port is bound by someone else
+    // (this test) while it sleeps.
+    let port = free_port().unwrap();
+    let thief = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let held = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(held);
+    });
+    let started = Served::start(
+        &foreign("slow-start"),
+        Some(port),
+        Vec::new(),
+        dir.join("taken.log"),
+    );
+    let err = match started {
+        Ok(s) => {
+            s.close();
+            panic!("the service was taken to listen on {port}, which this test held")
+        }
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("held by another process"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    thief.join().unwrap();
+    // Without a port given, one is picked, and the service is found on it.
+    let served = Served::start(&foreign("slow-start"), None, Vec::new(), dir.join("ok.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(served.port < low, "{}", served.port);
+    assert!(served.ready_after() >= Duration::from_millis(900));
+    served.close();
+    assert!(processes_with("foreign.py slow-start").is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 25: services nobody here wrote, misbehaving each in its own way (a Python standard
 /// library service, `tests/services/foreign.py`), each get the verdict or the clear error they
 /// must get, and leave no process behind.

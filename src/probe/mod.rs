@@ -290,7 +290,6 @@ async fn probe_async(
     let run_id = run_id();
     let served = match &config.serve {
         Some(cmd) => {
-            let port = postgres::free_port()?;
             let mut env = vec![(
                 "PROVIDER_URL".to_string(),
                 format!("http://{provider_addr}"),
@@ -306,7 +305,7 @@ async fn probe_async(
                 std::env::temp_dir().join(format!("idemlab-service-{run_id}.log"))
             });
             let served =
-                tokio::task::spawn_blocking(move || service::Served::start(&cmd, port, env, log))
+                tokio::task::spawn_blocking(move || service::Served::start(&cmd, None, env, log))
                     .await
                     .map_err(|e| ProbeError::Setup(e.to_string()))??;
             Some(Arc::new(served))

@@ -49,16 +49,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A port no one listens on now (the kernel's choice for a socket bound to port 0).
-pub fn free_port() -> Result<u16, ProbeError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| ProbeError::Setup(format!("cannot find a free port: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| ProbeError::Setup(format!("cannot find a free port: {e}")))
-}
-
 impl Postgres {
     /// Starts a new server in a new temporary directory and waits until it accepts connections.
     pub fn start() -> Result<Postgres, ProbeError> {
@@ -88,7 +78,7 @@ impl Postgres {
                 ));
             }
         }
-        let port = free_port()?;
+        let port = super::service::free_port()?;
         let mut pg = Postgres {
             dir,
             port,

@@ -18,6 +18,165 @@ use super::ProbeError;
 /// How long a service may take to accept connections.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
+/// How many ports [`Served::start`] tries when the one it picked is taken before the service
+/// binds it.
+pub const PORT_TRIES: u32 = 4;
+
+/// Why a start failed: its port was taken by another process (another port may do), or
+/// anything else.
+enum Spawn {
+    Taken(String),
+    Failed(ProbeError),
+}
+
+impl From<ProbeError> for Spawn {
+    fn from(e: ProbeError) -> Spawn {
+        Spawn::Failed(e)
+    }
+}
+
+impl From<Spawn> for ProbeError {
+    fn from(e: Spawn) -> ProbeError {
+        match e {
+            Spawn::Taken(why) => ProbeError::Setup(why),
+            Spawn::Failed(e) => e,
+        }
+    }
+}
+
+/// A port no one listens on now, for a service or a database to listen on, **below the
+/// kernel's range of ephemeral ports** (`/proc/sys/net/ipv4/ip_local_port_range`), picked at
+/// random among those this process has not handed out lately.
+///
+/// The kernel's own choice (a socket bound to port 0) is free only until the next socket
+/// bound to port 0 anywhere on the machine, and a service that takes a second to start leaves
+/// it free for that second: seen in CI, a provider of another probe got the port, the service's
+/// readiness check connected to it, and the fault-free check's requests were answered by that
+/// provider ("no operation has the reference …"). Below the ephemeral range, no socket bound to
+/// port 0 and no outgoing connection is given the port; only another explicit choice can
+/// collide, and [`Served::start`] tells a listener of its own from another's.
+pub fn free_port() -> Result<u16, ProbeError> {
+    use std::collections::VecDeque;
+    static RECENT: Mutex<VecDeque<u16>> = Mutex::new(VecDeque::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    // Half the ports below the ephemeral range, out of the well-known ones.
+    let (from, to) = (low / 2, low);
+    if from >= 1_024 && to > from {
+        let span = u64::from(to - from);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut x = nanos ^ (u64::from(std::process::id()) << 32);
+        let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..64 {
+            // splitmix64: a spread of candidates from the clock and the pid.
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            let port = from + (z % span) as u16;
+            if recent.contains(&port) {
+                continue;
+            }
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                recent.push_back(port);
+                if recent.len() > 256 {
+                    recent.pop_front();
+                }
+                return Ok(port);
+            }
+        }
+    }
+    // No range to pick from, or every pick taken: the kernel's choice.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| ProbeError::Setup(format!("cannot find a free port: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| ProbeError::Setup(format!("cannot find a free port: {e}")))
+}
+
+/// Who listens on a port, as far as `/proc` tells.
+enum Holder {
+    /// A process of the service's process group.
+    Group,
+    /// Other processes only (their pids, or `?` where `/proc` hides them).
+    Other(String),
+    /// No `/proc` to tell (not Linux), or no listener found there: taken for the service.
+    Unknown,
+}
+
+/// Who listens on TCP `port` of this machine: a process of process group `group` (the service,
+/// started in a group of its own; 0: none is), or only others.
+fn listener_of(port: u16, group: u32) -> Holder {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl, local address, remote address, state (0A: listening), …, inode (10th).
+            let Some((_, hex)) = f.get(1).and_then(|a| a.rsplit_once(':')) else {
+                continue;
+            };
+            if u16::from_str_radix(hex, 16) == Ok(port)
+                && f.get(3) == Some(&"0A")
+                && let Some(inode) = f.get(9)
+            {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return Holder::Unknown;
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Holder::Unknown;
+    };
+    let mut others = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+        });
+        if !holds {
+            continue;
+        }
+        // The process group is the fifth field of /proc/PID/stat, after the name in
+        // parentheses (which may hold spaces and parentheses of its own).
+        let pgrp = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let rest = &stat[stat.rfind(')')? + 1..];
+                rest.split_whitespace().nth(2)?.parse::<u32>().ok()
+            });
+        if group != 0 && pgrp == Some(group) {
+            return Holder::Group;
+        }
+        others.push(pid.to_string());
+    }
+    Holder::Other(if others.is_empty() {
+        "pid not visible here".to_string()
+    } else {
+        format!("pid {}", others.join(", "))
+    })
+}
+
 /// `CMD` split into words, as a shell would for a simple command: spaces separate words,
 /// single and double quotes group them.
 pub fn words(cmd: &str) -> Result<Vec<String>, ProbeError> {
@@ -90,34 +249,48 @@ pub struct Served {
 
 impl Served {
     /// Starts `cmd` (through `sh -c`) with `env` (and `PORT`), its output appended to `log`,
-    /// and waits until it accepts connections.
+    /// and waits until it accepts connections on its port, **its own**: a listener there of
+    /// another process (a port is free only until someone binds it) is not taken for the
+    /// service. With `port`, on that port, and another process listening there is an error;
+    /// without, on a port [`free_port`] picks, and another one when the pick was taken
+    /// before the service bound it (at most [`PORT_TRIES`] ports).
     pub fn start(
         cmd: &str,
-        port: u16,
+        port: Option<u16>,
         env: Vec<(String, String)>,
         log: PathBuf,
     ) -> Result<Served, ProbeError> {
         if cmd.trim().is_empty() {
             return Err(ProbeError::Input("--serve needs a command".to_string()));
         }
-        let served = Served {
-            cmd: cmd.to_string(),
-            env,
-            port,
-            log,
-            child: Mutex::new(None),
-            starts: Mutex::new(0),
-            ready_after: Mutex::new(Duration::ZERO),
-            closed: AtomicBool::new(false),
-        };
-        served.spawn()?;
-        Ok(served)
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let served = Served {
+                cmd: cmd.to_string(),
+                env: env.clone(),
+                port: match port {
+                    Some(p) => p,
+                    None => free_port()?,
+                },
+                log: log.clone(),
+                child: Mutex::new(None),
+                starts: Mutex::new(0),
+                ready_after: Mutex::new(Duration::ZERO),
+                closed: AtomicBool::new(false),
+            };
+            match served.spawn() {
+                Ok(()) => return Ok(served),
+                Err(Spawn::Taken(_)) if port.is_none() && tries < PORT_TRIES => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
-    fn spawn(&self) -> Result<(), ProbeError> {
+    fn spawn(&self) -> Result<(), Spawn> {
         let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::SeqCst) {
-            return Err(ProbeError::Interrupted);
+            return Err(ProbeError::Interrupted.into());
         }
         let start = self.starts() + 1;
         let mut log = std::fs::OpenOptions::new()
@@ -159,19 +332,37 @@ impl Served {
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 kill_group(&mut child);
+                // It could not bind: another process took its port first.
+                if let Holder::Other(pids) = listener_of(self.port, 0) {
+                    return Err(Spawn::Taken(format!(
+                        "--serve: port {} is held by another process ({pids}), and `{}` exited ({status}) without listening",
+                        self.port, self.cmd
+                    )));
+                }
                 return Err(ProbeError::Input(format!(
                     "--serve: `{}` exited ({status}) before it listened on port {}{}",
                     self.cmd,
                     self.port,
                     self.tail()
-                )));
+                ))
+                .into());
             }
             if crate::signals::watch().raised() {
                 kill_group(&mut child);
-                return Err(ProbeError::Interrupted);
+                return Err(ProbeError::Interrupted.into());
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                break;
+                // Someone listens: the service, or another process that took the port.
+                match listener_of(self.port, child.id()) {
+                    Holder::Group | Holder::Unknown => break,
+                    Holder::Other(pids) => {
+                        kill_group(&mut child);
+                        return Err(Spawn::Taken(format!(
+                            "--serve: port {} is held by another process ({}), not by `{}`: no request of the probe may reach it (a service behind a proxy or in a container: start it yourself and give --target)",
+                            self.port, pids, self.cmd
+                        )));
+                    }
+                }
             }
             if started.elapsed() > READY_WITHIN {
                 kill_group(&mut child);
@@ -181,7 +372,8 @@ impl Served {
                     self.port,
                     READY_WITHIN.as_secs(),
                     self.tail()
-                )));
+                ))
+                .into());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -209,7 +401,7 @@ impl Served {
     /// Starts it again after a crash.
     pub fn restart(&self) -> Result<(), ProbeError> {
         self.kill();
-        self.spawn()
+        self.spawn().map_err(ProbeError::from)
     }
 
     /// How many times it was started (1 without a crash).
