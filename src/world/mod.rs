@@ -318,11 +318,11 @@ impl<'a> World<'a> {
                 recording: traced,
                 unrecorded: 0,
                 recorder: match recording {
-                    Recording::Explore | Recording::ExploreTraced => {
-                        Some(Box::new(points::Recorder::new(scenario.workload.ops, true)))
-                    }
+                    Recording::Explore | Recording::ExploreTraced => Some(Box::new(
+                        points::Recorder::new(scenario.workload.ops, true, traced),
+                    )),
                     Recording::Fingerprint | Recording::FingerprintTraced => Some(Box::new(
-                        points::Recorder::new(scenario.workload.ops, false),
+                        points::Recorder::new(scenario.workload.ops, false, traced),
                     )),
                     Recording::Trace | Recording::Metrics => None,
                 },

@@ -19,7 +19,7 @@
 //! [`Recording::Explore`]: super::Recording::Explore
 
 use crate::fault::MessageRef;
-use crate::trace::{Detail, EventKind, NO_OP, Node, TraceEvent, event_words};
+use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, TraceEvent, event_words};
 use crate::vocab::{Body, EffectKind};
 
 /// One handler step, by identity.
@@ -135,6 +135,11 @@ pub struct Exploration {
 pub(crate) struct Recorder {
     /// False: only the run's hash (a run whose points nobody will extend).
     full: bool,
+    /// False: a crash at a step is hashed without its label (before which step, after which):
+    /// a crash after one step and before the next of the same handler, in one poll, make the
+    /// same run (`check::explore` tries only one of them). True when the run keeps a trace,
+    /// which an invariant of the user's own may read.
+    labels: bool,
     out: Exploration,
     lanes: [u64; 2],
     starts: Vec<u64>,
@@ -176,15 +181,17 @@ pub(crate) fn key_hash(key: &str) -> u64 {
 
 impl Recorder {
     /// A recorder of everything (`full`), or of the run's hash only.
-    pub(crate) fn new(ops: u32, full: bool) -> Self {
+    pub(crate) fn new(ops: u32, full: bool, labels: bool) -> Self {
         if !full {
             return Recorder {
+                labels,
                 lanes: [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344],
                 ..Recorder::default()
             };
         }
         Recorder {
             full,
+            labels,
             out: Exploration {
                 views: vec![OpView::default(); ops as usize],
                 ..Exploration::default()
@@ -257,7 +264,13 @@ impl Recorder {
     pub(crate) fn event(&mut self, e: &TraceEvent) {
         // Nothing follows from the moment a late answer or a refused request arrives.
         let timeless = matches!(e.kind, EventKind::Late | EventKind::Refused);
-        let words = event_words(e, timeless);
+        let mut words = event_words(e, timeless);
+        if !self.labels
+            && let Detail::Crash(CrashCause::Before(_) | CrashCause::After(_)) = e.detail
+        {
+            // The detail's small field: a crash at a step, which step and which side left out.
+            words[2] = u64::from(e.op) | 1 << 32;
+        }
         self.lanes[0] = fold(self.lanes[0], &words, K0);
         self.lanes[1] = fold(self.lanes[1], &words, K1);
         if !self.full {

@@ -49,6 +49,11 @@ impl Checker<'_> {
             {
                 continue;
             }
+            let at_point = |point: u32, class: u8| Ordinal {
+                point,
+                class,
+                param: 0,
+            };
             let at = |class: u8, param: u64| Ordinal {
                 point: point_no,
                 class,
@@ -95,12 +100,24 @@ impl Checker<'_> {
                 }
                 Point::StepStart {
                     step,
+                    server,
+                    at_us,
                     done_us,
                     slowed_us,
-                    ..
                 } => {
                     if wants(FaultKind::Crash) {
-                        push(at(0, 0), crash(step, When::Before), true);
+                        // A step that begins as the step before it in the same handler ends (the
+                        // point just before, same instant: one poll) is crashed before the same
+                        // way as that one is after: the same run but for the crash's label. The
+                        // crash after, the earlier sibling, is tried; this one is not. (Not
+                        // with invariants of the user's own, which may read the label.)
+                        let twin = self.prune
+                            && !self.custom_invariants
+                            && in_range(at_point(point_no.wrapping_sub(1), 1))
+                            && i.checked_sub(1)
+                                .and_then(|j| ex.points.get(j))
+                                .is_some_and(|p| ends_before(p, step, server, at_us));
+                        push(at(0, 0), crash(step, When::Before), !twin);
                     }
                     if wants(FaultKind::Slow) {
                         let crashed = plan.contains(&crash(step, When::Before));
@@ -232,6 +249,17 @@ pub(super) fn rank(atom: &FaultAtom) -> u8 {
         FaultAtom::Unavailable { .. } => 5,
         FaultAtom::Partition { .. } => 6,
     }
+}
+
+/// True when `point` is the completion of the step of the same handler (operation, attempt and
+/// copy) just before `step`, on `server` at `at_us`: a crash after it and a crash before `step`
+/// are one crash.
+fn ends_before(point: &Point, step: StepId, server: u16, at_us: u64) -> bool {
+    matches!(*point, Point::StepDone { step: prev, server: s, at_us: t, .. }
+        if s == server
+            && t == at_us
+            && (prev.op, prev.attempt, prev.copy) == (step.op, step.attempt, step.copy)
+            && prev.position.checked_add(1) == Some(step.position))
 }
 
 pub(super) fn crash(step: StepId, when: When) -> FaultAtom {

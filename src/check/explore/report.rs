@@ -32,7 +32,8 @@ pub struct DepthReport {
     /// Of those, runs that repeat an earlier plan's run: their extensions are the earlier
     /// plan's, so they were not extended again (or only partly).
     pub merged: u64,
-    /// Atoms not tried because the plan made them change nothing.
+    /// Atoms not tried because the plan made them change nothing, or because a sibling tried
+    /// before makes the same run (a crash after a step, for the crash before the next one).
     pub dominated: u64,
     /// Plans decided without a run: two atoms on operations that cannot interact (each
     /// changed operations the other did not, all of them with store keys of their own, and,
@@ -184,7 +185,7 @@ impl ExploreReport {
             }
             if d.dominated > 0 {
                 line.push_str(&format!(
-                    "; {} atoms skipped (they change nothing the plan has not)",
+                    "; {} atoms skipped (they change nothing the plan has not, or the same as another)",
                     group(d.dominated)
                 ));
             }
