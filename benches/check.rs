@@ -13,6 +13,12 @@
 
 use std::time::Instant;
 
+// The binary's allocator, so that the figures are those of `idemlab explore`.
+#[path = "../src/alloc.rs"]
+mod alloc;
+#[global_allocator]
+static ALLOC: alloc::Allocator = alloc::Allocator;
+
 use idemlab::check::{Checker, FaultKind};
 use idemlab::handlers::lookup;
 

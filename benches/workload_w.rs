@@ -7,6 +7,12 @@
 //! one-way latency uniform in 1..=5ms, timeout 20ms, at most 5 attempts, immediate retry, a
 //! non-idempotent counter handler whose store step takes 100us.
 
+// The binary's allocator, so that the figures are those of `idemlab bench`.
+#[path = "../src/alloc.rs"]
+mod alloc;
+#[global_allocator]
+static ALLOC: alloc::Allocator = alloc::Allocator;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;

@@ -4,12 +4,52 @@
 //! invariant only if a plan of one of them does.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Candidate, Ordinal};
 use crate::fault::FaultAtom;
 use crate::time::SimDuration;
 use crate::trace::{EventKind, NO_OP, Node};
 use crate::world::{Exploration, Point, Run};
+
+/// A hash map with [`FastHasher`]: the maps here are looked up millions of times a search (each
+/// plan decided without a run looks up both atoms' effects and every key they touched), never
+/// iterated, and their keys are not an adversary's: SipHash's protection was 3% of a search.
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// FxHash's word step (a rotate, an xor and a multiply per word), as rustc hashes its own
+/// tables. Not for keys an adversary chooses.
+#[derive(Default)]
+pub(super) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
 
 /// What one atom changed in the run of the plan it extends (its parent's).
 #[derive(Clone, Debug)]
@@ -47,7 +87,7 @@ pub(super) struct Effect {
 pub(super) struct Family {
     /// Each store key of the parent's run and the operation that touched it (`u32::MAX`: more
     /// than one).
-    pub(super) owners: HashMap<u64, u32>,
+    pub(super) owners: FastMap<u64, u32>,
     /// The parent's run was private (no key touched by two operations) and clean.
     pub(super) sound_base: bool,
     /// The parent's plan crashes a server.
@@ -61,10 +101,10 @@ pub(super) struct Family {
     pub(super) end_us: u64,
     pub(super) events: u64,
     pub(super) logged: u64,
-    pub(super) effects: HashMap<FaultAtom, Effect>,
+    pub(super) effects: FastMap<FaultAtom, Effect>,
     /// The delays and stalls among the children, by the message or step they lengthen: the
     /// lengths refined from their runs are the ones a child of the same atom would get.
-    pub(super) timed: HashMap<FaultAtom, Vec<(Ordinal, FaultAtom)>>,
+    pub(super) timed: FastMap<FaultAtom, Vec<(Ordinal, FaultAtom)>>,
 }
 
 /// A delay or a stall with its length set to zero: the key of the point it lengthens.
@@ -181,7 +221,7 @@ pub(super) fn changed(base: &Exploration, run: &Exploration, relative: bool) -> 
 
 /// True when no store key of the run was touched by two operations.
 pub(super) fn private(ex: &Exploration) -> bool {
-    let mut owners: HashMap<u64, u32> = HashMap::new();
+    let mut owners: FastMap<u64, u32> = FastMap::default();
     for &(op, k) in &ex.touches {
         if *owners.entry(k).or_insert(op) != op {
             return false;
@@ -277,7 +317,7 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
     let Some(ex) = base.exploration.as_deref() else {
         return Family::default();
     };
-    let mut owners: HashMap<u64, u32> = HashMap::new();
+    let mut owners: FastMap<u64, u32> = FastMap::default();
     for &(op, k) in &ex.touches {
         let o = owners.entry(k).or_insert(op);
         if *o != op {
@@ -297,8 +337,8 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
         end_us: base.end_us,
         events: base.events,
         logged: base.logged,
-        effects: HashMap::new(),
-        timed: HashMap::new(),
+        effects: FastMap::default(),
+        timed: FastMap::default(),
     }
 }
 
@@ -316,7 +356,7 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
 #[derive(Debug, Default)]
 pub(super) struct Groups {
     pub(super) root: Family,
-    pub(super) effects: HashMap<Box<[FaultAtom]>, Effect>,
+    pub(super) effects: FastMap<Box<[FaultAtom]>, Effect>,
 }
 
 /// True for the atoms a group may hold: no crash (see [`Groups`]).
