@@ -8,7 +8,7 @@
 //!   only, where the race needs a search;
 //! - `explore` over the tree of runs of `default` × `key-in-transaction` on every core: runs
 //!   and distinct runs per second at two faults, the time to cover three faults whole (about
-//!   a minute on two cores) and the rates of a search of four faults stopped after a minute
+//!   half a minute on two cores) and the rates of a search of four faults stopped after a minute
 //!   (`IDEMLAB_BENCH_K4_SECS`), each with the peak RSS; `IDEMLAB_BENCH_QUICK=1` skips both.
 
 use std::time::Instant;
