@@ -673,6 +673,11 @@ fn a_listener_of_another_process_on_the_services_port_is_never_taken_for_the_ser
     use idemlab::probe::service::{Served, free_port};
     let dir = std::env::temp_dir().join(format!("idemlab-port-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // The slow-starting service under a name of this test's own: the test beside it starts
+    // `foreign.py slow-start` too, and each checks that no process of its own is left.
+    let script = dir.join("port-test.py");
+    std::fs::copy(common::root().join("tests/services/foreign.py"), &script).unwrap();
+    let slow = format!("python3 {} slow-start", script.display());
     let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .unwrap()
         .split_whitespace()
@@ -696,12 +701,7 @@ fn a_listener_of_another_process_on_the_services_port_is_never_taken_for_the_ser
         std::thread::sleep(Duration::from_secs(3));
         drop(held);
     });
-    let started = Served::start(
-        &foreign("slow-start"),
-        Some(port),
-        Vec::new(),
-        dir.join("taken.log"),
-    );
+    let started = Served::start(&slow, Some(port), Vec::new(), dir.join("taken.log"));
     let err = match started {
         Ok(s) => {
             s.close();
@@ -716,12 +716,22 @@ fn a_listener_of_another_process_on_the_services_port_is_never_taken_for_the_ser
     );
     thief.join().unwrap();
     // Without a port given, one is picked, and the service is found on it.
-    let served = Served::start(&foreign("slow-start"), None, Vec::new(), dir.join("ok.log"))
+    let served = Served::start(&slow, None, Vec::new(), dir.join("ok.log"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(served.port < low, "{}", served.port);
     assert!(served.ready_after() >= Duration::from_millis(900));
     served.close();
-    assert!(processes_with("foreign.py slow-start").is_empty());
+    // SIGKILL is delivered, not waited for: the same grace as `probe_foreign`'s.
+    let marker = script.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        processes_with(&marker).is_empty(),
+        "{:?}",
+        processes_with(&marker)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
