@@ -55,17 +55,17 @@ impl Hasher for FastHasher {
 #[derive(Clone, Debug)]
 pub(super) struct Effect {
     /// Operations whose own events changed, times taken from the operation's start.
-    pub(super) relative: Vec<u32>,
+    pub(super) relative: Box<[u32]>,
     /// `(key, op)` for every store key touched in this run by the operations whose events
     /// changed or moved in time (a superset of `relative`).
-    pub(super) touches: Vec<(u64, u32)>,
+    pub(super) touches: Box<[(u64, u32)]>,
     /// No store key of this run was touched by two operations.
     pub(super) private: bool,
     /// Operations whose events changed or moved in time (a superset of `relative`).
-    pub(super) absolute: Vec<u32>,
+    pub(super) absolute: Box<[u32]>,
     /// Where the operations of `absolute` were on the servers: `(server, from, to)` for each
     /// handler task (its delivery to its last step or answer) and each refused request.
-    pub(super) activity: Vec<(u16, u64, u64)>,
+    pub(super) activity: Box<[(u16, u64, u64)]>,
     /// The run broke no invariant and hit no budget.
     pub(super) clean: bool,
     /// For a crash atom: the server and the instant it crashes.
@@ -252,10 +252,12 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         _ => None,
     };
     let crash_unknown = crash == Some((u16::MAX, 0));
+    // Boxed slices, not vectors: millions of effects are held at once (every child of the
+    // depth before the last), and a vector collected from a filter keeps up to twice its room.
     Some(Effect {
-        relative: changed(b, r, true),
-        activity: activity(r, &absolute),
-        absolute,
+        relative: changed(b, r, true).into_boxed_slice(),
+        activity: activity(r, &absolute).into_boxed_slice(),
+        absolute: absolute.into_boxed_slice(),
         touches,
         private: private(r),
         clean: clean && run.stopped.is_none() && !crash_unknown,
