@@ -200,7 +200,7 @@ pub(super) struct Child {
     violation: Option<Violation>,
     stopped: bool,
     /// What the atom changed, when the search keeps it (the depth before the last).
-    effect: Option<Effect>,
+    effect: Option<Box<Effect>>,
     /// What the plan changed in the fault-free run, when the search keeps it (the depths
     /// before the last, for deciding plans by groups: [`Groups`]).
     root_effect: Option<Box<Effect>>,
@@ -450,6 +450,9 @@ impl Checker<'_> {
                 ..DepthReport::default()
             };
             let mut next = Vec::new();
+            // The last depth's fingerprints: millions of inserts into the set of every run seen
+            // were a second of one thread at three faults; sorted and counted over the pool.
+            let mut leaf_hashes: Vec<u128> = Vec::new();
             let mut first: Option<FaultPlan> = None;
             let mut violating = Vec::new();
             for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
@@ -508,7 +511,10 @@ impl Checker<'_> {
                     level.runs += 1;
                     runs_total += 1;
                     level.stopped_runs += u64::from(child.stopped);
-                    if distinct.insert(child.hash) {
+                    if leaf {
+                        // Counted at the end of the depth, over the pool (see below).
+                        leaf_hashes.push(child.hash);
+                    } else if distinct.insert(child.hash) {
                         level.distinct += 1;
                     }
                     let node = &frontier[child.node];
@@ -579,6 +585,14 @@ impl Checker<'_> {
                     level.complete = false;
                     break;
                 }
+            }
+            if leaf {
+                leaf_hashes.par_sort_unstable();
+                leaf_hashes.dedup();
+                level.distinct = leaf_hashes
+                    .par_iter()
+                    .filter(|h| !distinct.contains(*h))
+                    .count() as u64;
             }
             report.depths.push(level);
             if let Some(plan) = first {
@@ -706,7 +720,7 @@ impl Checker<'_> {
                     };
                     let violation = self.violation_of(&run);
                     let effect = if keep_effects {
-                        effect(base(node), &run, &candidate, violation.is_none())
+                        effect(base(node), &run, &candidate, violation.is_none()).map(Box::new)
                     } else {
                         None
                     };
@@ -766,7 +780,7 @@ impl Checker<'_> {
                 );
                 for child in children.iter_mut().filter(|c| c.node == offset + i) {
                     if let Some(e) = child.effect.take() {
-                        family.effects.insert(child.candidate.atom, e);
+                        family.effects.insert(child.candidate.atom, *e);
                     }
                     if let Some(key) = timed_key(&child.candidate.atom) {
                         family
