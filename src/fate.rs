@@ -80,7 +80,7 @@ impl Identity {
 }
 
 /// The source of every random decision of one run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Fates {
     seed: [u8; 32],
     key: [u64; 4],
@@ -103,6 +103,22 @@ fn mix(mut z: u64) -> u64 {
 impl Fates {
     /// Fates for the run with this seed.
     pub fn new(seed: u64) -> Self {
+        // A search makes millions of runs with one seed: the last seed's fates are kept per
+        // thread (a pure function of the seed, so nothing observable changes).
+        thread_local! {
+            static LAST: std::cell::Cell<Option<(u64, Fates)>> = const { std::cell::Cell::new(None) };
+        }
+        if let Some((last, fates)) = LAST.with(std::cell::Cell::get)
+            && last == seed
+        {
+            return fates;
+        }
+        let fates = Fates::derive(seed);
+        LAST.with(|l| l.set(Some((seed, fates))));
+        fates
+    }
+
+    fn derive(seed: u64) -> Self {
         let mut root = ChaCha8Rng::seed_from_u64(seed);
         let mut chacha_seed = [0u8; 32];
         for chunk in chacha_seed.chunks_exact_mut(8) {
