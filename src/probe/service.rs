@@ -104,9 +104,10 @@ pub fn free_port() -> Result<u16, ProbeError> {
 enum Holder {
     /// A process of the service's process group.
     Group,
-    /// Other processes only (their pids, or `?` where `/proc` hides them).
+    /// Other processes only (their pids).
     Other(String),
-    /// No `/proc` to tell (not Linux), or no listener found there: taken for the service.
+    /// No `/proc` to tell (not Linux), no listener found there, or its process not visible:
+    /// taken for the service.
     Unknown,
 }
 
@@ -170,11 +171,12 @@ fn listener_of(port: u16, group: u32) -> Holder {
         }
         others.push(pid.to_string());
     }
-    Holder::Other(if others.is_empty() {
-        "pid not visible here".to_string()
-    } else {
-        format!("pid {}", others.join(", "))
-    })
+    // A listener whose process is not visible here (another user's, without the rights to
+    // read its descriptors) may be the service run as that user: not refused on a guess.
+    if others.is_empty() {
+        return Holder::Unknown;
+    }
+    Holder::Other(format!("pid {}", others.join(", ")))
 }
 
 /// `CMD` split into words, as a shell would for a simple command: spaces separate words,
