@@ -49,11 +49,6 @@ impl Checker<'_> {
             {
                 continue;
             }
-            let at_point = |point: u32, class: u8| Ordinal {
-                point,
-                class,
-                param: 0,
-            };
             let at = |class: u8, param: u64| Ordinal {
                 point: point_no,
                 class,
@@ -113,10 +108,14 @@ impl Checker<'_> {
                         // with invariants of the user's own, which may read the label.)
                         let twin = self.prune
                             && !self.custom_invariants
-                            && in_range(at_point(point_no.wrapping_sub(1), 1))
                             && i.checked_sub(1)
                                 .and_then(|j| ex.points.get(j))
-                                .is_some_and(|p| ends_before(p, step, server, at_us));
+                                .is_some_and(|p| ends_before(p, step, server, at_us))
+                            && in_range(Ordinal {
+                                point: point_no - 1,
+                                class: 1,
+                                param: 0,
+                            });
                         push(at(0, 0), crash(step, When::Before), !twin);
                     }
                     if wants(FaultKind::Slow) {

@@ -669,7 +669,8 @@ impl Checker<'_> {
             .into_par_iter()
             .enumerate()
             .map(|(i, (run, cands, dominated))| {
-                let work = self.node_work(batch, offset, i, cands, dominated, families, groups);
+                let work =
+                    self.node_work(&batch[i], offset + i, cands, dominated, families, groups);
                 (run, work)
             })
             .collect();
@@ -799,13 +800,11 @@ impl Checker<'_> {
 
     /// One node's children in the search's order, split: `work`, the candidates to run (as
     /// `(node number, candidate)`), and those decided without a run by the pair rule or by
-    /// groups, counted, with the ones to verify. `i` is the node's place in `batch`.
-    #[allow(clippy::too_many_arguments)]
+    /// groups, counted, with the ones to verify. `number` is the node's in the frontier.
     fn node_work(
         &self,
-        batch: &[TreeNode],
-        offset: usize,
-        i: usize,
+        node: &TreeNode,
+        number: usize,
         cands: Vec<Candidate>,
         dominated: u64,
         families: &[Family],
@@ -815,7 +814,6 @@ impl Checker<'_> {
             dominated,
             ..NodeWork::default()
         };
-        let node = &batch[i];
         let family = node.family.and_then(|f| families.get(f as usize));
         let mine = family
             .zip(node.plan.last())
@@ -844,12 +842,12 @@ impl Checker<'_> {
         let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
         for c in cands {
             if !decide(&c.atom) {
-                out.work.push((offset + i, c));
+                out.work.push((number, c));
                 continue;
             }
             out.independent += 1;
             if self.verifies(&node.plan, &c.atom) {
-                out.decided.push((offset + i, c.atom));
+                out.decided.push((number, c.atom));
             }
             // A delay or stall decided without a run is not refined from a run of its
             // own: its refined lengths are those its sibling's run gave (the operation
@@ -877,10 +875,10 @@ impl Checker<'_> {
                 if decide(&atom) {
                     out.independent += 1;
                     if self.verifies(&node.plan, &atom) {
-                        out.decided.push((offset + i, atom));
+                        out.decided.push((number, atom));
                     }
                 } else {
-                    out.work.push((offset + i, refined));
+                    out.work.push((number, refined));
                 }
             }
         }
