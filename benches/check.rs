@@ -34,6 +34,17 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// A search's runs and distinct runs, each with its rate over `secs`.
+fn search_rates(report: &idemlab::check::ExploreReport, secs: f64) -> String {
+    format!(
+        "{} runs ({:.0} runs/s), {} distinct ({:.0} distinct runs/s)",
+        report.runs(),
+        report.runs() as f64 / secs,
+        report.distinct(),
+        report.distinct() as f64 / secs
+    )
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -95,11 +106,8 @@ fn main() {
         let decided: u64 = three.depths.iter().map(|d| d.independent).sum();
         let composed: u64 = three.depths.iter().map(|d| d.composed).sum();
         println!(
-            "explore, default, key-in-transaction, <= 3 faults, {cores} cores: complete in {secs:.1}s: {} runs ({:.0} runs/s), {} distinct ({:.0} distinct runs/s), {decided} plans decided without a run ({composed} by groups), peak RSS {}",
-            three.runs(),
-            three.runs() as f64 / secs,
-            three.distinct(),
-            three.distinct() as f64 / secs,
+            "explore, default, key-in-transaction, <= 3 faults, {cores} cores: complete in {secs:.1}s: {}, {decided} plans decided without a run ({composed} by groups), peak RSS {}",
+            search_rates(&three, secs),
             peak_rss()
         );
         // Four faults do not finish in a bench's time: a search stopped after
@@ -130,11 +138,8 @@ fn main() {
         let secs = started.elapsed().as_secs_f64();
         let last = four.depths.last().unwrap();
         println!(
-            "explore, default, key-in-transaction, <= 4 faults, {cores} cores, stopped after {secs:.0}s: {} runs ({:.0} runs/s), {} distinct ({:.0} distinct runs/s), depth {} at {} of {} plans extended ({:.2}%), peak RSS {}",
-            four.runs(),
-            four.runs() as f64 / secs,
-            four.distinct(),
-            four.distinct() as f64 / secs,
+            "explore, default, key-in-transaction, <= 4 faults, {cores} cores, stopped after {secs:.0}s: {}, depth {} at {} of {} plans extended ({:.2}%), peak RSS {}",
+            search_rates(&four, secs),
             last.faults,
             last.parents_done,
             last.parents,

@@ -637,6 +637,20 @@ fn foreign(mode: &str) -> String {
     format!("python3 {} {mode}", script.display())
 }
 
+/// Asserts that no live process's command line holds `marker`, after 2 s of grace: SIGKILL is
+/// delivered, not waited for.
+fn assert_none_left(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with(marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        processes_with(marker).is_empty(),
+        "`{marker}`: processes left behind: {:?}",
+        processes_with(marker)
+    );
+}
+
 /// Runs `idemlab ARGS` with a `--service-log` of its own in `dir`: (exit code, stdout, stderr,
 /// the service's log); then checks that no process of the service is left.
 fn probe_foreign(dir: &Path, mode: &str, args: &[&str]) -> (i32, String, String, String) {
@@ -648,16 +662,7 @@ fn probe_foreign(dir: &Path, mode: &str, args: &[&str]) -> (i32, String, String,
     let (code, out, err) = common::idemlab(dir, &all);
     let took = started.elapsed();
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    let marker = format!("foreign.py {mode}");
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        processes_with(&marker).is_empty(),
-        "{mode}: processes left behind: {:?}",
-        processes_with(&marker)
-    );
+    assert_none_left(&format!("foreign.py {mode}"));
     eprintln!("{mode}: exit {code} in {took:?}");
     (code, out, err, log_text)
 }
@@ -721,17 +726,7 @@ fn a_listener_of_another_process_on_the_services_port_is_never_taken_for_the_ser
     assert!(served.port < low, "{}", served.port);
     assert!(served.ready_after() >= Duration::from_millis(900));
     served.close();
-    // SIGKILL is delivered, not waited for: the same grace as `probe_foreign`'s.
-    let marker = script.display().to_string();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !processes_with(&marker).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        processes_with(&marker).is_empty(),
-        "{:?}",
-        processes_with(&marker)
-    );
+    assert_none_left(&script.display().to_string());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
