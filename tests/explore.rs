@@ -871,3 +871,60 @@ fn with_an_invariant_of_the_users_own_both_twins_are_tried() {
         "no crash before a transaction step"
     );
 }
+
+/// Skipping a crash's twin changes no count: a violating plan stands for itself and for the
+/// plans with its crashes' twins instead, as a search that tries both twins counts them. On
+/// every bundled scenario small enough × every design, at two faults (three on one-operation
+/// scenarios, where a twin's weight passes to its children), the violations of each depth equal
+/// those of the same search with an invariant of the user's own that never fires (with which
+/// both twins are tried).
+#[test]
+fn violating_plans_are_counted_with_their_crashes_twins() {
+    use idemlab::check::Invariant;
+    struct Never;
+    impl Invariant for Never {
+        fn name(&self) -> &str {
+            "never broken"
+        }
+        fn check(
+            &self,
+            _: &idemlab::world::Run,
+            _: &idemlab::oracle::Metrics,
+        ) -> Option<(String, Vec<u32>)> {
+            None
+        }
+        fn local(&self, _: &idemlab::scenario::Scenario) -> bool {
+            true
+        }
+    }
+    let (mut compared, mut weighed) = (0u64, 0u64);
+    for (path, s) in common::bundled() {
+        if s.workload.ops > 3 {
+            continue;
+        }
+        for name in idemlab::handlers::names() {
+            let Ok(design) = s.design(&name) else {
+                continue;
+            };
+            let k = if s.workload.ops == 1 { 3 } else { 2 };
+            let skipped = Checker::new(&s, design.as_ref()).explore(k);
+            let both = Checker::new(&s, design.as_ref())
+                .invariant(Box::new(Never))
+                .explore(k);
+            let what = format!("{} × {name}", path.display());
+            let counts = |r: &idemlab::check::ExploreReport| -> Vec<u64> {
+                r.depths.iter().map(|d| d.violations).collect()
+            };
+            assert_eq!(counts(&skipped), counts(&both), "{what}");
+            assert_eq!(skipped.first, both.first, "{what}");
+            // Pairs where twins were skipped and violations counted: the weights mattered.
+            weighed += u64::from(skipped.violations() > 0 && skipped.runs() < both.runs());
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} pairs compared");
+    assert!(
+        weighed > 10,
+        "too few searches where twins were skipped: {weighed}"
+    );
+}

@@ -26,6 +26,8 @@ impl Checker<'_> {
         let mut index = Index::new(ex);
         let mut out = Vec::new();
         let mut dominated = 0u64;
+        // The crashes after a step whose twin is not tried, in the order of their points.
+        let mut twins: Vec<Ordinal> = Vec::new();
         let wants = |k: FaultKind| self.kinds.contains(&k);
         let in_range = |at: Ordinal| last.is_none_or(|l| at > l) && limit.is_none_or(|m| at <= m);
         let mut push = |at: Ordinal, atom: FaultAtom, useful: bool| {
@@ -37,6 +39,7 @@ impl Checker<'_> {
                     at,
                     atom,
                     refined: 0,
+                    twin: false,
                 });
             } else {
                 dominated += 1;
@@ -116,6 +119,13 @@ impl Checker<'_> {
                                 class: 1,
                                 param: 0,
                             });
+                        if twin {
+                            twins.push(Ordinal {
+                                point: point_no - 1,
+                                class: 1,
+                                param: 0,
+                            });
+                        }
                         push(at(0, 0), crash(step, When::Before), !twin);
                     }
                     if wants(FaultKind::Slow) {
@@ -139,6 +149,11 @@ impl Checker<'_> {
                         push(at(1, 0), crash(step, When::After), true);
                     }
                 }
+            }
+        }
+        if !twins.is_empty() {
+            for c in &mut out {
+                c.twin = twins.binary_search(&c.at).is_ok();
             }
         }
         (out, dominated)
@@ -229,6 +244,7 @@ impl Checker<'_> {
                     at,
                     atom,
                     refined: candidate.refined + 1,
+                    twin: false,
                 }
             })
             .filter(|c| limit_ok(c.at))

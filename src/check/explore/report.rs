@@ -52,7 +52,9 @@ pub struct DepthReport {
     /// With `Checker::verify_decisions`: plans decided without a run that, run after all,
     /// broke an invariant. Always 0, or the reasoning is wrong.
     pub misjudged: u64,
-    /// Runs that broke an invariant.
+    /// Plans that broke an invariant: each violating run counted once for its plan and once
+    /// more for each plan with a crash's twin instead (a crash before the next step, not tried:
+    /// see the module doc), as a search that tries both twins counts them.
     pub violations: u64,
     /// Runs that hit a budget (events, time or trace) before they ended.
     pub stopped_runs: u64,
