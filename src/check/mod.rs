@@ -546,6 +546,8 @@ pub struct Checker<'a> {
     prune: bool,
     /// Verify one decided plan in this many (0: none; 1: all).
     verify_every: u64,
+    /// The most effects `explore` holds for the last depth ([`Checker::max_effects_held`]).
+    effects_held: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -568,6 +570,7 @@ impl<'a> Checker<'a> {
             shard: None,
             prune: true,
             verify_every: 0,
+            effects_held: explore::MAX_EFFECTS_HELD,
         }
     }
 
@@ -627,6 +630,16 @@ impl<'a> Checker<'a> {
     pub fn shard(mut self, index: u64, count: u64) -> Self {
         assert!(index < count, "shard {index} of {count}");
         self.shard = Some((index, count));
+        self
+    }
+
+    /// The most effects (what each plan of the depth before the last changed, about 1.5 KB
+    /// each) [`Checker::explore`] holds to decide plans of the last depth without a run;
+    /// past it, each parent's children are run again for them when the last depth needs them,
+    /// a batch of parents at a time. Memory against time: the report is the same for any
+    /// value. Default [`MAX_EFFECTS_HELD`](explore::MAX_EFFECTS_HELD).
+    pub fn max_effects_held(mut self, effects: usize) -> Self {
+        self.effects_held = effects;
         self
     }
 

@@ -142,6 +142,12 @@ pub const MAX_FRONTIER: usize = 10_000_000;
 /// The most faults in a group kept for deciding plans by groups ([`Groups`]).
 const MAX_GROUP: usize = 2;
 
+/// The most effects the families of the depth before the last may hold by default (about
+/// 1.5 KB each; [`Checker::max_effects_held`]): past it, they are dropped, and at the last depth each parent's children are run again for
+/// their family, a batch of parents at a time. `default` at three faults holds 62,000; at four,
+/// 3.4 million (over 10 GB) were held before.
+pub const MAX_EFFECTS_HELD: usize = 1 << 19;
+
 /// How many plans one batch extends: the unit of parallel work and of budget checks.
 const BATCH: usize = 64;
 
@@ -185,6 +191,8 @@ pub(super) struct TreeNode {
     /// The family of its parent's children, when the next depth is the last: for deciding
     /// plans of two independent atoms without running them.
     family: Option<u32>,
+    /// Its parent's number in the frontier before.
+    parent: u32,
     /// How many plans of the plain tree it stands for: 2 to the number of its crashes whose
     /// twin (the crash before the next step, the same run) is not tried. Its violating
     /// descendants are counted that many times, as the plain search counts them.
@@ -250,6 +258,67 @@ pub(super) struct NodeWork {
     clock_refused: u64,
     composed: u64,
     decided: Vec<(usize, FaultAtom)>,
+}
+
+/// What the search keeps across depths while it joins the batches.
+struct Search {
+    /// Run fingerprint → the lowest last ordinal of a node with that run.
+    seen: HashMap<u128, Option<Ordinal>, Fingerprints>,
+    /// Every run made before the last depth.
+    distinct: HashSet<u128, Fingerprints>,
+    groups: Groups,
+    /// Runs made in the depths reported, for `--max-runs`.
+    runs_total: u64,
+    /// Why the search stopped early, once it has.
+    stopped: Option<Stop>,
+}
+
+/// One depth's count, joined from its batches in the search's order.
+struct Tally {
+    level: DepthReport,
+    /// The plans to extend at the next depth.
+    next: Vec<TreeNode>,
+    /// The last depth's fingerprints, their low 64 bits (1.5 GB at four faults instead of
+    /// 3), counted when the depth ends ([`Tally::count_leaf`]).
+    leaf_hashes: Vec<u64>,
+    first: Option<FaultPlan>,
+    violating: Vec<u128>,
+}
+
+impl Tally {
+    fn new(depth: usize, parents: u64) -> Self {
+        Tally {
+            level: DepthReport {
+                faults: depth,
+                parents,
+                complete: true,
+                ..DepthReport::default()
+            },
+            next: Vec::new(),
+            leaf_hashes: Vec::new(),
+            first: None,
+            violating: Vec::new(),
+        }
+    }
+
+    /// The last depth's distinct runs: its fingerprints unlike each other and every run
+    /// before. Millions of inserts into the set of every run seen were a second of one
+    /// thread at three faults; sorted and counted over the pool.
+    fn count_leaf(&mut self, distinct: &HashSet<u128, Fingerprints>) {
+        if self.leaf_hashes.is_empty() {
+            return;
+        }
+        let mut before: Vec<u64> = distinct.iter().map(|&h| h as u64).collect();
+        before.par_sort_unstable();
+        let hashes = &mut self.leaf_hashes;
+        hashes.par_sort_unstable();
+        hashes.dedup();
+        self.level.distinct = hashes
+            .par_iter()
+            .filter(|h| before.binary_search(h).is_err())
+            .count() as u64;
+        *hashes = Vec::new();
+    }
 }
 
 /// What the batches of one depth are run with.
@@ -433,210 +502,355 @@ impl Checker<'_> {
             last: None,
             limit: None,
             family: None,
+            parent: 0,
             weight: 1,
         }];
         // Deciding plans of two independent atoms without a run rests on every invariant
         // being a property of each operation alone (the module doc's premise).
         report.independence = self.prune.then(|| self.independence_off()).flatten();
         let independence = self.prune && report.independence.is_none();
-        let mut families_prev: Vec<Family> = Vec::new();
         // Plans decided by groups of faults: from three faults on.
         let compose = independence && max_faults >= 3;
-        let mut groups = Groups {
-            root: family_of(&root_run, &[], true, self.scenario.server.restart_delay.0),
-            ..Groups::default()
+        let mut search = Search {
+            seen,
+            distinct,
+            groups: Groups {
+                root: family_of(&root_run, &[], true, self.scenario.server.restart_delay.0),
+                ..Groups::default()
+            },
+            runs_total: 1,
+            stopped: None,
         };
-        let mut families_next: Vec<Family> = Vec::new();
-        let mut runs_total = 1u64;
+        let roots = (&root_run, &root_children);
+        // The families of the depth before the last (each node's children with what each
+        // changed), while they are held; past `MAX_EFFECTS_HELD` they are dropped and each
+        // is made again by running its children again when the last depth needs it.
+        let mut families: Vec<Family> = Vec::new();
+        let mut held = 0usize;
+        let mut remake = false;
+        // The plans the frontier's nodes extend (their parents), for remaking families.
+        let mut parents: Vec<TreeNode> = Vec::new();
         for depth in 1..=max_faults {
             if frontier.is_empty() {
                 report.exhausted = true;
                 break;
             }
             let leaf = depth == max_faults;
-            let mut level = DepthReport {
-                faults: depth,
-                parents: frontier.len() as u64,
-                complete: true,
-                ..DepthReport::default()
-            };
-            let mut next = Vec::new();
-            // The last depth's fingerprints: millions of inserts into the set of every run seen
-            // were a second of one thread at three faults; sorted and counted over the pool.
-            let mut leaf_hashes: Vec<u128> = Vec::new();
-            let mut first: Option<FaultPlan> = None;
-            let mut violating = Vec::new();
+            let before_leaf = depth + 1 == max_faults;
+            let mut tally = Tally::new(depth, frontier.len() as u64);
+            if leaf && remake {
+                self.leaf_by_parents(
+                    &parents,
+                    &mut frontier,
+                    roots,
+                    compose,
+                    &mut tally,
+                    &mut search,
+                );
+            }
             for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
+                if leaf && remake {
+                    break;
+                }
                 if self.stopped() {
-                    report.stopped = Some(Stop::Interrupted);
-                    level.complete = false;
+                    search.stopped = Some(Stop::Interrupted);
                     break;
                 }
                 let offset = batch_index * BATCH;
-                let keep_effects = independence && depth + 1 == max_faults;
-                let budget = self.max_runs.map(|max| max.saturating_sub(runs_total));
+                let budget = self
+                    .max_runs
+                    .map(|max| max.saturating_sub(search.runs_total));
                 let made = self.run_batch(
                     batch,
                     offset,
-                    (&root_run, &root_children),
+                    roots,
                     &Settings {
-                        keep_effects,
-                        families: &families_prev,
+                        keep_effects: independence && before_leaf && !remake,
+                        families: &families,
                         budget,
                         // Groups of one or two faults only: every plan of three kept with its
                         // effect would hold millions at four faults (7 GB at a quarter of the
                         // third depth), and a four-fault plan still splits two and two.
                         keep_groups: compose && !leaf && depth <= MAX_GROUP,
-                        groups: (compose && leaf).then_some(&groups),
+                        groups: (compose && leaf).then_some(&search.groups),
                     },
                 );
                 if made.interrupted {
-                    report.stopped = Some(Stop::Interrupted);
-                    level.complete = false;
+                    search.stopped = Some(Stop::Interrupted);
                     break;
                 }
-                level.dominated += made.dominated;
-                level.independent += made.independent;
-                level.composed += made.composed;
-                level.clock_refused += made.clock_refused;
-                level.verified += made.decided.len() as u64;
-                level.misjudged += made
-                    .decided
-                    .par_iter()
-                    .filter(|(node, atom)| {
-                        let mut plan = frontier[*node].plan.clone();
-                        plan.push(*atom);
-                        let run = self.explore_run(&plan, false);
-                        // A run cut by a stop is a verdict of nothing.
-                        !matches!(run.stopped, Some(LimitHit::Interrupted { .. }))
-                            && self.violation_of(&run).is_some()
-                    })
-                    .count() as u64;
-                // Each node's family, by the node's number in this frontier.
-                let mut family_of_node: HashMap<usize, u32> = HashMap::new();
-                for (node, family) in made.families {
-                    family_of_node.insert(node, families_next.len() as u32);
-                    families_next.push(family);
+                let budget_hit = made.budget_hit;
+                held += made
+                    .families
+                    .iter()
+                    .map(|(_, f)| f.effects.len())
+                    .sum::<usize>();
+                self.absorb(
+                    made,
+                    &frontier,
+                    leaf,
+                    &mut tally,
+                    &mut search,
+                    &mut families,
+                );
+                if held > self.effects_held && !remake {
+                    // Too many to hold: made again, a parent at a time, at the last depth.
+                    remake = true;
+                    families = Vec::new();
+                    for node in &mut tally.next {
+                        node.family = None;
+                    }
                 }
-                for child in made.children {
-                    level.runs += 1;
-                    runs_total += 1;
-                    level.stopped_runs += u64::from(child.stopped);
-                    if leaf {
-                        // Counted at the end of the depth, over the pool (see below).
-                        leaf_hashes.push(child.hash);
-                    } else if distinct.insert(child.hash) {
-                        level.distinct += 1;
-                    }
-                    let node = &frontier[child.node];
-                    if let Some(e) = child.root_effect {
-                        let mut plan = node.plan.clone();
-                        plan.push(child.candidate.atom);
-                        groups.keep(&plan, *e);
-                    }
-                    // The plain tree has the plan with its twin as well: counted for both.
-                    let weight = node
-                        .weight
-                        .saturating_mul(1 + u64::from(child.candidate.twin));
-                    if child.violation.is_some() {
-                        level.violations = level.violations.saturating_add(weight);
-                        violating.push(child.hash);
-                        if first.is_none() {
-                            let mut plan = node.plan.clone();
-                            plan.push(child.candidate.atom);
-                            first = Some(FaultPlan::new(plan));
-                        }
-                        continue;
-                    }
-                    if leaf {
-                        continue;
-                    }
-                    let last = Some(child.candidate.at);
-                    let limit = if self.prune {
-                        match seen.get(&child.hash).copied() {
-                            Some(covered) if last >= covered => {
-                                level.merged += 1;
-                                continue;
-                            }
-                            Some(covered) => {
-                                level.merged += 1;
-                                seen.insert(child.hash, last);
-                                // `covered` is `Some`: it is greater than `last`.
-                                covered
-                            }
-                            None => {
-                                seen.insert(child.hash, last);
-                                None
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    if next.len() >= MAX_FRONTIER {
-                        // This depth is still run whole; the next one cannot be kept.
-                        report.stopped = Some(Stop::MaxFrontier(MAX_FRONTIER as u64));
-                        continue;
-                    }
-                    let mut plan = node.plan.clone();
-                    plan.push(child.candidate.atom);
-                    next.push(TreeNode {
-                        plan,
-                        last,
-                        limit,
-                        family: family_of_node.get(&child.node).copied(),
-                        weight,
-                    });
-                }
-                level.parents_done += made.nodes_done as u64;
                 if let Some(progress) = self.explore_progress {
                     progress(&ExploreProgress {
                         depth,
-                        parents_done: level.parents_done,
-                        parents: level.parents,
-                        runs: runs_total,
+                        parents_done: tally.level.parents_done,
+                        parents: tally.level.parents,
+                        runs: search.runs_total,
                     });
                 }
-                if made.budget_hit {
-                    report.stopped = self.max_runs.map(Stop::MaxRuns);
-                    level.complete = false;
+                if budget_hit {
+                    search.stopped = self.max_runs.map(Stop::MaxRuns);
+                }
+                if search.stopped.is_some() {
                     break;
                 }
             }
+            tally.level.complete = tally.level.parents_done == tally.level.parents;
             if leaf {
-                leaf_hashes.par_sort_unstable();
-                leaf_hashes.dedup();
-                level.distinct = leaf_hashes
-                    .par_iter()
-                    .filter(|h| !distinct.contains(*h))
-                    .count() as u64;
+                tally.count_leaf(&search.distinct);
             }
-            report.depths.push(level);
-            if let Some(plan) = first {
+            report.depths.push(tally.level);
+            if let Some(plan) = tally.first {
                 report.minimal = self.shrink(plan.clone());
                 report.shrink_stopped = self.stopped();
                 report.first = Some(plan);
-                report.violating_runs = violating;
+                report.violating_runs = tally.violating;
+                report.stopped = search.stopped;
                 return report;
             }
-            if report.stopped.is_some() {
+            if search.stopped.is_some() {
+                report.stopped = search.stopped;
                 // Millions of nodes take seconds to free (5 s of a four-fault search stopped
                 // by --time): the stop is answered first, and they are freed beside it.
-                let held = (
-                    frontier,
-                    next,
-                    seen,
-                    distinct,
-                    groups,
-                    families_prev,
-                    families_next,
-                );
+                let held = (frontier, tally.next, parents, families, search);
                 std::thread::spawn(move || drop(held));
                 return report;
             }
-            frontier = next;
-            families_prev = std::mem::take(&mut families_next);
+            let extended = std::mem::replace(&mut frontier, tally.next);
+            if before_leaf && remake {
+                parents = extended;
+            }
         }
         report
+    }
+
+    /// The last depth when its families were too many to hold: for each batch of `parents`
+    /// (the nodes of two depths up), runs their children again, as the depth before did,
+    /// for their families, then extends those children (`leaves`, the frontier, which are
+    /// in the order of their parents) with them, and drops them.
+    fn leaf_by_parents(
+        &self,
+        parents: &[TreeNode],
+        leaves: &mut [TreeNode],
+        roots: (&Run, &(Vec<Candidate>, u64)),
+        compose: bool,
+        tally: &mut Tally,
+        search: &mut Search,
+    ) {
+        let mut start = 0;
+        for (batch_index, batch) in parents.chunks(BATCH).enumerate() {
+            let offset = batch_index * BATCH;
+            let mut end = start;
+            while end < leaves.len() && (leaves[end].parent as usize) < offset + batch.len() {
+                end += 1;
+            }
+            if end == start {
+                continue;
+            }
+            if self.stopped() {
+                search.stopped = Some(Stop::Interrupted);
+                return;
+            }
+            // The same runs as the depth before made (not counted again), for their effects.
+            let again = self.run_batch(
+                batch,
+                offset,
+                roots,
+                &Settings {
+                    keep_effects: true,
+                    families: &[],
+                    budget: None,
+                    keep_groups: false,
+                    groups: None,
+                },
+            );
+            if again.interrupted {
+                search.stopped = Some(Stop::Interrupted);
+                return;
+            }
+            let mut local = Vec::with_capacity(again.families.len());
+            let mut index = vec![None; batch.len()];
+            for (node, family) in again.families {
+                index[node - offset] = Some(local.len() as u32);
+                local.push(family);
+            }
+            drop(again.children);
+            for node in &mut leaves[start..end] {
+                node.family = index[node.parent as usize - offset];
+            }
+            let leaves = &*leaves;
+            for (i, chunk) in leaves[start..end].chunks(BATCH).enumerate() {
+                if self.stopped() {
+                    search.stopped = Some(Stop::Interrupted);
+                    return;
+                }
+                let budget = self
+                    .max_runs
+                    .map(|max| max.saturating_sub(search.runs_total));
+                let made = self.run_batch(
+                    chunk,
+                    start + i * BATCH,
+                    roots,
+                    &Settings {
+                        keep_effects: false,
+                        families: &local,
+                        budget,
+                        keep_groups: false,
+                        groups: compose.then_some(&search.groups),
+                    },
+                );
+                if made.interrupted {
+                    search.stopped = Some(Stop::Interrupted);
+                    return;
+                }
+                let budget_hit = made.budget_hit;
+                self.absorb(made, leaves, true, tally, search, &mut Vec::new());
+                if let Some(progress) = self.explore_progress {
+                    progress(&ExploreProgress {
+                        depth: tally.level.faults,
+                        parents_done: tally.level.parents_done,
+                        parents: tally.level.parents,
+                        runs: search.runs_total,
+                    });
+                }
+                if budget_hit {
+                    search.stopped = self.max_runs.map(Stop::MaxRuns);
+                    return;
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Joins one batch's runs into its depth's tally, in the search's order: counts, the
+    /// first violating plan, and the plans to extend at the next depth (with `families`, the
+    /// families the batch gathered, numbered from the vector's length). `nodes` are the plans
+    /// the batch extended, numbered as the batch numbers them.
+    fn absorb(
+        &self,
+        made: Batch,
+        nodes: &[TreeNode],
+        leaf: bool,
+        tally: &mut Tally,
+        search: &mut Search,
+        families: &mut Vec<Family>,
+    ) {
+        let level = &mut tally.level;
+        level.dominated += made.dominated;
+        level.independent += made.independent;
+        level.composed += made.composed;
+        level.clock_refused += made.clock_refused;
+        level.verified += made.decided.len() as u64;
+        level.misjudged += made
+            .decided
+            .par_iter()
+            .filter(|(node, atom)| {
+                let mut plan = nodes[*node].plan.clone();
+                plan.push(*atom);
+                let run = self.explore_run(&plan, false);
+                // A run cut by a stop is a verdict of nothing.
+                !matches!(run.stopped, Some(LimitHit::Interrupted { .. }))
+                    && self.violation_of(&run).is_some()
+            })
+            .count() as u64;
+        // Each node's family, by the node's number.
+        let mut family_of_node: HashMap<usize, u32> = HashMap::new();
+        for (node, family) in made.families {
+            family_of_node.insert(node, families.len() as u32);
+            families.push(family);
+        }
+        for child in made.children {
+            level.runs += 1;
+            search.runs_total += 1;
+            level.stopped_runs += u64::from(child.stopped);
+            if leaf {
+                // Counted at the end of the depth, over the pool (`Tally::count_leaf`).
+                tally.leaf_hashes.push(child.hash as u64);
+            } else if search.distinct.insert(child.hash) {
+                level.distinct += 1;
+            }
+            let node = &nodes[child.node];
+            if let Some(e) = child.root_effect {
+                let mut plan = node.plan.clone();
+                plan.push(child.candidate.atom);
+                search.groups.keep(&plan, *e);
+            }
+            // The plain tree has the plan with its twin as well: counted for both.
+            let weight = node
+                .weight
+                .saturating_mul(1 + u64::from(child.candidate.twin));
+            if child.violation.is_some() {
+                level.violations = level.violations.saturating_add(weight);
+                tally.violating.push(child.hash);
+                if tally.first.is_none() {
+                    let mut plan = node.plan.clone();
+                    plan.push(child.candidate.atom);
+                    tally.first = Some(FaultPlan::new(plan));
+                }
+                continue;
+            }
+            if leaf {
+                continue;
+            }
+            let last = Some(child.candidate.at);
+            let limit = if self.prune {
+                match search.seen.get(&child.hash).copied() {
+                    Some(covered) if last >= covered => {
+                        level.merged += 1;
+                        continue;
+                    }
+                    Some(covered) => {
+                        level.merged += 1;
+                        search.seen.insert(child.hash, last);
+                        // `covered` is `Some`: it is greater than `last`.
+                        covered
+                    }
+                    None => {
+                        search.seen.insert(child.hash, last);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if tally.next.len() >= MAX_FRONTIER {
+                // This depth is still run whole; the next one cannot be kept.
+                search.stopped = Some(Stop::MaxFrontier(MAX_FRONTIER as u64));
+                continue;
+            }
+            let mut plan = node.plan.clone();
+            plan.push(child.candidate.atom);
+            tally.next.push(TreeNode {
+                plan,
+                last,
+                limit,
+                family: family_of_node.get(&child.node).copied(),
+                parent: child.node as u32,
+                weight,
+            });
+        }
+        level.parents_done += made.nodes_done as u64;
     }
 
     /// Extends every node of `batch` (numbered from `offset` in the frontier): finds its
