@@ -96,6 +96,14 @@
 //! but one plan's children can be a whole depth: the root of a 2,000-operation scenario has
 //! about 24,000 fault points.) A stop while the first violating plan is shrunk keeps what was shrunk so
 //! far, which still breaks the invariant (`ExploreReport::shrink_stopped`).
+//!
+//! **Memory.** The depths go breadth first, so that a budget or a stop leaves every depth but
+//! the last whole. What a depth holds for the next is its frontier (plans to extend) and the
+//! set of runs seen; for the last depth, also every family of the depth before (each child's
+//! `Effect`, about 1.5 KB). Up to `Checker::max_effects_held` effects those are held; past it,
+//! they are dropped and made again at the last depth from the same runs, a batch of parents at
+//! a time (`Checker::leaf_by_parents`): one run more per plan of the depth before, instead of
+//! holding them all (11 GB at four faults of `default`). The report is the same either way.
 
 mod candidates;
 mod independence;
@@ -134,19 +142,20 @@ pub const MAX_LENGTHS: usize = 8;
 /// How many times a delay's length is refined from the run it made.
 pub(super) const REFINEMENTS: u8 = 1;
 
-/// The most plans one depth keeps to extend at the next: their plans, fingerprints and (for
-/// the last depth) what each atom changed take about 1.5 KB each, so this bounds a search's
-/// memory near 15 GB. `default` at four faults keeps 8.8 million.
+/// The most plans one depth keeps to extend at the next: a plan, its ordinals and its
+/// fingerprint in the set of runs seen take a few hundred bytes, so this bounds a depth's
+/// frontier near 3 GB. `default` at four faults keeps 3.2 million.
 pub const MAX_FRONTIER: usize = 10_000_000;
 
 /// The most faults in a group kept for deciding plans by groups ([`Groups`]).
 const MAX_GROUP: usize = 2;
 
 /// The most effects the families of the depth before the last may hold by default (about
-/// 1.5 KB each; [`Checker::max_effects_held`]): past it, they are dropped, and at the last depth each parent's children are run again for
-/// their family, a batch of parents at a time. `default` at three faults holds 62,000; at four,
-/// 3.4 million (over 10 GB) were held before.
-pub const MAX_EFFECTS_HELD: usize = 1 << 19;
+/// 1.5 KB each; [`Checker::max_effects_held`]): past it, they are dropped, and at the last
+/// depth each parent's children are run again for their family, a batch of parents at a time.
+/// `default` at three faults holds 62,000 (about 100 MB); at four, 3.4 million (over 10 GB)
+/// were held before.
+pub const MAX_EFFECTS_HELD: usize = 1 << 17;
 
 /// How many plans one batch extends: the unit of parallel work and of budget checks.
 const BATCH: usize = 64;
@@ -273,6 +282,19 @@ struct Search {
     stopped: Option<Stop>,
 }
 
+impl Search {
+    /// At the last depth nothing is extended, so the runs seen are not looked up again: they
+    /// are freed, and the low 64 bits of every run made so far are kept, sorted, to count the
+    /// last depth's distinct runs ([`Tally::count_leaf`]).
+    fn before_leaf(&mut self) -> Vec<u64> {
+        self.seen = HashMap::with_hasher(Fingerprints);
+        let distinct = std::mem::replace(&mut self.distinct, HashSet::with_hasher(Fingerprints));
+        let mut before: Vec<u64> = distinct.into_iter().map(|h| h as u64).collect();
+        before.par_sort_unstable();
+        before
+    }
+}
+
 /// One depth's count, joined from its batches in the search's order.
 struct Tally {
     level: DepthReport,
@@ -304,12 +326,11 @@ impl Tally {
     /// The last depth's distinct runs: its fingerprints unlike each other and every run
     /// before. Millions of inserts into the set of every run seen were a second of one
     /// thread at three faults; sorted and counted over the pool.
-    fn count_leaf(&mut self, distinct: &HashSet<u128, Fingerprints>) {
+    /// `before`: the low 64 bits of every run before, sorted ([`Search::before_leaf`]).
+    fn count_leaf(&mut self, before: &[u64]) {
         if self.leaf_hashes.is_empty() {
             return;
         }
-        let mut before: Vec<u64> = distinct.iter().map(|&h| h as u64).collect();
-        before.par_sort_unstable();
         let hashes = &mut self.leaf_hashes;
         hashes.par_sort_unstable();
         hashes.dedup();
@@ -538,6 +559,11 @@ impl Checker<'_> {
             let leaf = depth == max_faults;
             let before_leaf = depth + 1 == max_faults;
             let mut tally = Tally::new(depth, frontier.len() as u64);
+            let before = if leaf {
+                search.before_leaf()
+            } else {
+                Vec::new()
+            };
             if leaf && remake {
                 self.leaf_by_parents(
                     &parents,
@@ -618,7 +644,7 @@ impl Checker<'_> {
             }
             tally.level.complete = tally.level.parents_done == tally.level.parents;
             if leaf {
-                tally.count_leaf(&search.distinct);
+                tally.count_leaf(&before);
             }
             report.depths.push(tally.level);
             if let Some(plan) = tally.first {
@@ -699,8 +725,8 @@ impl Checker<'_> {
             for node in &mut leaves[start..end] {
                 node.family = index[node.parent as usize - offset];
             }
-            let leaves = &*leaves;
-            for (i, chunk) in leaves[start..end].chunks(BATCH).enumerate() {
+            let nodes = &*leaves;
+            for (i, chunk) in nodes[start..end].chunks(BATCH).enumerate() {
                 if self.stopped() {
                     search.stopped = Some(Stop::Interrupted);
                     return;
@@ -725,7 +751,7 @@ impl Checker<'_> {
                     return;
                 }
                 let budget_hit = made.budget_hit;
-                self.absorb(made, leaves, true, tally, search, &mut Vec::new());
+                self.absorb(made, nodes, true, tally, search, &mut Vec::new());
                 if let Some(progress) = self.explore_progress {
                     progress(&ExploreProgress {
                         depth: tally.level.faults,
@@ -738,6 +764,10 @@ impl Checker<'_> {
                     search.stopped = self.max_runs.map(Stop::MaxRuns);
                     return;
                 }
+            }
+            // Extended: their plans are not read again (at four faults, 400 MB by the end).
+            for node in &mut leaves[start..end] {
+                node.plan = Vec::new();
             }
             start = end;
         }

@@ -27,7 +27,10 @@ pub struct DepthReport {
     pub parents_done: u64,
     /// Runs made for plans of this depth.
     pub runs: u64,
-    /// Of those, runs unlike every run made before in the search.
+    /// Of those, runs unlike every run made before in the search. At the last depth, counted
+    /// from the low 64 bits of each run's fingerprint: one short, or more, only when two
+    /// different runs share them, a chance of at most n²/2⁶⁵ for n runs (3·10⁻⁷ at the 3.4
+    /// million of `default` at three faults).
     pub distinct: u64,
     /// Of those, runs that repeat an earlier plan's run: their extensions are the earlier
     /// plan's, so they were not extended again (or only partly).
