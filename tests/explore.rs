@@ -971,3 +971,95 @@ fn families_made_again_at_the_last_depth_give_the_same_report() {
         "too few plans decided by families: {decided}"
     );
 }
+
+/// A run that extends a plan by one atom logs its parent's events until it reaches the atom's
+/// point, so it may take the parent's hash over there (`Recording::FingerprintFrom`) instead
+/// of hashing the shared prefix: the fingerprint is the same. For every point of the
+/// fault-free run of the small bundled scenarios × every design (and of `default` ×
+/// `key-in-transaction`), and for the points after a crash of a one-fault plan, the run
+/// resumed from its parent's hash and the run hashed whole have the same fingerprint.
+#[test]
+fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_whole() {
+    use idemlab::fault::{FaultPlan, When};
+    use idemlab::time::SimDuration;
+    use idemlab::world::{Point, Recording, run_with};
+    let crash = |step: idemlab::world::StepId, when: When| FaultAtom::CrashAtStep {
+        op: step.op,
+        attempt: Some(step.attempt),
+        when,
+        step: step.kind,
+        position: Some(step.position),
+        copy: Some(step.copy),
+    };
+    let atoms = |p: &Point| -> Vec<FaultAtom> {
+        match *p {
+            Point::Message { msg, .. } => vec![
+                FaultAtom::Drop(msg),
+                FaultAtom::Delay {
+                    msg,
+                    by: SimDuration(7_000),
+                },
+                FaultAtom::Duplicate(msg),
+            ],
+            Point::StepStart { step, .. } => vec![crash(step, When::Before)],
+            Point::StepDone { step, .. } => vec![crash(step, When::After)],
+        }
+    };
+    let mut compared = 0u64;
+    for (path, mut s) in common::bundled() {
+        s.faults = FaultPlan::default();
+        for name in idemlab::handlers::names() {
+            let default = s.name == "default" && name == "key-in-transaction";
+            if s.workload.ops > 3 && !default {
+                continue;
+            }
+            let Ok(design) = s.design(&name) else {
+                continue;
+            };
+            let run = |plan: &[FaultAtom], recording| {
+                run_with(
+                    &s,
+                    design.as_ref(),
+                    s.seed,
+                    &FaultPlan::new(plan.to_vec()),
+                    recording,
+                )
+            };
+            // The fault-free run, then a one-crash plan: each with the atoms after its own.
+            let root = run(&[], Recording::Explore);
+            let first_crash = root
+                .exploration
+                .as_ref()
+                .unwrap()
+                .points
+                .iter()
+                .position(|p| matches!(p, Point::StepDone { .. }));
+            let mut parents = vec![(Vec::new(), root, 0usize)];
+            if let Some(i) = first_crash {
+                let plan = atoms(&parents[0].1.exploration.as_ref().unwrap().points[i]);
+                let one = run(&plan, Recording::Explore);
+                parents.push((plan, one, i + 1));
+            }
+            for (plan, parent, from) in &parents {
+                let ex = parent.exploration.as_ref().unwrap();
+                for (point, p) in ex.points.iter().enumerate().skip(*from) {
+                    for atom in atoms(p) {
+                        let mut child = plan.clone();
+                        child.push(atom);
+                        let whole = run(&child, Recording::Fingerprint);
+                        let at = ex.hash_at(point as u32).unwrap();
+                        let resumed = run(&child, Recording::FingerprintFrom(at));
+                        assert_eq!(
+                            whole.exploration.as_ref().unwrap().hash,
+                            resumed.exploration.as_ref().unwrap().hash,
+                            "{} × {name}: {child:?}",
+                            path.display()
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "only {compared} runs compared");
+}

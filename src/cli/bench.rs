@@ -143,14 +143,15 @@ pub(super) fn cmd_bench(args: BenchArgs, out: &mut String) -> Result<(), CliErro
         world::Recording::Trace
         | world::Recording::ExploreTraced
         | world::Recording::FingerprintTraced => None,
-        world::Recording::Metrics | world::Recording::Explore | world::Recording::Fingerprint => {
-            Some(world::run(
-                &scenario,
-                design.as_ref(),
-                seed,
-                &FaultPlan::default(),
-            ))
-        }
+        world::Recording::Metrics
+        | world::Recording::Explore
+        | world::Recording::Fingerprint
+        | world::Recording::FingerprintFrom(_) => Some(world::run(
+            &scenario,
+            design.as_ref(),
+            seed,
+            &FaultPlan::default(),
+        )),
     };
     let messages = traced
         .as_ref()

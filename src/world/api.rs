@@ -38,7 +38,7 @@ use crate::fate::Identity;
 use crate::time::{SimDuration, SimTime};
 use crate::vocab::{EffectKind, Response, StepKind, Value};
 
-use super::shared::{Shared, TaskInfo};
+use super::shared::{PointMode, Shared, TaskInfo};
 use super::{Point, StepId};
 
 /// The handler's window on the world: one per request being served. Cheap to clone.
@@ -557,7 +557,11 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                 this.position = position;
                 let identity = Identity::step(task.req.op, task.req.attempt, task.req.copy, index);
                 let (latency, stall) = world.step_latency(task, this.kind, identity, position);
-                if world.records_points() {
+                let mode = world.point_mode();
+                if mode == PointMode::Count {
+                    world.pass_point();
+                }
+                if mode == PointMode::Record {
                     let r = &task.req;
                     let now = world.now().0;
                     let point = Point::StepStart {
@@ -589,7 +593,11 @@ impl<T, F: FnOnce(&mut Shared, &TaskInfo) -> T> Future for Step<'_, T, F> {
                     return Poll::Pending;
                 };
                 let position = this.position;
-                if world.records_points() {
+                let mode = world.point_mode();
+                if mode == PointMode::Count {
+                    world.pass_point();
+                }
+                if mode == PointMode::Record {
                     let r = task.req;
                     let kind = this.kind;
                     let now = world.now().0;

@@ -35,7 +35,7 @@ use store::Stores;
 use tasks::Tasks;
 pub(crate) use wire::{InFlight, Wire};
 
-pub use points::{Exploration, Instant, OpView, Point, StepId};
+pub use points::{Exploration, HashAt, Instant, OpView, Point, StepId};
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -179,6 +179,11 @@ pub enum Recording {
     Fingerprint,
     /// [`Recording::Fingerprint`] with the trace too.
     FingerprintTraced,
+    /// [`Recording::Fingerprint`] for a run whose plan is another run's plus one atom at the
+    /// point `HashAt` was taken at: until it reaches that point it logs the other run's
+    /// events, so it hashes only from there, taking the other run's hash over. The same
+    /// fingerprint, without hashing the shared prefix.
+    FingerprintFrom(HashAt),
 }
 
 /// Runs `design` through `scenario` with `seed`, the scenario's own fault plan plus `extra`.
@@ -319,11 +324,17 @@ impl<'a> World<'a> {
                 unrecorded: 0,
                 recorder: match recording {
                     Recording::Explore | Recording::ExploreTraced => Some(Box::new(
-                        points::Recorder::new(scenario.workload.ops, true, traced),
+                        points::Recorder::new(scenario.workload.ops, true, traced, None),
                     )),
                     Recording::Fingerprint | Recording::FingerprintTraced => Some(Box::new(
-                        points::Recorder::new(scenario.workload.ops, false, traced),
+                        points::Recorder::new(scenario.workload.ops, false, traced, None),
                     )),
+                    Recording::FingerprintFrom(from) => Some(Box::new(points::Recorder::new(
+                        scenario.workload.ops,
+                        false,
+                        traced,
+                        Some(from),
+                    ))),
                     Recording::Trace | Recording::Metrics => None,
                 },
             },

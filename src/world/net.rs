@@ -12,6 +12,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{Detail, EventKind, LossCause, Node};
 use crate::vocab::{Request, Response};
 
+use super::shared::PointMode;
 use super::{Ev, InFlight, World};
 
 /// Whether `msg`, put on the wire at `now`, is lost, and why: a partition of the plan's, a drop
@@ -116,7 +117,11 @@ impl World<'_> {
         } else {
             loss_cause(net, &shared.plan, &shared.fates, msg, now)
         };
-        if shared.records_points() {
+        let mode = shared.point_mode();
+        if mode == PointMode::Count {
+            shared.pass_point();
+        }
+        if mode == PointMode::Record {
             // Lost whatever the plan says: by the network's own fates, a partition or FIFO
             // deduplication. Then no delay or drop of the plan's can change its fate.
             let lost_anyway = matches!(

@@ -128,6 +128,27 @@ pub struct Exploration {
     pub cache: bool,
     /// True when a handler read the clock (`Cx::now`): it may branch on absolute time.
     pub clock: bool,
+    /// The run's hash as it stood when the run reached each point, before the point's
+    /// decision: where a run that extends this one's plan with an atom at that point resumes
+    /// hashing ([`Exploration::hash_at`]).
+    pub lanes_at: Vec<[u64; 2]>,
+}
+
+impl Exploration {
+    /// Where a run of this run's plan plus one atom at point `point` may resume hashing:
+    /// until it reaches that point it logs this run's events, so their hash is this run's.
+    pub fn hash_at(&self, point: u32) -> Option<HashAt> {
+        let lanes = *self.lanes_at.get(point as usize)?;
+        Some(HashAt { point, lanes })
+    }
+}
+
+/// A run's hash as it stood at one of its fault points ([`Exploration::hash_at`]), for
+/// [`Recording::FingerprintFrom`](super::Recording::FingerprintFrom).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashAt {
+    point: u32,
+    lanes: [u64; 2],
 }
 
 /// The recorder the world keeps during an exploring run.
@@ -149,6 +170,10 @@ pub(crate) struct Recorder {
     receipts: Vec<(u32, u32)>,
     /// Orders and receipts made so far, per operation.
     made: Vec<(u32, u32)>,
+    /// A hash-only recorder resuming from another run's hash: the point where it takes it
+    /// over, and the points passed so far. Until then events are not hashed.
+    resume: Option<HashAt>,
+    passed: u32,
 }
 
 /// SplitMix64's finaliser.
@@ -180,12 +205,15 @@ pub(crate) fn key_hash(key: &str) -> u64 {
 }
 
 impl Recorder {
-    /// A recorder of everything (`full`), or of the run's hash only.
-    pub(crate) fn new(ops: u32, full: bool, labels: bool) -> Self {
+    /// A recorder of everything (`full`), or of the run's hash only (from the start, or
+    /// taken over at a point from `resume`, the hash another run of the same prefix had
+    /// there).
+    pub(crate) fn new(ops: u32, full: bool, labels: bool, resume: Option<HashAt>) -> Self {
         if !full {
             return Recorder {
                 labels,
                 lanes: [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344],
+                resume,
                 ..Recorder::default()
             };
         }
@@ -210,7 +238,26 @@ impl Recorder {
     }
 
     pub(crate) fn point(&mut self, point: Point) {
+        self.out.lanes_at.push(self.lanes);
         self.out.points.push(point);
+    }
+
+    /// True while a hash-only recorder has yet to reach the point it resumes at.
+    #[inline]
+    pub(crate) fn resuming(&self) -> bool {
+        self.resume.is_some()
+    }
+
+    /// A point passed by a resuming recorder: at its point, the hash is taken over.
+    #[inline]
+    pub(crate) fn pass_point(&mut self) {
+        if let Some(from) = self.resume {
+            if self.passed == from.point {
+                self.lanes = from.lanes;
+                self.resume = None;
+            }
+            self.passed += 1;
+        }
     }
 
     pub(crate) fn touch(&mut self, op: u32, key: &str, durable: bool) {
@@ -262,6 +309,10 @@ impl Recorder {
     }
 
     pub(crate) fn event(&mut self, e: &TraceEvent) {
+        if self.resume.is_some() {
+            // Before the point it resumes at: hashed already, in the run it resumes from.
+            return;
+        }
         // Nothing follows from the moment a late answer or a refused request arrives.
         let timeless = matches!(e.kind, EventKind::Late | EventKind::Refused);
         let mut words = event_words(e, timeless);
@@ -313,6 +364,10 @@ impl Recorder {
     }
 
     pub(crate) fn finish(mut self) -> Exploration {
+        debug_assert!(
+            self.resume.is_none(),
+            "the run never reached its resume point"
+        );
         self.out.hash = u128::from(mix(self.lanes[0])) << 64 | u128::from(mix(self.lanes[1]));
         for v in &mut self.out.views {
             v.relative = mix(v.relative);

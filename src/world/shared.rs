@@ -17,7 +17,7 @@ use crate::vocab::{EffectKind, Request, StepKind, Value};
 
 use super::journal::Journal;
 use super::outside::Outside;
-use super::points::{self, Point};
+use super::points::Point;
 use super::store::Stores;
 use super::tasks::Tasks;
 use super::wire::Wire;
@@ -33,6 +33,17 @@ pub struct LedgerEntry {
     pub kind: EffectKind,
     /// Its amount.
     pub amount: u64,
+}
+
+/// What a run does at a fault point ([`Shared::point_mode`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PointMode {
+    /// Nothing: the run records no points.
+    Off,
+    /// Records it (`Recording::Explore`).
+    Record,
+    /// Counts it, until the point where it resumes hashing (`Recording::FingerprintFrom`).
+    Count,
 }
 
 /// Kernel events of the world.
@@ -227,13 +238,23 @@ impl Shared {
         }
     }
 
-    /// True when the run records its fault points.
+    /// What the run does at a fault point: record it, only count it (a hash-only run that
+    /// resumes hashing at a point: `Recording::FingerprintFrom`), or nothing.
     #[inline]
-    pub(crate) fn records_points(&self) -> bool {
-        self.journal
-            .recorder
-            .as_deref()
-            .is_some_and(points::Recorder::full)
+    pub(crate) fn point_mode(&self) -> PointMode {
+        match self.journal.recorder.as_deref() {
+            Some(r) if r.full() => PointMode::Record,
+            Some(r) if r.resuming() => PointMode::Count,
+            _ => PointMode::Off,
+        }
+    }
+
+    /// Counts a fault point passed by a run that resumes hashing at one.
+    #[inline]
+    pub(crate) fn pass_point(&mut self) {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut() {
+            recorder.pass_point();
+        }
     }
 
     /// Notes that `task`'s handler touched store `key`, when the run is exploring.

@@ -387,6 +387,20 @@ impl Checker<'_> {
         )
     }
 
+    /// Runs `plan`, a node's plan plus one atom, for its fingerprint only, hashing from the
+    /// atom's point on (`from`, the node's run's hash there): `Recording::FingerprintFrom`.
+    fn explore_run_from(&self, plan: &[FaultAtom], from: crate::world::HashAt) -> Run {
+        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        crate::world::run_until(
+            &self.scenario,
+            self.design,
+            self.scenario.seed,
+            &FaultPlan::new(plan.to_vec()),
+            Recording::FingerprintFrom(from),
+            self.stop.unwrap_or(&NEVER),
+        )
+    }
+
     fn violation_of(&self, run: &Run) -> Option<Violation> {
         self.first_violation(&self.scenario, run)
     }
@@ -913,7 +927,9 @@ impl Checker<'_> {
                 } else {
                     let run = self.explore_run(&node.plan, true);
                     let (c, d) = self.candidates(&run, &node.plan, node.last, node.limit);
-                    (keep_effects.then_some(run), c, d)
+                    // Kept for the batch: its children resume hashing from it, and with
+                    // `keep_effects`, their effects are taken against it.
+                    (Some(run), c, d)
                 }
             })
             .collect();
@@ -973,7 +989,17 @@ impl Checker<'_> {
                         FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
                     );
                     let refine = timed && round < REFINEMENTS;
-                    let run = self.explore_run(&plan, refine || keep_effects || keep_groups);
+                    let extended = refine || keep_effects || keep_groups;
+                    // A run only fingerprinted hashes from its atom's point on: before it, it
+                    // is its parent's run (not with a trace kept for the user's invariants).
+                    let from = (!extended && !self.custom_invariants)
+                        .then(|| base(node).exploration.as_deref())
+                        .flatten()
+                        .and_then(|e| e.hash_at(candidate.at.point));
+                    let run = match from {
+                        Some(from) => self.explore_run_from(&plan, from),
+                        None => self.explore_run(&plan, extended),
+                    };
                     let refined = if refine {
                         self.refinements(&run, &batch[node - offset], candidate)
                     } else {
