@@ -8,10 +8,15 @@
 use super::api::{Body, Cx, Request, Response, Value};
 use super::{Design, HandlerFuture, OptionKind, OptionSpec, Options, duration_option};
 use crate::time::SimDuration;
+use crate::vocab::IdemKey;
 
-/// The key record's name in the store.
-fn record(key: impl std::fmt::Display) -> String {
-    format!("idem:{key}")
+/// The key record's name in the store: `idem:` and the key, as `format!("idem:{key}")`
+/// writes it, built without the formatting machinery (it runs on every request).
+fn record(key: IdemKey) -> String {
+    let mut name = String::with_capacity(16);
+    name.push_str("idem:");
+    key.push_to(&mut name);
+    name
 }
 
 /// One line for `idemlab list`.

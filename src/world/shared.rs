@@ -470,8 +470,12 @@ impl Shared {
     pub(crate) fn create_order(&mut self, task: &TaskInfo, amount: u64) -> u64 {
         self.outside.orders_created += 1;
         let id = self.outside.orders_created;
+        // `format!("order:{id}")`, without the formatting machinery (every order).
+        let mut key = String::with_capacity(16);
+        key.push_str("order:");
+        crate::vocab::push_decimal(&mut key, id);
         self.store.durable.insert(
-            format!("order:{id}"),
+            key,
             Value::Int {
                 value: amount as i64,
             },
