@@ -57,7 +57,7 @@ pub(super) struct Effect {
     /// Operations whose own events changed, times taken from the operation's start.
     pub(super) relative: Box<[u32]>,
     /// `(key, op)` for every store key touched in this run by the operations whose events
-    /// changed or moved in time (a superset of `relative`).
+    /// changed or moved in time (a superset of `relative`), sorted, each once.
     pub(super) touches: Box<[(u64, u32)]>,
     /// No store key of this run was touched by two operations.
     pub(super) private: bool,
@@ -178,13 +178,14 @@ impl Family {
                 return false;
             }
         }
-        let owned_by = |key: u64, op: u32, other: &Effect| {
-            self.owners.get(&key).is_none_or(|&o| o == op)
-                && other.touches.iter().all(|&(k, o)| k != key || o == op)
+        // Every key either touched is its toucher's alone in the parent's run, and no key is
+        // touched by one operation in one run and by another in the other.
+        let owned = |e: &Effect| {
+            e.touches
+                .iter()
+                .all(|&(k, op)| self.owners.get(&k).is_none_or(|&o| o == op))
         };
-        if !x.touches.iter().all(|&(k, op)| owned_by(k, op, y))
-            || !y.touches.iter().all(|&(k, op)| owned_by(k, op, x))
-        {
+        if !owned(x) || !owned(y) || shared_by_two(&x.touches, &y.touches) {
             return false;
         }
         let extra = |a: u64, b: u64, base: u64| a.saturating_add(b).saturating_sub(base);
@@ -233,12 +234,16 @@ pub(super) fn private(ex: &Exploration) -> bool {
 pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) -> Option<Effect> {
     let (b, r) = (base.exploration.as_deref()?, run.exploration.as_deref()?);
     let absolute = changed(b, r, false);
-    let touches = r
+    // Sorted and each once (a handler touches its key several times): the pair rule compares
+    // two effects' touches by merging them.
+    let mut touches: Vec<(u64, u32)> = r
         .touches
         .iter()
         .filter(|(op, _)| absolute.contains(op))
         .map(|&(op, k)| (k, op))
         .collect();
+    touches.sort_unstable();
+    touches.dedup();
     // The point of a crash atom is in the parent's run, at the candidate's ordinal.
     let crash = match candidate.atom {
         FaultAtom::CrashAtStep { .. } => match b.points.get(candidate.at.point as usize) {
@@ -258,7 +263,7 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         relative: changed(b, r, true).into_boxed_slice(),
         activity: activity(r, &absolute).into_boxed_slice(),
         absolute: absolute.into_boxed_slice(),
-        touches,
+        touches: touches.into_boxed_slice(),
         private: private(r),
         clean: clean && run.stopped.is_none() && !crash_unknown,
         crash,
@@ -269,6 +274,29 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         events: run.events,
         logged: run.logged,
     })
+}
+
+/// True when a key of `a` is also in `b` with another operation: two sorted lists of
+/// `(key, op)`, merged.
+fn shared_by_two(a: &[(u64, u32)], b: &[(u64, u32)]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let key = a[i].0;
+        match key.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let ours = a[i..].iter().take_while(|t| t.0 == key);
+                let theirs = || b[j..].iter().take_while(|t| t.0 == key);
+                if ours.clone().any(|x| theirs().any(|y| y.1 != x.1)) {
+                    return true;
+                }
+                i += ours.count();
+                j += theirs().count();
+            }
+        }
+    }
+    false
 }
 
 /// The operation an atom is about.
