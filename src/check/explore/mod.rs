@@ -587,73 +587,71 @@ impl Checker<'_> {
                     &mut tally,
                     &mut search,
                 );
-            }
-            for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
-                if leaf && remake {
-                    break;
-                }
-                if self.stopped() {
-                    search.stopped = Some(Stop::Interrupted);
-                    break;
-                }
-                let offset = batch_index * BATCH;
-                let budget = self
-                    .max_runs
-                    .map(|max| max.saturating_sub(search.runs_total));
-                let made = self.run_batch(
-                    batch,
-                    offset,
-                    roots,
-                    &Settings {
-                        keep_effects: independence && before_leaf && !remake,
-                        families: &families,
-                        budget,
-                        // Groups of one or two faults only: every plan of three kept with its
-                        // effect would hold millions at four faults (7 GB at a quarter of the
-                        // third depth), and a four-fault plan still splits two and two.
-                        keep_groups: compose && !leaf && depth <= MAX_GROUP,
-                        groups: (compose && leaf).then_some(&search.groups),
-                    },
-                );
-                if made.interrupted {
-                    search.stopped = Some(Stop::Interrupted);
-                    break;
-                }
-                let budget_hit = made.budget_hit;
-                held += made
-                    .families
-                    .iter()
-                    .map(|(_, f)| f.effects.len())
-                    .sum::<usize>();
-                self.absorb(
-                    made,
-                    &frontier,
-                    leaf,
-                    &mut tally,
-                    &mut search,
-                    &mut families,
-                );
-                if held > self.effects_held && !remake {
-                    // Too many to hold: made again, a parent at a time, at the last depth.
-                    remake = true;
-                    families = Vec::new();
-                    for node in &mut tally.next {
-                        node.family = None;
+            } else {
+                for (batch_index, batch) in frontier.chunks(BATCH).enumerate() {
+                    if self.stopped() {
+                        search.stopped = Some(Stop::Interrupted);
+                        break;
                     }
-                }
-                if let Some(progress) = self.explore_progress {
-                    progress(&ExploreProgress {
-                        depth,
-                        parents_done: tally.level.parents_done,
-                        parents: tally.level.parents,
-                        runs: search.runs_total,
-                    });
-                }
-                if budget_hit {
-                    search.stopped = self.max_runs.map(Stop::MaxRuns);
-                }
-                if search.stopped.is_some() {
-                    break;
+                    let offset = batch_index * BATCH;
+                    let budget = self
+                        .max_runs
+                        .map(|max| max.saturating_sub(search.runs_total));
+                    let made = self.run_batch(
+                        batch,
+                        offset,
+                        roots,
+                        &Settings {
+                            keep_effects: independence && before_leaf && !remake,
+                            families: &families,
+                            budget,
+                            // Groups of one or two faults only: every plan of three kept with its
+                            // effect would hold millions at four faults (7 GB at a quarter of the
+                            // third depth), and a four-fault plan still splits two and two.
+                            keep_groups: compose && !leaf && depth <= MAX_GROUP,
+                            groups: (compose && leaf).then_some(&search.groups),
+                        },
+                    );
+                    if made.interrupted {
+                        search.stopped = Some(Stop::Interrupted);
+                        break;
+                    }
+                    let budget_hit = made.budget_hit;
+                    held += made
+                        .families
+                        .iter()
+                        .map(|(_, f)| f.effects.len())
+                        .sum::<usize>();
+                    self.absorb(
+                        made,
+                        &frontier,
+                        leaf,
+                        &mut tally,
+                        &mut search,
+                        &mut families,
+                    );
+                    if held > self.effects_held && !remake {
+                        // Too many to hold: made again, a parent at a time, at the last depth.
+                        remake = true;
+                        families = Vec::new();
+                        for node in &mut tally.next {
+                            node.family = None;
+                        }
+                    }
+                    if let Some(progress) = self.explore_progress {
+                        progress(&ExploreProgress {
+                            depth,
+                            parents_done: tally.level.parents_done,
+                            parents: tally.level.parents,
+                            runs: search.runs_total,
+                        });
+                    }
+                    if budget_hit {
+                        search.stopped = self.max_runs.map(Stop::MaxRuns);
+                    }
+                    if search.stopped.is_some() {
+                        break;
+                    }
                 }
             }
             tally.level.complete = tally.level.parents_done == tally.level.parents;
