@@ -373,6 +373,17 @@ impl Checker<'_> {
             (false, false) => Recording::Fingerprint,
             (false, true) => Recording::FingerprintTraced,
         };
+        self.run_recorded(plan, recording)
+    }
+
+    /// Runs `plan`, a node's plan plus one atom, for its fingerprint only, hashing from the
+    /// atom's point on (`from`, the node's run's hash there): `Recording::FingerprintFrom`.
+    fn explore_run_from(&self, plan: &[FaultAtom], from: crate::world::HashAt) -> Run {
+        self.run_recorded(plan, Recording::FingerprintFrom(from))
+    }
+
+    /// Runs `plan` for the search, keeping what `recording` says.
+    fn run_recorded(&self, plan: &[FaultAtom], recording: Recording) -> Run {
         // A run is cut when the stop comes, not finished first: one run of a large scenario can
         // take longer than the second a stop is to be honoured in. Without a flag, one never
         // raised (the kernel's pause every 4,096 events costs nothing worth measuring).
@@ -383,20 +394,6 @@ impl Checker<'_> {
             self.scenario.seed,
             &FaultPlan::new(plan.to_vec()),
             recording,
-            self.stop.unwrap_or(&NEVER),
-        )
-    }
-
-    /// Runs `plan`, a node's plan plus one atom, for its fingerprint only, hashing from the
-    /// atom's point on (`from`, the node's run's hash there): `Recording::FingerprintFrom`.
-    fn explore_run_from(&self, plan: &[FaultAtom], from: crate::world::HashAt) -> Run {
-        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        crate::world::run_until(
-            &self.scenario,
-            self.design,
-            self.scenario.seed,
-            &FaultPlan::new(plan.to_vec()),
-            Recording::FingerprintFrom(from),
             self.stop.unwrap_or(&NEVER),
         )
     }
@@ -671,8 +668,8 @@ impl Checker<'_> {
                 report.stopped = search.stopped;
                 // Millions of nodes take seconds to free (5 s of a four-fault search stopped
                 // by --time): the stop is answered first, and they are freed beside it.
-                let held = (frontier, tally.next, parents, families, search);
-                std::thread::spawn(move || drop(held));
+                let left = (frontier, tally.next, parents, families, search);
+                std::thread::spawn(move || drop(left));
                 return report;
             }
             let extended = std::mem::replace(&mut frontier, tally.next);
