@@ -144,7 +144,7 @@ pub(super) const REFINEMENTS: u8 = 1;
 
 /// The most plans one depth keeps to extend at the next: a plan, its ordinals and its
 /// fingerprint in the set of runs seen take a few hundred bytes, so this bounds a depth's
-/// frontier near 3 GB. `default` at four faults keeps 3.2 million.
+/// frontier near 3 GB. `default` at four faults keeps 7.2 million.
 pub const MAX_FRONTIER: usize = 10_000_000;
 
 /// The most faults in a group kept for deciding plans by groups ([`Groups`]).
@@ -153,7 +153,7 @@ const MAX_GROUP: usize = 2;
 /// The most effects the families of the depth before the last may hold by default (about
 /// 1.5 KB each; [`Checker::max_effects_held`]): past it, they are dropped, and at the last
 /// depth each parent's children are run again for their family, a batch of parents at a time.
-/// `default` at three faults holds 62,000 (about 100 MB); at four, 3.4 million (over 10 GB)
+/// `default` at three faults holds 62,000 (about 100 MB); at four, 7.8 million (about 11 GB)
 /// were held before.
 pub const MAX_EFFECTS_HELD: usize = 1 << 17;
 
