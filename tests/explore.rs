@@ -703,6 +703,20 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The crash at `step` (`when`: before it begins or after it completes), built here rather
+/// than by the search's own candidates, so that the tests below check the search against an
+/// independent construction.
+fn crash(step: idemlab::world::StepId, when: idemlab::fault::When) -> FaultAtom {
+    FaultAtom::CrashAtStep {
+        op: step.op,
+        attempt: Some(step.attempt),
+        when,
+        step: step.kind,
+        position: Some(step.position),
+        copy: Some(step.copy),
+    }
+}
+
 /// A crash before a step that begins as the step before it in the same handler ends (one
 /// poll, the same instant) is the crash after that step: the search tries only the crash after.
 /// On every bundled scenario × every design it runs, each such pair of the fault-free run makes
@@ -714,14 +728,6 @@ fn a_crash_before_a_step_begun_as_the_one_before_it_ended_is_the_crash_after_tha
     use idemlab::fault::{FaultPlan, When};
     use idemlab::trace::{CrashCause, Detail};
     use idemlab::world::{Point, Recording, run_with};
-    let crash = |step: idemlab::world::StepId, when: When| FaultAtom::CrashAtStep {
-        op: step.op,
-        attempt: Some(step.attempt),
-        when,
-        step: step.kind,
-        position: Some(step.position),
-        copy: Some(step.copy),
-    };
     let unlabelled = |run: &idemlab::world::Run| -> Vec<idemlab::trace::TraceEvent> {
         run.trace
             .iter()
@@ -983,14 +989,6 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
     use idemlab::fault::{FaultPlan, When};
     use idemlab::time::SimDuration;
     use idemlab::world::{Point, Recording, run_with};
-    let crash = |step: idemlab::world::StepId, when: When| FaultAtom::CrashAtStep {
-        op: step.op,
-        attempt: Some(step.attempt),
-        when,
-        step: step.kind,
-        position: Some(step.position),
-        copy: Some(step.copy),
-    };
     let atoms = |p: &Point| -> Vec<FaultAtom> {
         match *p {
             Point::Message { msg, .. } => vec![
