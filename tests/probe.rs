@@ -604,11 +604,22 @@ fn the_live_trace_is_written_as_csv() {
     let dir = std::env::temp_dir().join(format!("idemlab-probe-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("trace.csv");
+    // `lost-response` with its 30 ms timeout raised to 1 s: only the lost response times out,
+    // however slowly a loaded machine answers the others (at 30 ms a late answer was retried
+    // and charged again, and the count below depended on the machine's load).
+    let scenario = dir.join("lost-response.toml");
+    let text = std::fs::read_to_string(root.join("scenarios/lost-response.toml")).unwrap();
+    assert!(text.contains("timeout = \"30ms\""), "{text}");
+    std::fs::write(
+        &scenario,
+        text.replace("timeout = \"30ms\"", "timeout = \"1s\""),
+    )
+    .unwrap();
     let (code, _, err) = common::idemlab(
         &root,
         &[
             "probe",
-            "lost-response",
+            scenario.to_str().unwrap(),
             "--serve",
             &serve("naive"),
             "--database-url",
