@@ -107,6 +107,7 @@
 
 mod candidates;
 mod independence;
+mod leafset;
 mod report;
 
 use std::collections::HashMap;
@@ -122,6 +123,7 @@ use crate::world::{Recording, Run};
 
 use candidates::rank;
 use independence::{Effect, Family, Groups, effect, family_of, timed_key};
+use leafset::LeafSet;
 pub(crate) use report::group;
 pub use report::{DepthReport, ExploreProgress, ExploreReport, Stop};
 
@@ -300,15 +302,17 @@ struct Tally {
     level: DepthReport,
     /// The plans to extend at the next depth.
     next: Vec<TreeNode>,
-    /// The last depth's fingerprints, their low 64 bits (1.5 GB at four faults instead of
-    /// 3), counted when the depth ends ([`Tally::count_leaf`]).
-    leaf_hashes: Vec<u64>,
+    /// The last depth's fingerprints, their low 64 bits, counted when the depth ends
+    /// ([`Tally::count_leaf`]); `None` before the last depth.
+    leaf: Option<LeafSet>,
     first: Option<FaultPlan>,
     violating: Vec<u128>,
 }
 
 impl Tally {
-    fn new(depth: usize, parents: u64) -> Self {
+    /// `before`: at the last depth, the low 64 bits of every run before, sorted
+    /// ([`Search::before_leaf`]).
+    fn new(depth: usize, parents: u64, before: Option<Vec<u64>>) -> Self {
         Tally {
             level: DepthReport {
                 faults: depth,
@@ -317,28 +321,18 @@ impl Tally {
                 ..DepthReport::default()
             },
             next: Vec::new(),
-            leaf_hashes: Vec::new(),
+            leaf: before.map(|before| LeafSet::new(before, leafset::BUFFER)),
             first: None,
             violating: Vec::new(),
         }
     }
 
     /// The last depth's distinct runs: its fingerprints unlike each other and every run
-    /// before. Millions of inserts into the set of every run seen were a second of one
-    /// thread at three faults; sorted and counted over the pool.
-    /// `before`: the low 64 bits of every run before, sorted ([`Search::before_leaf`]).
-    fn count_leaf(&mut self, before: &[u64]) {
-        if self.leaf_hashes.is_empty() {
-            return;
+    /// before, counted over the pool ([`LeafSet::count`]).
+    fn count_leaf(&mut self) {
+        if let Some(set) = self.leaf.take() {
+            self.level.distinct = set.count();
         }
-        let hashes = &mut self.leaf_hashes;
-        hashes.par_sort_unstable();
-        hashes.dedup();
-        self.level.distinct = hashes
-            .par_iter()
-            .filter(|h| before.binary_search(h).is_err())
-            .count() as u64;
-        *hashes = Vec::new();
     }
 }
 
@@ -569,12 +563,8 @@ impl Checker<'_> {
             }
             let leaf = depth == max_faults;
             let before_leaf = depth + 1 == max_faults;
-            let mut tally = Tally::new(depth, frontier.len() as u64);
-            let before = if leaf {
-                search.before_leaf()
-            } else {
-                Vec::new()
-            };
+            let before = leaf.then(|| search.before_leaf());
+            let mut tally = Tally::new(depth, frontier.len() as u64, before);
             if leaf && remake {
                 self.leaf_by_parents(
                     &parents,
@@ -652,9 +642,7 @@ impl Checker<'_> {
                 }
             }
             tally.level.complete = tally.level.parents_done == tally.level.parents;
-            if leaf {
-                tally.count_leaf(&before);
-            }
+            tally.count_leaf();
             report.depths.push(tally.level);
             if let Some(plan) = tally.first {
                 report.minimal = self.shrink(plan.clone());
@@ -825,7 +813,9 @@ impl Checker<'_> {
             level.stopped_runs += u64::from(child.stopped);
             if leaf {
                 // Counted at the end of the depth, over the pool (`Tally::count_leaf`).
-                tally.leaf_hashes.push(child.hash as u64);
+                if let Some(set) = &mut tally.leaf {
+                    set.push(child.hash as u64);
+                }
             } else if search.distinct.insert(child.hash) {
                 level.distinct += 1;
             }
