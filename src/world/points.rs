@@ -128,6 +128,8 @@ pub struct Exploration {
     pub cache: bool,
     /// True when a handler read the clock (`Cx::now`): it may branch on absolute time.
     pub clock: bool,
+    /// Each operation's start in microseconds, by `op - 1` (0 for one that never started).
+    pub starts: Vec<u64>,
     /// The run's hash as it stood when the run reached each point, before the point's
     /// decision: where a run that extends this one's plan with an atom at that point resumes
     /// hashing ([`Exploration::hash_at`]).
@@ -369,6 +371,7 @@ impl Recorder {
             "the run never reached its resume point"
         );
         self.out.hash = u128::from(mix(self.lanes[0])) << 64 | u128::from(mix(self.lanes[1]));
+        self.out.starts = std::mem::take(&mut self.starts);
         for v in &mut self.out.views {
             v.relative = mix(v.relative);
             v.absolute = mix(v.absolute);

@@ -63,9 +63,12 @@ pub(super) struct Effect {
     pub(super) private: bool,
     /// Operations whose events changed or moved in time (a superset of `relative`).
     pub(super) absolute: Box<[u32]>,
-    /// Where the operations of `absolute` were on the servers: `(server, from, to)` for each
-    /// handler task (its delivery to its last step or answer) and each refused request.
-    pub(super) activity: Box<[(u16, u64, u64)]>,
+    /// How much later each operation of `absolute` started than in the parent's run
+    /// (microseconds, negative for earlier), in `absolute`'s order.
+    pub(super) shifts: Box<[i64]>,
+    /// Where the operations of `absolute` were on the servers: `(op, server, from, to)` for
+    /// each handler task (its delivery to its last step or answer) and each refused request.
+    pub(super) activity: Box<[(u32, u16, u64, u64)]>,
     /// The run broke no invariant and hit no budget.
     pub(super) clean: bool,
     /// For a crash atom: the server and the instant it crashes.
@@ -92,6 +95,8 @@ pub(super) struct Family {
     pub(super) sound_base: bool,
     /// The parent's plan crashes a server.
     pub(super) base_crash: bool,
+    /// The parent's run's crashes: `(server, instant)`.
+    pub(super) crashes: Box<[(u16, u64)]>,
     /// A handler of the parent's run touched a volatile store.
     pub(super) cache: bool,
     /// A handler of the parent's run read the clock.
@@ -142,9 +147,12 @@ impl Family {
     /// one of the three runs, and every invariant is a property of each operation on its own.
     ///
     /// With a crash in the plan, time matters across operations (what is on the server when it
-    /// goes down), so more must hold: no operation is moved by both atoms (each runs on the
-    /// timeline of one of the three runs, where the crashes of the parent's plan met it as they
-    /// meet it here); no operation the other atom changed or moved was on a crashing atom's
+    /// goes down), so more must hold: an operation moved by both atoms (started later by each,
+    /// as a client's later operations are when an earlier one takes longer) is nowhere near a
+    /// crash's downtime, in its own run or moved by the other's shift
+    /// ([`Family::shifts_compose`]; every other operation runs on the timeline of one of the
+    /// three runs, where the crashes of the parent's plan met it as they meet it here); no
+    /// operation the other atom changed or moved was on a crashing atom's
     /// server from the crash to the restart (killed, or refused) in its own run; a crashing
     /// atom's own operation is not moved by the other (so it crashes at the same instant); and
     /// no handler uses a volatile store (which a crash wipes for every operation at once).
@@ -160,7 +168,7 @@ impl Family {
             if self.cache || x.cache || y.cache {
                 return false;
             }
-            if x.absolute.iter().any(|op| y.absolute.contains(op)) {
+            if !self.shifts_compose(x, y) {
                 return false;
             }
             let clear_of = |crash: Option<(u16, u64)>, crasher: &Effect, other: &Effect| {
@@ -172,7 +180,7 @@ impl Family {
                     && other
                         .activity
                         .iter()
-                        .all(|&(s, from, to)| s != server || from > until || to < at)
+                        .all(|&(_, s, from, to)| s != server || from > until || to < at)
             };
             if !clear_of(x.crash, x, y) || !clear_of(y.crash, y, x) {
                 return false;
@@ -196,6 +204,60 @@ impl Family {
 }
 
 impl Family {
+    /// With a crash in the plan: true when every operation that both atoms moved in time is
+    /// where the crashes cannot see the difference.
+    ///
+    /// An operation's start follows its client's previous operation's end (or is fixed), so
+    /// in the run of both atoms an operation whose events only one atom changed (the other
+    /// only moved it, by starting it later) has that one's events moved by the other's
+    /// shift: the shifts add up along each client's operations. Nothing else of an
+    /// operation depends on absolute time but a crash: whether it is on the crashed server
+    /// while the server is down. So it is the same operation, only moved, when none of its
+    /// time on a server meets a crash's downtime (the parent's crashes and either atom's,
+    /// which start before either atom's point, or at the crashing atom's own operation,
+    /// which `independent` requires the other atom not to move): neither where its own run
+    /// had it nor where the other atom moves it. Operations moved by one atom only are not
+    /// moved by the other; `independent`'s `clear_of` keeps them away from the other's
+    /// crash.
+    fn shifts_compose(&self, x: &Effect, y: &Effect) -> bool {
+        let windows = || {
+            self.crashes
+                .iter()
+                .chain(x.crash.iter())
+                .chain(y.crash.iter())
+                .map(|&(server, at)| (server, at, at.saturating_add(self.restart_us)))
+        };
+        for (i, &op) in x.absolute.iter().enumerate() {
+            let Some(j) = y.absolute.iter().position(|&o| o == op) else {
+                continue;
+            };
+            // Its events are those of the run that changed them (x's when neither did,
+            // which then only moved it), moved by the other's shift.
+            let (own, shift) = if y.relative.contains(&op) {
+                (y, x.shifts[i])
+            } else {
+                (x, y.shifts[j])
+            };
+            if shift == 0 {
+                // Moved, yet started as before: not a shift; nothing to reason with.
+                return false;
+            }
+            for &(o, server, from, to) in own.activity.iter() {
+                if o != op {
+                    continue;
+                }
+                let moved = |t: u64| t.saturating_add_signed(shift);
+                let hit = |from: u64, to: u64| {
+                    windows().any(|(s, down, up)| s == server && from <= up && to >= down)
+                };
+                if hit(from, to) || hit(moved(from), moved(to)) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// True when a handler of the parent's run or of either child's read the clock: it may
     /// have branched on absolute time, which the other atom moves.
     pub(super) fn reads_clock(&self, x: &Effect, y: &Effect) -> bool {
@@ -257,11 +319,17 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         _ => None,
     };
     let crash_unknown = crash == Some((u16::MAX, 0));
+    let start = |ex: &Exploration, op: u32| ex.starts.get(op as usize - 1).copied().unwrap_or(0);
+    let shifts: Vec<i64> = absolute
+        .iter()
+        .map(|&op| start(r, op) as i64 - start(b, op) as i64)
+        .collect();
     // Boxed slices, not vectors: millions of effects are held at once (every child of the
     // depth before the last), and a vector collected from a filter keeps up to twice its room.
     Some(Effect {
         relative: changed(b, r, true).into_boxed_slice(),
         activity: activity(r, &absolute).into_boxed_slice(),
+        shifts: shifts.into_boxed_slice(),
         absolute: absolute.into_boxed_slice(),
         touches: touches.into_boxed_slice(),
         private: private(r),
@@ -310,10 +378,10 @@ pub(super) fn atom_op(atom: &FaultAtom) -> u32 {
     }
 }
 
-/// Where `ops` were on the servers in the run: `(server, from, to)` for each handler task,
-/// from its delivery to its last event on that server (the run's end if it never had one),
-/// and for each request a down server refused.
-pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u16, u64, u64)> {
+/// Where `ops` were on the servers in the run: `(op, server, from, to)` for each handler
+/// task, from its delivery to its last event on that server (the run's end if it never had
+/// one), and for each request a down server refused.
+pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u32, u16, u64, u64)> {
     // (operation, attempt, copy) of each task, and its (server, from, to).
     type Task = (u32, u16, u8);
     let mut open: Vec<(Task, (u16, u64, u64))> = Vec::new();
@@ -328,7 +396,7 @@ pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u16, u64, u64)> {
         }
         let task = (e.op, e.attempt, e.copy);
         match e.kind {
-            EventKind::Refused => out.push((server, e.time_us, e.time_us)),
+            EventKind::Refused => out.push((e.op, server, e.time_us, e.time_us)),
             EventKind::Deliver => open.push((task, (server, e.time_us, end))),
             _ => {
                 if let Some((_, span)) = open.iter_mut().rev().find(|(t, _)| *t == task) {
@@ -339,7 +407,10 @@ pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u16, u64, u64)> {
     }
     // A task still running when the run ended keeps its span to the end; one that ended
     // has its last event as the span's end (set above, after its delivery).
-    out.extend(open.into_iter().map(|(_, span)| span));
+    out.extend(
+        open.into_iter()
+            .map(|((op, _, _), (server, from, to))| (op, server, from, to)),
+    );
     out
 }
 
@@ -357,9 +428,18 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
     let base_crash = plan
         .iter()
         .any(|a| matches!(a, FaultAtom::CrashAtStep { .. } | FaultAtom::CrashAt { .. }));
+    let crashes: Vec<(u16, u64)> = ex
+        .instants
+        .iter()
+        .filter_map(|e| match (e.kind, e.node) {
+            (EventKind::Crash, Node::Server(server)) => Some((server, e.time_us)),
+            _ => None,
+        })
+        .collect();
     Family {
         sound_base: clean && base.stopped.is_none() && private(ex),
         base_crash,
+        crashes: crashes.into_boxed_slice(),
         cache: ex.cache,
         clock: ex.clock,
         restart_us,
@@ -450,5 +530,87 @@ impl Groups {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Budget;
+
+    /// An atom's effect that changed `changed` and moved `moved` (each `(op, shift, from,
+    /// to)`: started `shift` later, on server 0 from `from` to `to`), crashing server 0 at
+    /// `crash`.
+    fn effect(
+        op: u32,
+        changed: &[u32],
+        moved: &[(u32, i64, u64, u64)],
+        crash: Option<u64>,
+    ) -> Effect {
+        Effect {
+            relative: changed.into(),
+            touches: Box::new([]),
+            private: true,
+            absolute: moved.iter().map(|m| m.0).collect(),
+            shifts: moved.iter().map(|m| m.1).collect(),
+            activity: moved
+                .iter()
+                .map(|&(o, _, from, to)| (o, 0, from, to))
+                .collect(),
+            clean: true,
+            crash: crash.map(|at| (0, at)),
+            op,
+            cache: false,
+            clock: false,
+            end_us: 1_000,
+            events: 10,
+            logged: 10,
+        }
+    }
+
+    fn family() -> Family {
+        Family {
+            sound_base: true,
+            restart_us: 50,
+            end_us: 1_000,
+            events: 10,
+            logged: 10,
+            ..Family::default()
+        }
+    }
+
+    /// A crash of operation 1 at 100 (down until 150), and a drop on operation 2; both make
+    /// operation 4, of the same client as 2, start later. Where operation 4 was decides.
+    #[test]
+    fn an_operation_both_atoms_start_later_is_independent_only_away_from_every_downtime() {
+        let f = family();
+        let budget = Budget::default();
+        let crash = |op4: (i64, u64, u64)| {
+            effect(
+                1,
+                &[1],
+                &[(1, 5, 90, 110), (4, op4.0, op4.1, op4.2)],
+                Some(100),
+            )
+        };
+        let drop = |op4: (i64, u64, u64)| {
+            effect(2, &[2], &[(2, 7, 300, 320), (4, op4.0, op4.1, op4.2)], None)
+        };
+        // Far from the downtime in either run, and moved by the other's shift: decided.
+        assert!(f.independent(&crash((20, 500, 520)), &drop((30, 510, 530)), &budget));
+        // In the downtime where the crash's run had it: the crash changed what it did.
+        assert!(!f.independent(&crash((20, 120, 130)), &drop((30, 510, 530)), &budget));
+        // Clear of it there, but the drop's shift moves it into it.
+        assert!(!f.independent(&crash((20, 60, 80)), &drop((30, 510, 530)), &budget));
+        // Moved without starting later: not a shift.
+        assert!(!f.independent(&crash((20, 500, 520)), &drop((0, 510, 530)), &budget));
+        // The parent's own crash counts too: operation 4 moved into its downtime (700-750).
+        let crashed = Family {
+            crashes: Box::new([(0, 700)]),
+            base_crash: true,
+            ..family()
+        };
+        assert!(crashed.independent(&crash((20, 500, 520)), &drop((30, 510, 530)), &budget));
+        assert!(!crashed.independent(&crash((20, 660, 690)), &drop((30, 670, 700)), &budget));
     }
 }

@@ -93,15 +93,18 @@ impl LeafSet {
     /// Merges the buffer into the ranges, every range over the pool.
     fn merge(&mut self) {
         let buffer = self.sorted_buffer();
-        self.ranges.par_iter_mut().enumerate().for_each(|(r, coded)| {
-            let new = slice_of(&buffer, r);
-            if new.is_empty() {
-                return;
-            }
-            let mut merged = Vec::with_capacity(coded.len + new.len());
-            union(coded.iter(r), new.iter().copied(), |h| merged.push(h));
-            *coded = Coded::encode(&merged);
-        });
+        self.ranges
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(r, coded)| {
+                let new = slice_of(&buffer, r);
+                if new.is_empty() {
+                    return;
+                }
+                let mut merged = Vec::with_capacity(coded.len + new.len());
+                union(coded.iter(r), new.iter().copied(), |h| merged.push(h));
+                *coded = Coded::encode(&merged);
+            });
         // The buffer's room is kept for the next fill.
         self.buffer = buffer;
         self.buffer.clear();
@@ -177,7 +180,12 @@ impl Coded {
         };
         for (i, &v) in values.iter().enumerate() {
             let v = v & mask;
-            put_bits(&mut coded.low, i * low_bits as usize, low_bits, v & low_mask);
+            put_bits(
+                &mut coded.low,
+                i * low_bits as usize,
+                low_bits,
+                v & low_mask,
+            );
             let at = (v >> low_bits) as usize + i;
             coded.high[at / 64] |= 1 << (at % 64);
         }
@@ -261,7 +269,11 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for len in [1usize, 2, 3, 63, 64, 65, 1000, 5000] {
             for spread in [0u32, 8, 30, 56] {
-                let mask = if spread == 0 { 0 } else { u64::MAX >> (64 - spread) };
+                let mask = if spread == 0 {
+                    0
+                } else {
+                    u64::MAX >> (64 - spread)
+                };
                 let r = 0x5a;
                 let mut values: Vec<u64> = (0..len)
                     .map(|_| ((r as u64) << VALUE_BITS) | (rng.next_u64() & mask))
