@@ -319,7 +319,13 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
         _ => None,
     };
     let crash_unknown = crash == Some((u16::MAX, 0));
-    let start = |ex: &Exploration, op: u32| ex.starts.get(op as usize - 1).copied().unwrap_or(0);
+    let start = |ex: &Exploration, op: u32| {
+        (op as usize)
+            .checked_sub(1)
+            .and_then(|i| ex.starts.get(i))
+            .copied()
+            .unwrap_or(0)
+    };
     let shifts: Vec<i64> = absolute
         .iter()
         .map(|&op| start(r, op) as i64 - start(b, op) as i64)

@@ -1,17 +1,18 @@
 //! The last depth's fingerprints, counted without holding eight bytes for each.
 //!
 //! At the last depth nothing is extended, so a run's fingerprint is only counted: is it unlike
-//! every run before it? Four faults on `default` make about 378 million such runs, 3 GB as a
+//! every run before it? Four faults on `default` make 302 million such runs, 2.4 GB as a
 //! plain vector of their low 64 bits. [`LeafSet`] keeps them as a sorted set instead, cut into
 //! [`RANGES`] ranges by their top bits, each range **Elias–Fano coded** (Elias 1974, Fano
 //! 1971; as search engines store posting lists): a range of `n` values below `2^56` keeps each
-//! value's low `l = ⌊log2(2^56 / n)⌋` bits as they are and its high bits as gaps in unary, at
-//! most two bits a value. Near five bytes a fingerprint at four faults instead of eight.
+//! value's low `l` bits (`56 − ⌊log2 n⌋ − 1`) as they are and its high bits as gaps in unary,
+//! two to three bits a value. Under five bytes a fingerprint at four faults instead of eight.
 //!
 //! New fingerprints go to a plain buffer first; when it is full it is sorted and merged into
 //! the ranges, every range over the pool (an LSM tree of one level). Counting at the end (or at
-//! a stop) is that merge without writing the result: a walk over every range, about a second
-//! at four faults on two cores.
+//! a stop) is that merge without writing the result: a walk over every range. A four-fault
+//! search stopped by SIGTERM 43% into its last depth (164 million fingerprints) exited 1.0 s
+//! later, its report counted.
 
 use rayon::prelude::*;
 
