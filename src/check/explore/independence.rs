@@ -220,12 +220,15 @@ impl Family {
     /// moved by the other; `independent`'s `clear_of` keeps them away from the other's
     /// crash.
     fn shifts_compose(&self, x: &Effect, y: &Effect) -> bool {
-        let windows = || {
+        // True when `[from, to]` on `server` meets a crash's downtime.
+        let hit = |server: u16, from: u64, to: u64| {
             self.crashes
                 .iter()
                 .chain(x.crash.iter())
                 .chain(y.crash.iter())
-                .map(|&(server, at)| (server, at, at.saturating_add(self.restart_us)))
+                .any(|&(s, down)| {
+                    s == server && from <= down.saturating_add(self.restart_us) && to >= down
+                })
         };
         for (i, &op) in x.absolute.iter().enumerate() {
             let Some(j) = y.absolute.iter().position(|&o| o == op) else {
@@ -242,17 +245,12 @@ impl Family {
                 // Moved, yet started as before: not a shift; nothing to reason with.
                 return false;
             }
-            for &(o, server, from, to) in own.activity.iter() {
-                if o != op {
-                    continue;
-                }
-                let moved = |t: u64| t.saturating_add_signed(shift);
-                let hit = |from: u64, to: u64| {
-                    windows().any(|(s, down, up)| s == server && from <= up && to >= down)
-                };
-                if hit(from, to) || hit(moved(from), moved(to)) {
-                    return false;
-                }
+            let moved = |t: u64| t.saturating_add_signed(shift);
+            let near = own.activity.iter().any(|&(o, server, from, to)| {
+                o == op && (hit(server, from, to) || hit(server, moved(from), moved(to)))
+            });
+            if near {
+                return false;
             }
         }
         true

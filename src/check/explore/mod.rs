@@ -813,11 +813,9 @@ impl Checker<'_> {
             level.runs += 1;
             search.runs_total += 1;
             level.stopped_runs += u64::from(child.stopped);
-            if leaf {
-                // Counted at the end of the depth, over the pool (`Tally::count_leaf`).
-                if let Some(set) = &mut tally.leaf {
-                    set.push(child.hash as u64);
-                }
+            if let Some(set) = &mut tally.leaf {
+                // The last depth: counted when it ends, over the pool (`Tally::count_leaf`).
+                set.push(child.hash as u64);
             } else if search.distinct.insert(child.hash) {
                 level.distinct += 1;
             }
