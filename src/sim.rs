@@ -147,6 +147,15 @@ impl<E> Entry<E> {
     }
 }
 
+impl<E: Clone> Clone for Entry<E> {
+    fn clone(&self) -> Self {
+        Entry {
+            order: self.order,
+            event: self.event.clone(),
+        }
+    }
+}
+
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
         self.order == other.order
@@ -171,6 +180,7 @@ impl<E> Ord for Entry<E> {
 /// (every client timeout is "now + the same timeout"): [`Kernel::schedule_in_order`] appends
 /// there, and [`Kernel::step`] takes whichever of the two fronts is earlier by `(time, seq)`.
 /// The order of events is exactly the heap-only order; the FIFO only saves heap work.
+#[derive(Clone)]
 pub struct Kernel<E> {
     now: SimTime,
     seq: u64,

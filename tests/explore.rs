@@ -984,11 +984,20 @@ fn families_made_again_at_the_last_depth_give_the_same_report() {
 /// fault-free run of the small bundled scenarios × every design (and of `default` ×
 /// `key-in-transaction`), and for the points after a crash of a one-fault plan, the run
 /// resumed from its parent's hash and the run hashed whole have the same fingerprint.
+///
+/// And the run forked from a `Prefix` of its parent's run, at the last moment before the
+/// atom's point that no handler ran (what `explore` runs at every depth), is the same run as
+/// the one made from the start: the same fingerprint, operations, ledger, store, end, event
+/// counts and budget hit.
 #[test]
 fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_whole() {
     use idemlab::fault::{FaultPlan, When};
     use idemlab::time::SimDuration;
-    use idemlab::world::{Point, Recording, run_with};
+    use idemlab::world::{Point, Prefix, Recording, run_with};
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let mut forked = 0u64;
+    // Events the forks did not simulate again, of all the events of the runs they stand for.
+    let (mut skipped, mut events) = (0u64, 0u64);
     let atoms = |p: &Point| -> Vec<FaultAtom> {
         match *p {
             Point::Message { msg, .. } => vec![
@@ -1040,7 +1049,26 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
             }
             for (plan, parent, from) in &parents {
                 let ex = parent.exploration.as_ref().unwrap();
+                let prefix_of = |full| {
+                    Prefix::new(
+                        &s,
+                        design.as_ref(),
+                        s.seed,
+                        &FaultPlan::new(plan.clone()),
+                        full,
+                        &never,
+                    )
+                };
+                // Hash-only forks from a prefix that counts points; forks recorded for the
+                // search from one that records everything.
+                let (mut prefix, mut full) = (prefix_of(false), prefix_of(true));
                 for (point, p) in ex.points.iter().enumerate().skip(*from) {
+                    let quiet = ex.quiet_before(point as u32).unwrap();
+                    assert!(
+                        prefix.advance_to(quiet) && full.advance_to(quiet),
+                        "{}: no quiet moment at {quiet}",
+                        path.display()
+                    );
                     for atom in atoms(p) {
                         let mut child = plan.clone();
                         child.push(atom);
@@ -1054,10 +1082,68 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
                             path.display()
                         );
                         compared += 1;
+                        let fork = prefix.fork(atom, Recording::FingerprintFrom(at)).unwrap();
+                        let what =
+                            format!("{} × {name}: {child:?} forked at {quiet}", path.display());
+                        assert_eq!(
+                            whole.exploration.as_ref().unwrap().hash,
+                            fork.exploration.as_ref().unwrap().hash,
+                            "{what}"
+                        );
+                        assert_eq!(whole.ops, fork.ops, "{what}");
+                        assert_eq!(whole.ledger, fork.ledger, "{what}");
+                        assert_eq!(whole.durable, fork.durable, "{what}");
+                        assert_eq!(
+                            (
+                                whole.end_us,
+                                whole.events,
+                                whole.logged,
+                                whole.delivered,
+                                whole.timeouts,
+                                whole.provider_calls
+                            ),
+                            (
+                                fork.end_us,
+                                fork.events,
+                                fork.logged,
+                                fork.delivered,
+                                fork.timeouts,
+                                fork.provider_calls
+                            ),
+                            "{what}"
+                        );
+                        assert_eq!(whole.stopped, fork.stopped, "{what}");
+                        assert_eq!(whole.final_missing, fork.final_missing, "{what}");
+                        // Recorded for the search: every point, instant and view the same.
+                        let whole = run(&child, Recording::Explore);
+                        let fork = full.fork(atom, Recording::Explore).unwrap();
+                        let (a, b) = (
+                            whole.exploration.as_deref().unwrap(),
+                            fork.exploration.as_deref().unwrap(),
+                        );
+                        assert_eq!(a.hash, b.hash, "{what}");
+                        assert_eq!(a.points, b.points, "{what}");
+                        assert_eq!(a.views, b.views, "{what}");
+                        assert_eq!(a.touches, b.touches, "{what}");
+                        assert_eq!(a.instants, b.instants, "{what}");
+                        assert_eq!(a.starts, b.starts, "{what}");
+                        assert_eq!(a.lanes_at, b.lanes_at, "{what}");
+                        assert_eq!(a.quiet_at, b.quiet_at, "{what}");
+                        assert_eq!((a.cache, a.clock), (b.cache, b.clock), "{what}");
+                        assert_eq!(whole.ops, fork.ops, "{what}");
+                        forked += 1;
+                        skipped += quiet;
+                        events += whole.events;
                     }
                 }
             }
         }
     }
     assert!(compared > 10_000, "only {compared} runs compared");
+    assert_eq!(forked, compared);
+    // Forks that began at the start would pass whatever the moments were.
+    assert!(
+        skipped * 3 > events,
+        "forks skipped only {skipped} of {events} events"
+    );
 }

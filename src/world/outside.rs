@@ -7,7 +7,7 @@ use super::LedgerEntry;
 use crate::vocab::EffectKind;
 
 /// The world outside the service.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Outside {
     pub(crate) ledger: Vec<LedgerEntry>,
     /// Applications so far per operation and effect kind (indexed by `op - 1`, then by

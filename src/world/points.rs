@@ -134,6 +134,10 @@ pub struct Exploration {
     /// decision: where a run that extends this one's plan with an atom at that point resumes
     /// hashing ([`Exploration::hash_at`]).
     pub lanes_at: Vec<[u64; 2]>,
+    /// For each point, the last moment before it (counted in events handled) at which no
+    /// handler was running: where a run that extends this one's plan with an atom at that
+    /// point may be forked from a [`Prefix`](super::Prefix) of this run ([`Exploration::quiet_before`]).
+    pub quiet_at: Vec<u64>,
 }
 
 impl Exploration {
@@ -142,6 +146,13 @@ impl Exploration {
     pub fn hash_at(&self, point: u32) -> Option<HashAt> {
         let lanes = *self.lanes_at.get(point as usize)?;
         Some(HashAt { point, lanes })
+    }
+
+    /// The last moment before point `point` at which no handler was running, counted in
+    /// events handled: where [`Prefix::advance_to`](super::Prefix::advance_to) may stop to
+    /// fork a run of this run's plan plus an atom at that point.
+    pub fn quiet_before(&self, point: u32) -> Option<u64> {
+        self.quiet_at.get(point as usize).copied()
     }
 }
 
@@ -154,7 +165,7 @@ pub struct HashAt {
 }
 
 /// The recorder the world keeps during an exploring run.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Recorder {
     /// False: only the run's hash (a run whose points nobody will extend).
     full: bool,
@@ -176,6 +187,12 @@ pub(crate) struct Recorder {
     /// over, and the points passed so far. Until then events are not hashed.
     resume: Option<HashAt>,
     passed: u32,
+    /// The last moment (events handled) known to have had no handler running: the last one
+    /// of the last idle spell that ended ([`Recorder::busy`]).
+    quiet: u64,
+    /// While no handler runs: the moment the idle spell began (the number of events handled
+    /// when the last running handler ended, or 0 at the start).
+    idle_from: Option<u64>,
 }
 
 /// SplitMix64's finaliser.
@@ -222,6 +239,8 @@ impl Recorder {
         Recorder {
             full,
             labels,
+            // Before the first event no handler runs.
+            idle_from: Some(0),
             out: Exploration {
                 views: vec![OpView::default(); ops as usize],
                 ..Exploration::default()
@@ -239,9 +258,70 @@ impl Recorder {
         self.full
     }
 
-    pub(crate) fn point(&mut self, point: Point) {
+    /// Records `point`, reached while the world handles its event number `event` (from 1).
+    pub(crate) fn point(&mut self, point: Point, event: u64) {
         self.out.lanes_at.push(self.lanes);
+        self.out.quiet_at.push(self.quiet_before(event));
         self.out.points.push(point);
+    }
+
+    /// The last moment before event number `event` at which no handler was running, counted
+    /// in events handled. An idle spell that began before this event (at `k < event`) lasts
+    /// until now: every moment from `k` to `event - 1` is quiet. One that began during this
+    /// event says nothing about the moment before it (the handler that ended was running).
+    fn quiet_before(&self, event: u64) -> u64 {
+        match self.idle_from {
+            Some(k) if k < event => event - 1,
+            _ => self.quiet,
+        }
+    }
+
+    /// Notes that a handler starts, while the world handles its event number `event`, with
+    /// no other running.
+    #[inline]
+    pub(crate) fn busy(&mut self, event: u64) {
+        self.quiet = self.quiet_before(event);
+        self.idle_from = None;
+    }
+
+    /// Notes that the last running handler ended, `events` events having been handled
+    /// (during that event).
+    #[inline]
+    pub(crate) fn idle(&mut self, events: u64) {
+        self.idle_from = Some(events);
+    }
+
+    /// A recorder that hashes nothing and only counts the points passed: a [`Prefix`]'s,
+    /// from which hash-only recorders are forked ([`Recorder::forked`]).
+    ///
+    /// [`Prefix`]: super::Prefix
+    pub(crate) fn counting() -> Self {
+        Recorder {
+            resume: Some(HashAt {
+                point: u32::MAX,
+                lanes: [0; 2],
+            }),
+            ..Recorder::default()
+        }
+    }
+
+    /// The recorder of a run forked from this one's (a counting or a full recorder) where
+    /// it stands, that hashes only from `from` on: what [`Recorder::new`] with `from` would
+    /// be by now. `None` when the run has passed that point already.
+    pub(crate) fn forked(&self, from: HashAt) -> Option<Self> {
+        let passed = if self.full {
+            self.out.points.len() as u32
+        } else {
+            self.resume?;
+            self.passed
+        };
+        (from.point >= passed).then(|| Recorder {
+            labels: self.labels,
+            lanes: [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344],
+            resume: Some(from),
+            passed,
+            ..Recorder::default()
+        })
     }
 
     /// True while a hash-only recorder has yet to reach the point it resumes at.

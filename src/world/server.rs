@@ -89,6 +89,30 @@ impl<'a> Tasks<'a> {
         }
     }
 
+    /// True when no task is running: every slot is free.
+    #[inline]
+    pub(crate) fn idle(&self) -> bool {
+        self.free.len() == self.infos.len()
+    }
+
+    /// How many tasks are running.
+    #[inline]
+    pub(crate) fn running(&self) -> usize {
+        self.infos.len() - self.free.len()
+    }
+
+    /// The same slots, all free, over another store (a fork of an idle world: no future to
+    /// carry over, and the slots and generations the next tasks take are the same).
+    pub(crate) fn fork(&self, store: Box<dyn TaskStore + 'a>) -> Self {
+        debug_assert!(self.idle(), "a world is forked only while no handler runs");
+        Tasks {
+            store,
+            infos: self.infos.clone(),
+            generations: self.generations.clone(),
+            free: self.free.clone(),
+        }
+    }
+
     pub fn clear(&mut self) {
         self.store.clear();
         self.infos.clear();
@@ -117,6 +141,7 @@ impl World<'_> {
             Detail::None,
         );
         let (slot, generation) = self.tasks.reserve();
+        shared.note_busy(|| self.tasks.running() == 1);
         let info = TaskInfo {
             slot,
             generation,
@@ -186,6 +211,7 @@ impl World<'_> {
         self.tasks.remove(slot);
         let acked = {
             let mut shared = self.shared.borrow_mut();
+            shared.note_idle(|| self.tasks.idle());
             shared.store.release_locks(slot, info.generation);
             shared
                 .tasks
@@ -243,6 +269,7 @@ impl World<'_> {
         self.tasks.remove_server(server);
         {
             let mut shared = self.shared.borrow_mut();
+            shared.note_idle(|| self.tasks.idle());
             shared.log(
                 Node::Server(server),
                 EventKind::Crash,

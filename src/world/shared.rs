@@ -47,6 +47,7 @@ pub(crate) enum PointMode {
 }
 
 /// Kernel events of the world.
+#[derive(Clone, Copy)]
 pub(crate) enum Ev {
     /// A client begins logical operation `op`.
     OpStart { op: u32 },
@@ -109,6 +110,7 @@ pub struct TaskInfo {
 }
 
 /// Timing settings the steps need.
+#[derive(Clone, Copy)]
 pub(crate) struct Timings {
     pub store_latency: LatencyRange,
     pub external_latency: LatencyRange,
@@ -234,7 +236,7 @@ impl Shared {
         if let Some(recorder) = self.journal.recorder.as_deref_mut()
             && recorder.full()
         {
-            recorder.point(point());
+            recorder.point(point(), self.kernel.processed());
         }
     }
 
@@ -246,6 +248,29 @@ impl Shared {
             Some(r) if r.full() => PointMode::Record,
             Some(r) if r.resuming() => PointMode::Count,
             _ => PointMode::Off,
+        }
+    }
+
+    /// Tells the recorder, if there is one, that the last running handler ended, when
+    /// `idle` says none runs now: the moments from now on are quiet until the next starts (a
+    /// fork may begin at one: `Prefix`).
+    #[inline]
+    pub(crate) fn note_idle(&mut self, idle: impl FnOnce() -> bool) {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut()
+            && idle()
+        {
+            recorder.idle(self.kernel.processed());
+        }
+    }
+
+    /// Tells the recorder, if there is one, that a handler starts, when `first` says no other
+    /// runs.
+    #[inline]
+    pub(crate) fn note_busy(&mut self, first: impl FnOnce() -> bool) {
+        if let Some(recorder) = self.journal.recorder.as_deref_mut()
+            && first()
+        {
+            recorder.busy(self.kernel.processed());
         }
     }
 

@@ -8,7 +8,7 @@ use super::TaskInfo;
 use crate::vocab::Value;
 
 /// The stores a handler writes through `Cx`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Stores {
     pub(crate) durable: BTreeMap<String, Value>,
     pub(crate) volatile: Vec<BTreeMap<String, Value>>,

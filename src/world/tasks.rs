@@ -5,7 +5,7 @@ use super::TaskInfo;
 use crate::trace::CrashCause;
 
 /// Per-task state the executor and `Cx` share.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Tasks {
     /// The next step index of the task in each executor slot.
     pub(crate) task_steps: Vec<u32>,

@@ -3,6 +3,7 @@
 use crate::vocab::{Request, Response};
 
 /// A message on the wire.
+#[derive(Clone, Copy)]
 pub(crate) enum InFlight {
     /// A request copy on its way to `server`.
     Request { req: Request, server: u16 },
@@ -11,7 +12,7 @@ pub(crate) enum InFlight {
 }
 
 /// Messages on the wire, by slot; freed slots are reused.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Wire {
     slots: Vec<Option<InFlight>>,
     free: Vec<u32>,

@@ -121,7 +121,7 @@ use rayon::prelude::*;
 use super::{BuiltIn, Checker, Invariant, Violation};
 use crate::fault::{FaultAtom, FaultPlan};
 use crate::sim::LimitHit;
-use crate::world::{Recording, Run};
+use crate::world::{Prefix, Recording, Run};
 
 use candidates::rank;
 use independence::{Effect, Family, Groups, effect, family_of, timed_key};
@@ -163,6 +163,14 @@ pub const MAX_EFFECTS_HELD: usize = 1 << 17;
 
 /// How many plans one batch extends: the unit of parallel work and of budget checks.
 const BATCH: usize = 64;
+
+/// How a child's run is recorded, and where it is forked from its node's run, if it is: the
+/// last moment (events handled) before its atom's point that no handler ran.
+type Fork = (Recording, Option<u64>);
+
+/// The most children of one node forked from one [`Prefix`]: a node with more
+/// (the root has hundreds) is split, so that its children still spread over the pool.
+const FORKS: usize = 128;
 
 /// A hasher for run fingerprints, which are already uniformly distributed: it keeps the low
 /// 64 bits instead of hashing them again.
@@ -363,19 +371,18 @@ impl Checker<'_> {
     /// Runs `plan` for the search: no trace (unless a custom invariant may read one), with
     /// its fault points and fingerprints when it is to be `extended`, else its hash only.
     fn explore_run(&self, plan: &[FaultAtom], extended: bool) -> Run {
-        let recording = match (extended, self.custom_invariants) {
+        self.run_recorded(plan, self.recording(extended))
+    }
+
+    /// What a run of the search records when it is to be `extended` (its points and
+    /// fingerprints) or not (its hash), with the trace when a custom invariant may read it.
+    fn recording(&self, extended: bool) -> Recording {
+        match (extended, self.custom_invariants) {
             (true, false) => Recording::Explore,
             (true, true) => Recording::ExploreTraced,
             (false, false) => Recording::Fingerprint,
             (false, true) => Recording::FingerprintTraced,
-        };
-        self.run_recorded(plan, recording)
-    }
-
-    /// Runs `plan`, a node's plan plus one atom, for its fingerprint only, hashing from the
-    /// atom's point on (`from`, the node's run's hash there): `Recording::FingerprintFrom`.
-    fn explore_run_from(&self, plan: &[FaultAtom], from: crate::world::HashAt) -> Run {
-        self.run_recorded(plan, Recording::FingerprintFrom(from))
+        }
     }
 
     /// Runs `plan` for the search, keeping what `recording` says.
@@ -958,62 +965,62 @@ impl Checker<'_> {
         let mut children = Vec::with_capacity(work.len());
         // Delays and stalls whose runs show new instants to land after: refined once.
         for round in 0..=REFINEMENTS {
-            let made: Vec<Option<(Child, Vec<Candidate>)>> = work
-                .par_iter()
-                .map(|&(node, candidate)| {
-                    // Raised while the batch runs: the rest of it is skipped, and the batch
-                    // thrown away by the caller.
-                    if self.stopped() {
-                        return None;
+            // A delay or a stall is refined from the instants of its own run.
+            let refines = |candidate: &Candidate| {
+                let timed = matches!(
+                    candidate.atom,
+                    FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
+                );
+                timed && round < REFINEMENTS
+            };
+            // A run only fingerprinted hashes from its atom's point on: before it, it is its
+            // parent's run (not with a trace kept for the user's invariants). It is forked
+            // from its parent's run at the last moment before that point no handler ran.
+            let resume = |node: usize, candidate: &Candidate| {
+                let extended = refines(candidate) || keep_effects || keep_groups;
+                let point = candidate.at.point;
+                let parent = base(node).exploration.as_deref();
+                let recording = match parent.and_then(|e| e.hash_at(point)) {
+                    Some(from) if !extended && !self.custom_invariants => {
+                        Recording::FingerprintFrom(from)
                     }
-                    let mut plan = batch[node - offset].plan.clone();
-                    plan.push(candidate.atom);
-                    // A delay or a stall is refined from the instants of its own run.
-                    let timed = matches!(
-                        candidate.atom,
-                        FaultAtom::Delay { .. } | FaultAtom::Slow { .. }
-                    );
-                    let refine = timed && round < REFINEMENTS;
-                    let extended = refine || keep_effects || keep_groups;
-                    // A run only fingerprinted hashes from its atom's point on: before it, it
-                    // is its parent's run (not with a trace kept for the user's invariants).
-                    let from = (!extended && !self.custom_invariants)
-                        .then(|| base(node).exploration.as_deref())
-                        .flatten()
-                        .and_then(|e| e.hash_at(candidate.at.point));
-                    let run = match from {
-                        Some(from) => self.explore_run_from(&plan, from),
-                        None => self.explore_run(&plan, extended),
-                    };
-                    let refined = if refine {
-                        self.refinements(&run, &batch[node - offset], candidate)
-                    } else {
-                        Vec::new()
-                    };
-                    let violation = self.violation_of(&run);
-                    let effect = if keep_effects {
-                        effect(base(node), &run, &candidate, violation.is_none()).map(Box::new)
-                    } else {
-                        None
-                    };
-                    let root_effect = if keep_groups && plan.iter().all(independence::groupable) {
-                        independence::effect(root, &run, &candidate, violation.is_none())
-                            .map(Box::new)
-                    } else {
-                        None
-                    };
-                    let child = Child {
-                        node,
-                        candidate,
-                        hash: run.exploration.as_ref().map_or(0, |e| e.hash),
-                        violation,
-                        stopped: run.stopped.is_some(),
-                        effect,
-                        root_effect,
-                    };
-                    Some((child, refined))
-                })
-                .collect();
+                    _ => self.recording(extended),
+                };
+                (recording, parent.and_then(|e| e.quiet_before(point)))
+            };
+            let plan_of = |node: usize| batch[node - offset].plan.as_slice();
+            let made = self.run_children(&work, plan_of, resume, |node, candidate, run| {
+                let refined = if refines(&candidate) {
+                    self.refinements(&run, &batch[node - offset], candidate)
+                } else {
+                    Vec::new()
+                };
+                let violation = self.violation_of(&run);
+                let effect = if keep_effects {
+                    effect(base(node), &run, &candidate, violation.is_none()).map(Box::new)
+                } else {
+                    None
+                };
+                let groupable = plan_of(node)
+                    .iter()
+                    .chain([&candidate.atom])
+                    .all(independence::groupable);
+                let root_effect = if keep_groups && groupable {
+                    independence::effect(root, &run, &candidate, violation.is_none()).map(Box::new)
+                } else {
+                    None
+                };
+                let child = Child {
+                    node,
+                    candidate,
+                    hash: run.exploration.as_ref().map_or(0, |e| e.hash),
+                    violation,
+                    stopped: run.stopped.is_some(),
+                    effect,
+                    root_effect,
+                };
+                (child, refined)
+            });
             if self.stopped() || made.iter().any(Option::is_none) {
                 out.interrupted = true;
                 return out;
@@ -1067,6 +1074,106 @@ impl Checker<'_> {
         }
         out.children = children;
         out
+    }
+
+    /// Runs every `(node, candidate)` of `work`, the node's plan (`plan_of`) plus the
+    /// candidate's atom, and makes each run into what `made` says, in `work`'s order; `None`
+    /// for those a stop cut (the caller throws the batch away).
+    ///
+    /// `resume` says how each is recorded, and the last moment before its atom's point that
+    /// no handler ran in the node's run, if that run knows it. A run recorded for the search
+    /// (`Explore`) or hash-only from the node's run's hash at the atom's point
+    /// (`FingerprintFrom`) is forked from a [`Prefix`] of the node's run at that moment instead
+    /// of being run from the start: the same run, without simulating again what the node's
+    /// run did up to there (about three quarters of a run, at the last depth of `default`). Each node's candidates are taken in the order of
+    /// their moments, so that one prefix serves them all, in slices of [`FORKS`] so that a
+    /// node with many children (the root) still spreads over the pool.
+    fn run_children<'p, T: Send>(
+        &self,
+        work: &[(usize, Candidate)],
+        plan_of: impl Fn(usize) -> &'p [FaultAtom] + Sync,
+        resume: impl Fn(usize, &Candidate) -> (Recording, Option<u64>) + Sync,
+        made: impl Fn(usize, Candidate, Run) -> T + Sync,
+    ) -> Vec<Option<T>> {
+        // Each item with its recording and fork moment, by node, then by moment (those not
+        // forked last).
+        let mut order: Vec<(usize, Fork)> = work
+            .iter()
+            .enumerate()
+            .map(|(i, (node, c))| {
+                let (recording, quiet) = resume(*node, c);
+                let forks = matches!(
+                    recording,
+                    Recording::Explore | Recording::FingerprintFrom(_)
+                );
+                (i, (recording, quiet.filter(|_| forks)))
+            })
+            .collect();
+        order.sort_by_key(|&(i, (_, quiet))| (work[i].0, quiet.unwrap_or(u64::MAX)));
+        let mut slices: Vec<&[(usize, Fork)]> = Vec::new();
+        let mut rest = order.as_slice();
+        while let Some(&(first, _)) = rest.first() {
+            let node = work[first].0;
+            let len = rest
+                .iter()
+                .take(FORKS)
+                .take_while(|&&(i, _)| work[i].0 == node)
+                .count();
+            let (slice, tail) = rest.split_at(len);
+            slices.push(slice);
+            rest = tail;
+        }
+        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let stop = self.stop.unwrap_or(&NEVER);
+        let done: Vec<Vec<(usize, T)>> = slices
+            .par_iter()
+            .map(|slice| {
+                let mut prefix: Option<Prefix<'_>> = None;
+                // A run recorded for the search is forked with the prefix's recorder: one that
+                // records everything, when any of the slice is.
+                let full = slice
+                    .iter()
+                    .any(|(_, (r, q))| q.is_some() && *r == Recording::Explore);
+                let mut out = Vec::with_capacity(slice.len());
+                for &(i, (recording, quiet)) in *slice {
+                    // Raised while the batch runs: the rest of it is skipped, and the batch
+                    // thrown away by the caller.
+                    if self.stopped() {
+                        break;
+                    }
+                    let (node, candidate) = work[i];
+                    let forked = quiet.and_then(|quiet| {
+                        let prefix = prefix.get_or_insert_with(|| {
+                            Prefix::new(
+                                &self.scenario,
+                                self.design,
+                                self.scenario.seed,
+                                &FaultPlan::new(plan_of(node).to_vec()),
+                                full,
+                                stop,
+                            )
+                        });
+                        if !prefix.advance_to(quiet) {
+                            return None;
+                        }
+                        prefix.fork(candidate.atom, recording)
+                    });
+                    let run = forked.unwrap_or_else(|| {
+                        let mut plan = plan_of(node).to_vec();
+                        plan.push(candidate.atom);
+                        self.run_recorded(&plan, recording)
+                    });
+                    out.push((i, made(node, candidate, run)));
+                }
+                out
+            })
+            .collect();
+        let mut results: Vec<Option<T>> =
+            std::iter::repeat_with(|| None).take(work.len()).collect();
+        for (i, t) in done.into_iter().flatten() {
+            results[i] = Some(t);
+        }
+        results
     }
 
     /// One node's children in the search's order, split: `work`, the candidates to run (as
