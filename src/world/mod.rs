@@ -222,10 +222,8 @@ pub fn run_until(
     run_stoppable(scenario, design, seed, extra, recording, Some(stop))
 }
 
-/// The one caller of [`World::run`]: [`run_with`] and [`run_until`] both come here, and it is
-/// never inlined into them, so that the world's loop is compiled once, inlined here whole.
-/// (Measured on workload W, callgrind: the loop inlined into both callers cost 5.4% more
-/// instructions, its callees no longer inlined; the loop called from both, 0.7% more.)
+/// Where [`run_with`] and [`run_until`] both come: a new world, driven to its end by [`drive`],
+/// the world's one loop (which a [`Prefix`] and its forks go through too).
 #[inline(never)]
 fn run_stoppable(
     scenario: &Scenario,
