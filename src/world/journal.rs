@@ -8,11 +8,11 @@ use crate::trace::Trace;
 #[derive(Default)]
 pub(crate) struct Journal {
     pub(crate) trace: Trace,
-    /// False with [`Recording::Metrics`]: events are counted, not stored.
+    /// False with [`Recording::Metrics`](super::Recording::Metrics): events are counted, not stored.
     pub(crate) recording: bool,
-    /// Events logged but not stored (with [`Recording::Metrics`]).
+    /// Events logged but not stored (with [`Recording::Metrics`](super::Recording::Metrics)).
     pub(crate) unrecorded: u64,
-    /// With [`Recording::Explore`]: the fault points and fingerprints.
+    /// With [`Recording::Explore`](super::Recording::Explore): the fault points and fingerprints.
     pub(crate) recorder: Option<Box<points::Recorder>>,
 }
 
