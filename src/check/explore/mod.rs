@@ -1085,8 +1085,9 @@ impl Checker<'_> {
     /// (`Explore`) or hash-only from the node's run's hash at the atom's point
     /// (`FingerprintFrom`) is forked from a [`Prefix`] of the node's run at that moment instead
     /// of being run from the start: the same run, without simulating again what the node's
-    /// run did up to there (about three quarters of a run, at the last depth of `default`). Each node's candidates are taken in the order of
-    /// their moments, so that one prefix serves them all, in slices of [`FORKS`] so that a
+    /// run did up to there (a child's atom sits on average three quarters into its node's
+    /// points at the last depth of `default`). Each node's candidates are taken in the order
+    /// of their moments, so that one prefix serves them all, in slices of [`FORKS`] so that a
     /// node with many children (the root) still spreads over the pool.
     fn run_children<'p, T: Send>(
         &self,
