@@ -1062,6 +1062,12 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
                 // Hash-only forks from a prefix that counts points; forks recorded for the
                 // search from one that records everything.
                 let (mut prefix, mut full) = (prefix_of(false), prefix_of(true));
+                // An atom that acts by the clock is not forked: it would have acted already.
+                let by_clock = FaultAtom::CrashAt {
+                    server: 0,
+                    at: idemlab::time::SimTime(1),
+                };
+                assert!(full.fork(by_clock, Recording::Explore).is_none());
                 for (point, p) in ex.points.iter().enumerate().skip(*from) {
                     let quiet = ex.quiet_before(point as u32).unwrap();
                     assert!(

@@ -315,8 +315,16 @@ impl<'a> Prefix<'a> {
     /// the run has not reached yet. `recording` is [`Recording::FingerprintFrom`] (hash-only,
     /// hashing from its point on, which the prefix has not passed) or [`Recording::Explore`]
     /// (everything, from a prefix made `full`); `None` for another, or where the prefix
-    /// cannot fork (it ended, or a handler runs here).
+    /// cannot fork (it ended, or a handler runs here), or for an atom that acts by the clock
+    /// rather than at a point (a crash at a time, a partition): from the start, a run would
+    /// have scheduled or applied it before the moment the fork begins at.
     pub fn fork(&self, atom: FaultAtom, recording: Recording) -> Option<Run> {
+        if matches!(
+            atom,
+            FaultAtom::CrashAt { .. } | FaultAtom::Partition { .. }
+        ) {
+            return None;
+        }
         let this = self.world.as_ref()?;
         if !this.tasks.idle() {
             return None;
