@@ -233,11 +233,22 @@ fn run_stoppable(
     recording: Recording,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Run {
-    let mut plan = scenario.faults.clone();
-    plan.atoms.extend(extra.atoms.iter().copied());
-    let mut world = World::new(scenario, design, seed, plan, recording);
+    let mut world = World::new(
+        scenario,
+        design,
+        seed,
+        whole_plan(scenario, extra),
+        recording,
+    );
     world.start_clients();
     drive(world, stop, u64::MAX).unwrap_or_else(World::end)
+}
+
+/// A run's plan: the scenario's own faults, then `extra`.
+fn whole_plan(scenario: &Scenario, extra: &FaultPlan) -> FaultPlan {
+    let mut plan = scenario.faults.clone();
+    plan.atoms.extend(extra.atoms.iter().copied());
+    plan
 }
 
 /// A run of one plan held between two of its events, at a moment no handler is running, from
@@ -268,13 +279,12 @@ impl<'a> Prefix<'a> {
         full: bool,
         stop: &'a std::sync::atomic::AtomicBool,
     ) -> Self {
-        let mut plan = scenario.faults.clone();
-        plan.atoms.extend(extra.atoms.iter().copied());
         let recording = if full {
             Recording::Explore
         } else {
             Recording::Metrics
         };
+        let plan = whole_plan(scenario, extra);
         let mut world = World::new(scenario, design, seed, plan, recording);
         if !full {
             world.shared.borrow_mut().journal.recorder =

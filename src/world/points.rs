@@ -316,11 +316,8 @@ impl Recorder {
             self.passed
         };
         (from.point >= passed).then(|| Recorder {
-            labels: self.labels,
-            lanes: [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344],
-            resume: Some(from),
             passed,
-            ..Recorder::default()
+            ..Recorder::new(0, false, self.labels, Some(from))
         })
     }
 
