@@ -381,7 +381,6 @@ impl<'a> Prefix<'a> {
             timeouts: this.timeouts,
             key_policy: this.key_policy,
             seed: this.seed,
-            until: u64::MAX,
         };
         Some(drive(world, Some(self.stop), u64::MAX).unwrap_or_else(World::end))
     }
@@ -412,11 +411,22 @@ fn drive<'a>(
     }
 }
 
+/// Where the kernel is to pause next, `processed` events having been handled: at the next read
+/// of `stop`, if there is one, or at `until` if that comes first.
+fn pause_after(stop: Option<&std::sync::atomic::AtomicBool>, until: u64, processed: u64) -> u64 {
+    let poll = if stop.is_some() {
+        processed.saturating_add(STOP_POLL)
+    } else {
+        u64::MAX
+    };
+    poll.min(until)
+}
+
 /// What [`World::paused`] found.
 enum Paused {
     /// Go on.
     On,
-    /// The run reached [`World::until`].
+    /// The run reached the moment [`World::drive`] was to stop at.
     Until,
     /// The stop flag was raised.
     Stopped(LimitHit),
@@ -441,8 +451,6 @@ pub(crate) struct World<'a> {
     /// that includes its client's keys (asked once, not per attempt).
     pub(crate) key_policy: crate::settings::KeyPolicy,
     seed: u64,
-    /// Where [`World::drive`] hands back before the run ends: this many events handled.
-    until: u64,
 }
 
 impl<'a> World<'a> {
@@ -568,7 +576,6 @@ impl<'a> World<'a> {
                 scenario.retry.key
             },
             seed,
-            until: u64::MAX,
         }
     }
 
@@ -588,11 +595,9 @@ impl<'a> World<'a> {
         stop: Option<&std::sync::atomic::AtomicBool>,
         until: u64,
     ) -> Option<Option<LimitHit>> {
-        // Read only when the kernel pauses: the loop carries nothing more for it.
-        self.until = until;
         {
             let mut shared = self.shared.borrow_mut();
-            let first = self.pause_after(stop, shared.kernel.processed());
+            let first = pause_after(stop, until, shared.kernel.processed());
             if first != u64::MAX {
                 shared.kernel.pause_at(first);
             }
@@ -614,7 +619,7 @@ impl<'a> World<'a> {
                     }
                 }
                 Next::Idle => break None,
-                Next::Pause => match self.paused(stop) {
+                Next::Pause => match self.paused(stop, until) {
                     Paused::On => {}
                     Paused::Until => return None,
                     Paused::Stopped(hit) => break Some(hit),
@@ -630,12 +635,12 @@ impl<'a> World<'a> {
         Some(stopped)
     }
 
-    /// What a pause of the kernel means: `stop` raised, [`World::until`] reached, or neither
+    /// What a pause of the kernel means: `stop` raised, `until` reached, or neither
     /// (the next pause is set). Out of the loop, which it would otherwise weigh on though it
     /// runs once every [`STOP_POLL`] events (0.5% more instructions on workload W).
     #[cold]
     #[inline(never)]
-    fn paused(&mut self, stop: Option<&std::sync::atomic::AtomicBool>) -> Paused {
+    fn paused(&mut self, stop: Option<&std::sync::atomic::AtomicBool>, until: u64) -> Paused {
         let mut shared = self.shared.borrow_mut();
         if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
             let at_us = shared.now().0;
@@ -643,22 +648,11 @@ impl<'a> World<'a> {
             return Paused::Stopped(LimitHit::Interrupted { at_us });
         }
         let processed = shared.kernel.processed();
-        if processed >= self.until {
+        if processed >= until {
             return Paused::Until;
         }
-        shared.kernel.pause_at(self.pause_after(stop, processed));
+        shared.kernel.pause_at(pause_after(stop, until, processed));
         Paused::On
-    }
-
-    /// Where the kernel is to pause next, `processed` events having been handled: at the next
-    /// read of `stop`, if there is one, or at [`World::until`] if that comes first.
-    fn pause_after(&self, stop: Option<&std::sync::atomic::AtomicBool>, processed: u64) -> u64 {
-        let poll = if stop.is_some() {
-            processed.saturating_add(STOP_POLL)
-        } else {
-            u64::MAX
-        };
-        poll.min(self.until)
     }
 
     fn handle(&mut self, ev: Ev) {
