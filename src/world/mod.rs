@@ -346,28 +346,7 @@ impl<'a> Prefix<'a> {
             Recording::Explore if mine.full() => mine.clone(),
             _ => return None,
         };
-        let mut plan = shared.plan.clone();
-        plan.atoms.push(atom);
-        let mut fired = shared.fired.clone();
-        fired.push(false);
-        let copy = Shared {
-            kernel: shared.kernel.clone(),
-            fates: shared.fates,
-            plan,
-            fired,
-            timings: shared.timings,
-            payload_fields: shared.payload_fields.clone(),
-            store: shared.store.clone(),
-            outside: shared.outside.clone(),
-            in_flight: shared.in_flight.clone(),
-            tasks: shared.tasks.clone(),
-            journal: Journal {
-                trace: Trace::default(),
-                recording: false,
-                unrecorded: shared.journal.unrecorded,
-                recorder: Some(Box::new(recorder)),
-            },
-        };
+        let copy = shared.fork(atom, recorder);
         drop(shared);
         let design = this.design;
         let world = World {

@@ -12,12 +12,12 @@ use crate::fault::{FaultAtom, FaultPlan, When};
 use crate::settings::LatencyRange;
 use crate::sim::Kernel;
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, TraceEvent};
+use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, Trace, TraceEvent};
 use crate::vocab::{EffectKind, Request, StepKind, Value};
 
 use super::journal::Journal;
 use super::outside::Outside;
-use super::points::Point;
+use super::points::{Point, Recorder};
 use super::store::Stores;
 use super::tasks::Tasks;
 use super::wire::Wire;
@@ -145,6 +145,34 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A copy of this state (of a world no handler runs in) with `atom` added to the plan,
+    /// recording with `recorder` and keeping no trace: the shared part of a
+    /// [`Prefix::fork`](super::Prefix::fork).
+    pub(crate) fn fork(&self, atom: FaultAtom, recorder: Recorder) -> Shared {
+        let mut plan = self.plan.clone();
+        plan.atoms.push(atom);
+        let mut fired = self.fired.clone();
+        fired.push(false);
+        Shared {
+            kernel: self.kernel.clone(),
+            fates: self.fates,
+            plan,
+            fired,
+            timings: self.timings,
+            payload_fields: self.payload_fields.clone(),
+            store: self.store.clone(),
+            outside: self.outside.clone(),
+            in_flight: self.in_flight.clone(),
+            tasks: self.tasks.clone(),
+            journal: Journal {
+                trace: Trace::default(),
+                recording: false,
+                unrecorded: self.journal.unrecorded,
+                recorder: Some(Box::new(recorder)),
+            },
+        }
+    }
+
     pub(crate) fn now(&self) -> SimTime {
         self.kernel.now()
     }

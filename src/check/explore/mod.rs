@@ -392,19 +392,25 @@ impl Checker<'_> {
         }
     }
 
+    /// The flag a search's runs read to stop: the checker's, or one never raised.
+    ///
+    /// A run is cut when the stop comes, not finished first: one run of a large scenario can
+    /// take longer than the second a stop is to be honoured in. Without a flag, one never
+    /// raised (the kernel's pause every 4,096 events costs nothing worth measuring).
+    fn stop_flag(&self) -> &std::sync::atomic::AtomicBool {
+        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        self.stop.unwrap_or(&NEVER)
+    }
+
     /// Runs `plan` for the search, keeping what `recording` says.
     fn run_recorded(&self, plan: &[FaultAtom], recording: Recording) -> Run {
-        // A run is cut when the stop comes, not finished first: one run of a large scenario can
-        // take longer than the second a stop is to be honoured in. Without a flag, one never
-        // raised (the kernel's pause every 4,096 events costs nothing worth measuring).
-        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         crate::world::run_until(
             &self.scenario,
             self.design,
             self.scenario.seed,
             &FaultPlan::new(plan.to_vec()),
             recording,
-            self.stop.unwrap_or(&NEVER),
+            self.stop_flag(),
         )
     }
 
@@ -1103,7 +1109,7 @@ impl Checker<'_> {
         &self,
         work: &[(usize, Candidate)],
         plan_of: impl Fn(usize) -> &'p [FaultAtom] + Sync,
-        resume: impl Fn(usize, &Candidate) -> (Recording, Option<u64>) + Sync,
+        resume: impl Fn(usize, &Candidate) -> Fork + Sync,
         made: impl Fn(usize, Candidate, Run) -> T + Sync,
     ) -> Vec<Option<T>> {
         // Each item with its recording and fork moment, by node, then by moment (those not
@@ -1134,8 +1140,7 @@ impl Checker<'_> {
             slices.push(slice);
             rest = tail;
         }
-        static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        let stop = self.stop.unwrap_or(&NEVER);
+        let stop = self.stop_flag();
         let done: Vec<Vec<(usize, T)>> = slices
             .par_iter()
             .with_max_len(SPLIT_ALL)
