@@ -541,7 +541,7 @@ pub struct Checker<'a> {
     explore_progress: Option<&'a (dyn Fn(&ExploreProgress) + Sync)>,
     jobs: usize,
     max_runs: Option<u64>,
-    /// `explore --shard I/N`: only the subtrees of the root's children I, I + N, I + 2N, …
+    /// `explore --shard I/N`: only the subtrees of the root's children dealt to shard I of N
     shard: Option<(u64, u64)>,
     prune: bool,
     /// Verify one decided plan in this many (0: none; 1: all).
@@ -623,8 +623,10 @@ impl<'a> Checker<'a> {
     }
 
     /// Makes [`Checker::explore`] search one shard of the tree: the subtrees of the fault-free
-    /// run's children `index`, `index + count`, … (in the order of their fault points). Every
-    /// plan has one first fault, so the `count` shards together cover the tree;
+    /// run's children dealt to shard `index` of `count`, largest first to the lightest shard,
+    /// each weighed by its run's children (one run per child of the root, the same in every
+    /// shard). Every plan has one first fault and every first fault one shard, so the `count`
+    /// shards together cover the tree;
     /// `ExploreReport::merge` joins their reports into the claim for all. Panics unless
     /// `index < count`.
     pub fn shard(mut self, index: u64, count: u64) -> Self {

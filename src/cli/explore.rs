@@ -33,8 +33,10 @@ pub struct ExploreArgs {
     /// Write the minimal counterexample as a scenario file that replays it.
     #[arg(long, value_name = "FILE.toml")]
     pub out: Option<PathBuf>,
-    /// Search only shard I of N (I from 0): the plans whose first fault is the fault-free
-    /// run's point I, I + N, …; `idemlab explore-merge` joins the N reports (--format json).
+    /// Search only shard I of N (I from 0): the plans whose first fault is one of the
+    /// fault-free run's fault atoms dealt to shard I (the N shards get subtrees of about the
+    /// same size, whatever machine runs them); `idemlab explore-merge` joins the N reports
+    /// (--format json).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
 }
@@ -243,6 +245,7 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
         "kinds",
         "points",
         "root",
+        "partition",
     ];
     for (path, shard, json) in &reports {
         if shard.count != count {

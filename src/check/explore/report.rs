@@ -4,6 +4,11 @@
 use crate::check::{Counterexample, FaultKind};
 use crate::fault::FaultPlan;
 
+/// How `--shard` deals the root's children, as the JSON report names it (`partition`):
+/// weighed by their subtrees ([`Checker::shard`](crate::check::Checker::shard)). Reports cut
+/// another way (every Nth child, before it had a name) do not merge with these.
+const PARTITION: &str = "weighed";
+
 /// Why a search ended before it had covered its depth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -171,8 +176,7 @@ impl ExploreReport {
         )];
         if let Some((index, count)) = self.shard {
             out.push(format!(
-                "  shard {index}/{count}: only the plans whose first fault is the fault-free run's point {index}, {}, … (every {count}th); `idemlab explore-merge` joins the {count} shards' --format json reports into the claim for every plan",
-                index + count
+                "  shard {index}/{count}: only the plans whose first fault is one of the fault-free run's fault atoms dealt to this shard (the {count} shards get subtrees of about the same size); `idemlab explore-merge` joins the {count} shards' --format json reports into the claim for every plan"
             ));
         }
         for d in &self.depths {
@@ -307,6 +311,9 @@ impl ExploreReport {
             "violations": self.violations(),
             "independence_off": self.independence,
             "shard": self.shard.map(|(i, n)| format!("{i}/{n}")),
+            // How the root's children were dealt to the shards: a merge refuses reports
+            // whose shards were cut another way (they would miss or repeat subtrees).
+            "partition": self.shard.map(|_| PARTITION),
             "root": format!("{:032x}", self.root),
             "stopped": self.stopped.map(|s| match s {
                 Stop::MaxRuns(_) => "max-runs",
