@@ -714,21 +714,26 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `--shard` deals the root's children by the size of their subtrees, not every Nth: on
-/// `lost-response` at three faults, every third child gave shards of 14,968, 46,247 and 16,081
-/// runs (the second had every retry's delays); weighed, no shard has a quarter more runs than
-/// another, and together they hold every first fault once.
+/// `--shard` searches the first depths whole in every shard and deals the nodes it extends
+/// next by the size of their subtrees: on `lost-response` at three faults, dealing every third
+/// first fault gave shards of 14,968, 46,247 and 16,081 runs (the second had every retry's
+/// delays). Now every shard runs the first depth as the whole search does, every node of the
+/// second is extended by exactly one shard, and no shard has a quarter more runs than another.
 #[test]
 fn shards_are_dealt_subtrees_of_about_the_same_size() {
     let s = bundled("lost-response");
     let d = lookup("key-in-transaction").unwrap();
-    let whole = Checker::new(&s, d.as_ref()).explore(1);
+    let whole = Checker::new(&s, d.as_ref()).explore(3);
     let reports: Vec<_> = (0..3)
         .map(|i| Checker::new(&s, d.as_ref()).shard(i, 3).explore(3))
         .collect();
-    let first_faults: u64 = reports.iter().map(|r| r.depths[1].runs).sum();
-    assert_eq!(first_faults, whole.depths[1].runs);
-    let runs: Vec<u64> = reports.iter().map(|r| r.runs()).collect();
+    for r in &reports {
+        assert_eq!(r.shared_depths, 1);
+        assert_eq!(r.depths[1], whole.depths[1]);
+    }
+    let extended: u64 = reports.iter().map(|r| r.depths[2].parents).sum();
+    assert_eq!(extended, whole.depths[2].parents);
+    let runs: Vec<u64> = reports.iter().map(|r| r.depths[3].runs).collect();
     let (min, max) = (runs.iter().min().unwrap(), runs.iter().max().unwrap());
     assert!(*min > 0 && max * 4 <= min * 5, "shards of {runs:?} runs");
 }

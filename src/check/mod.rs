@@ -541,7 +541,7 @@ pub struct Checker<'a> {
     explore_progress: Option<&'a (dyn Fn(&ExploreProgress) + Sync)>,
     jobs: usize,
     max_runs: Option<u64>,
-    /// `explore --shard I/N`: only the subtrees of the root's children dealt to shard I of N
+    /// `explore --shard I/N`: the shard's share of the tree (`Checker::shard`)
     shard: Option<(u64, u64)>,
     prune: bool,
     /// Verify one decided plan in this many (0: none; 1: all).
@@ -622,11 +622,12 @@ impl<'a> Checker<'a> {
         self
     }
 
-    /// Makes [`Checker::explore`] search one shard of the tree: the subtrees of the fault-free
-    /// run's children dealt to shard `index` of `count`, largest first to the lightest shard,
-    /// each weighed by its run's children (one run per child of the root, the same in every
-    /// shard). Every plan has one first fault and every first fault one shard, so the `count`
-    /// shards together cover the tree;
+    /// Makes [`Checker::explore`] search one shard of the tree: every plan of up to `K - 2`
+    /// faults (`K` the search's depth), as every shard does, and deeper only the subtrees of
+    /// every `count`th plan of `K - 2` faults, from the `index`th; with `K` of 1 or 2, the
+    /// subtrees of the fault-free run's children dealt to shard `index`, largest first to the
+    /// lightest shard, each weighed by its run's children. Every deeper plan extends one plan
+    /// of `K - 2` faults, dealt to one shard, so the `count` shards together cover the tree;
     /// `ExploreReport::merge` joins their reports into the claim for all. Panics unless
     /// `index < count`.
     pub fn shard(mut self, index: u64, count: u64) -> Self {

@@ -33,10 +33,10 @@ pub struct ExploreArgs {
     /// Write the minimal counterexample as a scenario file that replays it.
     #[arg(long, value_name = "FILE.toml")]
     pub out: Option<PathBuf>,
-    /// Search only shard I of N (I from 0): the plans whose first fault is one of the
-    /// fault-free run's fault atoms dealt to shard I (the N shards get subtrees of about the
-    /// same size, whatever machine runs them); `idemlab explore-merge` joins the N reports
-    /// (--format json).
+    /// Search only shard I of N (I from 0): every plan of up to K-2 faults, as every shard
+    /// does, and deeper only the subtrees of every Nth of those of K-2 (with K of 1 or 2: the
+    /// first faults dealt to shard I, weighed by their subtrees); `idemlab explore-merge` joins
+    /// the N reports (--format json).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
 }
@@ -208,10 +208,11 @@ const DEPTH_COUNTS: [&str; 11] = [
 ];
 
 /// `idemlab explore-merge`: the shards of one search joined into the claim for the whole tree.
-/// Every shard must be there once, of the same search (scenario, design, depth, kinds, and the
-/// fault-free run's fingerprint); a depth is complete when it is complete in every shard (or
-/// the shard's subtrees end before it); counts are added (`distinct` is then distinct within
-/// each shard). A violation is the smallest any shard found, claimed smallest only when every
+/// Every shard must be there once, of the same search (scenario, design, depth, kinds, the
+/// fault-free run's fingerprint, and the same cut: `partition`, `shared_depths`). The depths
+/// every shard searched whole are taken from one shard that covered them whole; deeper, a
+/// depth is complete when it is complete in every shard (or the shard's subtrees end before
+/// it), and counts are added (`distinct` is then distinct within each shard). A violation is the smallest any shard found, claimed smallest only when every
 /// shard covered the depths below it.
 pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Result<(), CliError> {
     let mut reports = Vec::new();
@@ -246,6 +247,7 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
         "points",
         "root",
         "partition",
+        "shared_depths",
     ];
     for (path, shard, json) in &reports {
         if shard.count != count {
@@ -284,16 +286,34 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
     reports.sort_by_key(|(_, shard, _)| shard.index);
 
     let max_faults = first["max_faults"].as_u64().unwrap_or(0) as usize;
+    // Depth 0 (the fault-free run) and the depths every shard searched whole.
+    let shared = first["shared_depths"].as_u64().unwrap_or(0);
     let mut depths: Vec<serde_json::Value> = Vec::new();
+    let depth_of = |json: &serde_json::Value, depth: usize| -> Option<serde_json::Value> {
+        json["depths"]
+            .as_array()?
+            .iter()
+            .find(|d| d["faults"].as_u64() == Some(depth as u64))
+            .cloned()
+    };
     for depth in 0..=max_faults {
+        if depth as u64 <= shared {
+            // The fault-free run, and the depths every shard searches whole: one shard's
+            // count, from the first that covered the depth whole, if one did.
+            let copies: Vec<_> = reports
+                .iter()
+                .filter_map(|(_, _, json)| depth_of(json, depth))
+                .collect();
+            let whole = copies.iter().find(|d| d["complete"] == true);
+            if let Some(d) = whole.or(copies.first()) {
+                depths.push(d.clone());
+            }
+            continue;
+        }
         let mut merged = serde_json::json!({ "faults": depth, "complete": true });
         let mut present = false;
         for (_, _, json) in &reports {
-            let found = json["depths"].as_array().and_then(|ds| {
-                ds.iter()
-                    .find(|d| d["faults"].as_u64() == Some(depth as u64))
-            });
-            let Some(d) = found else {
+            let Some(d) = depth_of(json, depth) else {
                 // A shard whose subtrees end before this depth covered it; one stopped did not.
                 if !(json["exhausted"] == true && json["stopped"].is_null()) {
                     merged["complete"] = false.into();
@@ -301,11 +321,6 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
                 continue;
             };
             present = true;
-            if depth == 0 {
-                // The fault-free run, which every shard makes.
-                merged = d.clone();
-                break;
-            }
             for key in DEPTH_COUNTS {
                 let sum = merged[key].as_u64().unwrap_or(0) + d[key].as_u64().unwrap_or(0);
                 merged[key] = sum.into();

@@ -4,10 +4,12 @@
 use crate::check::{Counterexample, FaultKind};
 use crate::fault::FaultPlan;
 
-/// How `--shard` deals the root's children, as the JSON report names it (`partition`):
-/// weighed by their subtrees ([`Checker::shard`](crate::check::Checker::shard)). Reports cut
-/// another way (every Nth child, before it had a name) do not merge with these.
-const PARTITION: &str = "weighed";
+/// How `--shard` cuts the tree, as the JSON report names it (`partition`): the first depths
+/// searched by every shard, the nodes of the last of them dealt every Nth (with nothing
+/// shared, the root's children weighed by their subtrees): [`Checker::shard`](crate::check::Checker::shard).
+/// Reports cut another way (every Nth child of the root, before the cut had a name) do not
+/// merge with these.
+const PARTITION: &str = "shared-top";
 
 /// Why a search ended before it had covered its depth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +102,9 @@ pub struct ExploreReport {
     ///
     /// [`Checker::shard`]: crate::check::Checker::shard
     pub shard: Option<(u64, u64)>,
+    /// With a shard: how many depths from the first it searched whole, as every shard of the
+    /// search does (`explore-merge` takes them from one shard); deeper, only its subtrees.
+    pub shared_depths: usize,
     /// The fault-free run's fingerprint: shards of one search have the same.
     pub root: u128,
     /// A stop came while the first violating plan was being shrunk: [`Self::minimal`] still
@@ -175,8 +180,16 @@ impl ExploreReport {
             self.points
         )];
         if let Some((index, count)) = self.shard {
+            let share = match self.shared_depths {
+                0 => format!(
+                    "only the plans whose first fault is one of the fault-free run's fault atoms dealt to this shard (weighed by their subtrees, so that the {count} shards are about the same size)"
+                ),
+                n => format!(
+                    "every plan of up to {n} fault(s), as every shard; deeper, only the plans that extend its share of those of {n} (one in {count})"
+                ),
+            };
             out.push(format!(
-                "  shard {index}/{count}: only the plans whose first fault is one of the fault-free run's fault atoms dealt to this shard (the {count} shards get subtrees of about the same size); `idemlab explore-merge` joins the {count} shards' --format json reports into the claim for every plan"
+                "  shard {index}/{count}: {share}; `idemlab explore-merge` joins the {count} shards' --format json reports into the claim for every plan"
             ));
         }
         for d in &self.depths {
@@ -314,6 +327,7 @@ impl ExploreReport {
             // How the root's children were dealt to the shards: a merge refuses reports
             // whose shards were cut another way (they would miss or repeat subtrees).
             "partition": self.shard.map(|_| PARTITION),
+            "shared_depths": self.shard.map(|_| self.shared_depths),
             "root": format!("{:032x}", self.root),
             "stopped": self.stopped.map(|s| match s {
                 Stop::MaxRuns(_) => "max-runs",
