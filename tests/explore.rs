@@ -617,8 +617,8 @@ fn plans_decided_by_groups_of_faults_break_nothing_when_run() {
     assert!(composed > 100, "only {composed} plans decided by groups");
 }
 
-/// `explore --shard I/N` searches the subtrees of every Nth first fault; `explore-merge` joins
-/// the N reports into the claim for the whole tree, or says what is missing.
+/// `explore --shard I/N` searches its share of the tree; `explore-merge` joins the N reports
+/// into the claim for the whole tree, or says what is missing.
 #[test]
 fn shards_merge_into_the_claim_for_the_whole_tree() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explore-shards");
@@ -681,8 +681,35 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
         "{out}"
     );
 
+    // Three faults: every shard searches the first depth whole, and the merge counts it once;
+    // every node of the second is extended by one shard, so that depth adds up to the whole's.
+    let deep = shards("lost-response", "key-in-transaction", "3", 3);
+    let whole = Checker::new(
+        &bundled("lost-response"),
+        lookup("key-in-transaction").unwrap().as_ref(),
+    )
+    .explore(3);
+    let mut args = vec!["explore-merge", "--format", "json"];
+    args.extend(deep.iter().map(String::as_str));
+    let (code, out, err) = common::idemlab(&root, &args);
+    assert_eq!(code, 1, "{err}");
+    let merged: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for depth in 1..=2 {
+        assert_eq!(
+            merged["depths"][depth]["runs"].as_u64(),
+            Some(whole.depths[depth].runs),
+            "{out}"
+        );
+    }
+    assert_eq!(merged["complete"], true, "{out}");
+    assert_eq!(
+        merged["first"].as_array().map(Vec::len),
+        whole.first.as_ref().map(|p| p.atoms.len()),
+        "{out}"
+    );
+
     // What cannot be merged: a shard missing, given twice, of another search, or of shards
-    // dealt another way (a report from before shards were weighed has no `partition`).
+    // cut another way (a report from before the cut had a name has no `partition`).
     let every_nth = dir.join("every-nth.json");
     let mut old: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
@@ -715,7 +742,7 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
 }
 
 /// `--shard` searches the first depths whole in every shard and deals the nodes it extends
-/// next by the size of their subtrees: on `lost-response` at three faults, dealing every third
+/// next among the shards: on `lost-response` at three faults, dealing every third
 /// first fault gave shards of 14,968, 46,247 and 16,081 runs (the second had every retry's
 /// delays). Now every shard runs the first depth as the whole search does, every node of the
 /// second is extended by exactly one shard, and no shard has a quarter more runs than another.

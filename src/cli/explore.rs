@@ -212,8 +212,9 @@ const DEPTH_COUNTS: [&str; 11] = [
 /// fault-free run's fingerprint, and the same cut: `partition`, `shared_depths`). The depths
 /// every shard searched whole are taken from one shard that covered them whole; deeper, a
 /// depth is complete when it is complete in every shard (or the shard's subtrees end before
-/// it), and counts are added (`distinct` is then distinct within each shard). A violation is the smallest any shard found, claimed smallest only when every
-/// shard covered the depths below it.
+/// it), and counts are added (`distinct` is then distinct within each shard). A violation is
+/// the smallest any shard found, claimed smallest only when every shard covered the depths
+/// below it.
 pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Result<(), CliError> {
     let mut reports = Vec::new();
     for path in &args.reports {

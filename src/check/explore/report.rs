@@ -324,8 +324,8 @@ impl ExploreReport {
             "violations": self.violations(),
             "independence_off": self.independence,
             "shard": self.shard.map(|(i, n)| format!("{i}/{n}")),
-            // How the root's children were dealt to the shards: a merge refuses reports
-            // whose shards were cut another way (they would miss or repeat subtrees).
+            // How the tree was cut into shards: a merge refuses reports whose shards were
+            // cut another way (they would miss or repeat subtrees).
             "partition": self.shard.map(|_| PARTITION),
             "shared_depths": self.shard.map(|_| self.shared_depths),
             "root": format!("{:032x}", self.root),
