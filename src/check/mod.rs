@@ -217,7 +217,7 @@ impl Invariant for BuiltIn {
                 ))
             }
             BuiltIn::NothingStuck if metrics.stuck > 0 => {
-                let keys: Vec<&String> = run
+                let keys: Vec<&crate::world::StoreKey> = run
                     .durable
                     .iter()
                     .filter(|(_, v)| matches!(v, Value::InProgress { .. }))
@@ -264,7 +264,7 @@ impl Invariant for Exists {
         &self.name
     }
     fn check(&self, run: &Run, _: &Metrics) -> Option<(String, Vec<u32>)> {
-        match run.durable.get(&self.key) {
+        match run.durable.get(self.key.as_str()) {
             Some(v) if *v != Value::Tombstone => None,
             _ => Some((
                 format!("{} does not exist when the run ends", self.key),

@@ -34,12 +34,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use smallvec::SmallVec;
+
 use crate::fate::Identity;
 use crate::time::{SimDuration, SimTime};
 use crate::vocab::{EffectKind, Response, StepKind, Value};
 
 use super::shared::{PointMode, Shared, TaskInfo};
-use super::{Point, StepId};
+use super::{Point, StepId, StoreKey};
 
 /// The handler's window on the world: one per request being served. Cheap to clone.
 #[derive(Clone)]
@@ -369,8 +371,8 @@ impl<'a> Db<'a> {
                 world: w,
                 task: t,
                 durable,
-                writes: Vec::new(),
-                orders: Vec::new(),
+                writes: SmallVec::new(),
+                orders: SmallVec::new(),
             };
             let result = body(&mut txn);
             if result.is_ok() {
@@ -381,21 +383,26 @@ impl<'a> Db<'a> {
     }
 }
 
+/// One write of a transaction: the key, its value (`None`: removed) and how long it lives.
+type Write = (StoreKey, Option<Value>, Option<SimDuration>);
+
 /// A transaction in progress: reads see its own writes; nothing is visible to others until it
 /// commits.
 pub struct Txn<'a> {
     world: &'a mut Shared,
     task: &'a TaskInfo,
     durable: bool,
-    writes: Vec<(String, Option<Value>, Option<SimDuration>)>,
-    orders: Vec<u64>,
+    /// Held inline up to two writes and two orders (the built-in designs' transactions write
+    /// one key and create at most one order): no allocation for a transaction's bookkeeping.
+    writes: SmallVec<[Write; 2]>,
+    orders: SmallVec<[u64; 2]>,
 }
 
 impl Txn<'_> {
     /// Reads `key`, seeing this transaction's own writes.
     pub fn get(&mut self, key: &str) -> Option<Value> {
         self.world.touch(self.task, key, self.durable);
-        if let Some((_, v, _)) = self.writes.iter().rev().find(|(k, _, _)| k == key) {
+        if let Some((_, v, _)) = self.writes.iter().rev().find(|(k, _, _)| **k == *key) {
             return v.clone();
         }
         self.world
@@ -406,19 +413,19 @@ impl Txn<'_> {
     /// Writes `key` at commit.
     pub fn put(&mut self, key: &str, value: Value) {
         self.world.touch(self.task, key, self.durable);
-        self.writes.push((key.to_string(), Some(value), None));
+        self.writes.push((StoreKey::from(key), Some(value), None));
     }
 
     /// Writes `key` at commit, to live for `ttl` (`None`: for ever); see [`Db::put_for`].
     pub fn put_for(&mut self, key: &str, value: Value, ttl: Option<SimDuration>) {
         self.world.touch(self.task, key, self.durable);
-        self.writes.push((key.to_string(), Some(value), ttl));
+        self.writes.push((StoreKey::from(key), Some(value), ttl));
     }
 
     /// Removes `key` at commit.
     pub fn delete(&mut self, key: &str) {
         self.world.touch(self.task, key, self.durable);
-        self.writes.push((key.to_string(), None, None));
+        self.writes.push((StoreKey::from(key), None, None));
     }
 
     /// Writes `value` unless `key` exists (seen by this transaction); `Err(existing)` if it does.

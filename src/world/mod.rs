@@ -23,6 +23,7 @@ pub mod points;
 pub mod server;
 pub mod shared;
 mod store;
+pub use store::StoreKey;
 mod tasks;
 mod wire;
 
@@ -127,7 +128,7 @@ pub struct Run {
     /// Requests that reached a live server's handler.
     pub delivered: u64,
     /// The durable store at the end.
-    pub durable: BTreeMap<String, Value>,
+    pub durable: BTreeMap<StoreKey, Value>,
     /// Set when the run hit a budget instead of finishing.
     pub stopped: Option<LimitHit>,
     /// The simulated time of the last event, in microseconds.

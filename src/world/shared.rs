@@ -15,6 +15,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{CrashCause, Detail, EventKind, NO_OP, Node, Trace, TraceEvent};
 use crate::vocab::{EffectKind, Request, StepKind, Value};
 
+use super::StoreKey;
 use super::journal::Journal;
 use super::outside::Outside;
 use super::points::{Point, Recorder};
@@ -392,7 +393,7 @@ impl Shared {
         match ttl {
             Some(ttl) => {
                 let at = (self.kernel.now() + ttl).0;
-                self.store.expiry.insert(key.to_string(), at);
+                self.store.expiry.insert(StoreKey::from(key), at);
             }
             None => {
                 if !self.store.expiry.is_empty() {
@@ -405,7 +406,7 @@ impl Shared {
     /// Removes every durable key whose time has come (at the end of a run).
     pub(crate) fn purge_expired(&mut self) {
         let now = self.kernel.now().0;
-        let expired: Vec<String> = self
+        let expired: Vec<StoreKey> = self
             .store
             .expiry
             .iter()
@@ -470,7 +471,7 @@ impl Shared {
             }
             None => {
                 let (value, out) = f(None);
-                store.insert(key.to_string(), value);
+                store.insert(StoreKey::from(key), value);
                 out
             }
         }
@@ -482,7 +483,7 @@ impl Shared {
         match store.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
-                store.insert(key.to_string(), value);
+                store.insert(StoreKey::from(key), value);
             }
         }
     }
@@ -528,7 +529,7 @@ impl Shared {
         key.push_str("order:");
         crate::vocab::push_decimal(&mut key, id);
         self.store.durable.insert(
-            key,
+            StoreKey::from(key),
             Value::Int {
                 value: amount as i64,
             },
