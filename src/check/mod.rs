@@ -744,7 +744,13 @@ impl<'a> Checker<'a> {
 
     /// The first invariant `run` (of `scenario`) breaks, in the order they were given.
     fn first_violation(&self, scenario: &Scenario, run: &Run) -> Option<Violation> {
-        let metrics = oracle::measure(run);
+        // The built-in invariants read only counts; an invariant of the user's own may read
+        // any figure.
+        let metrics = if self.custom_invariants {
+            oracle::measure(run)
+        } else {
+            oracle::measure_verdict(run)
+        };
         self.invariants.iter().find_map(|inv| {
             inv.check(run, &metrics).map(|(detail, ops)| Violation {
                 invariant: inv.name().to_string(),
