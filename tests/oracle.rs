@@ -5,7 +5,7 @@ mod common;
 
 use idemlab::fault::FaultPlan;
 use idemlab::handlers::api::Response;
-use idemlab::oracle::{measure, progress};
+use idemlab::oracle::{measure, measure_verdict, progress};
 use idemlab::sim::LimitHit;
 use idemlab::trace::{Detail, EventKind};
 use idemlab::world::{Recording, Run, run, run_with};
@@ -132,4 +132,43 @@ fn a_metrics_only_run_measures_what_the_traced_run_does() {
     // The comparison must have seen the cases it is about.
     assert!(checked >= 1_000, "only {checked} runs");
     assert!(differing_answers > 0 && with_timeouts > 0 && stopped_by_trace > 0);
+}
+
+/// What a search measures (`measure_verdict`) is every count `measure` makes, with only the
+/// descriptive figures left out: on every bundled scenario and design, over seeds whose runs
+/// break the exactly-once ideal in each way the built-in invariants look for.
+#[test]
+fn a_verdict_measures_every_count_a_full_measurement_does() {
+    let mut checked = 0;
+    let (mut with_duplicates, mut with_lost, mut with_statuses) = (0, 0, 0);
+    for (path, scenario) in common::bundled() {
+        for name in &scenario.designs {
+            let design = scenario.design(name).unwrap();
+            for seed in 0..10 {
+                let what = format!("{} / {name} / seed {seed}", path.display());
+                let r = run_with(
+                    &scenario,
+                    design.as_ref(),
+                    seed,
+                    &FaultPlan::default(),
+                    Recording::Metrics,
+                );
+                let full = measure(&r);
+                let verdict = measure_verdict(&r);
+                let mut expected = full.clone();
+                expected.design = String::new();
+                expected.statuses.clear();
+                expected.latency_p50_us = 0;
+                expected.latency_p99_us = 0;
+                expected.stopped = None;
+                assert_eq!(verdict, expected, "{what}");
+                with_duplicates += usize::from(full.duplicates > 0);
+                with_lost += usize::from(full.lost > 0);
+                with_statuses += usize::from(!full.statuses.is_empty());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 500, "only {checked} runs");
+    assert!(with_duplicates > 0 && with_lost > 0 && with_statuses > 0);
 }
