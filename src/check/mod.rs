@@ -575,8 +575,10 @@ impl<'a> Checker<'a> {
     }
 
     /// With `true`, [`Checker::explore`] also runs every plan it decided without a run and
-    /// counts, per depth, those that broke an invariant after all
-    /// ([`DepthReport::misjudged`]): a check of the search's reasoning, for tests.
+    /// counts, per depth, those that broke an invariant after all, or whose run broke the
+    /// premise the decision rested on ([`DepthReport::misjudged`]): a check of the search's
+    /// reasoning, for tests. A plan the pair rule decided is run with the runs it was decided
+    /// from (four runs), one decided by groups once.
     pub fn verify_decisions(mut self, verify: bool) -> Self {
         self.verify_every = u64::from(verify);
         self

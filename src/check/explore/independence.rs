@@ -156,12 +156,22 @@ impl Family {
     /// server from the crash to the restart (killed, or refused) in its own run; a crashing
     /// atom's own operation is not moved by the other (so it crashes at the same instant); and
     /// no handler uses a volatile store (which a crash wipes for every operation at once).
+    ///
+    /// Neither atom may be about an operation the other changed, even when it changed nothing
+    /// of it in its own run: a delay of an answer the client ignores changes nothing there, and
+    /// everything once the other atom has lost the answer the client took.
     pub(super) fn independent(&self, x: &Effect, y: &Effect, budget: &crate::sim::Budget) -> bool {
         let ok = |e: &Effect| e.clean && e.private;
         if !self.sound_base || !ok(x) || !ok(y) || self.reads_clock(x, y) {
             return false;
         }
         if x.relative.iter().any(|op| y.relative.contains(op)) {
+            return false;
+        }
+        // An atom may change nothing its parent's run shows of its operation (it delays an
+        // answer the client ignores there) and still change it where the other atom changed
+        // that operation (the ignored answer is now the one the client takes).
+        if x.relative.contains(&y.op) || y.relative.contains(&x.op) {
             return false;
         }
         if self.base_crash || x.crash.is_some() || y.crash.is_some() {
@@ -332,7 +342,7 @@ pub(super) fn effect(base: &Run, run: &Run, candidate: &Candidate, clean: bool) 
     // depth before the last), and a vector collected from a filter keeps up to twice its room.
     Some(Effect {
         relative: changed(b, r, true).into_boxed_slice(),
-        activity: activity(r, &absolute).into_boxed_slice(),
+        activity: activity(r, Some(&absolute)).into_boxed_slice(),
         shifts: shifts.into_boxed_slice(),
         absolute: absolute.into_boxed_slice(),
         touches: touches.into_boxed_slice(),
@@ -382,10 +392,11 @@ pub(super) fn atom_op(atom: &FaultAtom) -> u32 {
     }
 }
 
-/// Where `ops` were on the servers in the run: `(op, server, from, to)` for each handler
-/// task, from its delivery to its last event on that server (the run's end if it never had
-/// one), and for each request a down server refused.
-pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u32, u16, u64, u64)> {
+/// Where `ops` (all operations, with `None`) were on the servers in the run: `(op, server,
+/// from, to)` for each handler task, from its delivery to its answer, and for each request a
+/// down server refused. A task a crash killed was there until the crash (its last step may be
+/// long before it); one still unanswered when the run ended, until the end.
+pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, u64, u64)> {
     // (operation, attempt, copy) of each task, and its (server, from, to).
     type Task = (u32, u16, u8);
     let mut open: Vec<(Task, (u16, u64, u64))> = Vec::new();
@@ -395,25 +406,38 @@ pub(super) fn activity(ex: &Exploration, ops: &[u32]) -> Vec<(u32, u16, u64, u64
         let Node::Server(server) = e.node else {
             continue;
         };
-        if !ops.contains(&e.op) {
+        if e.kind == EventKind::Crash {
+            // Every task still on the server dies here: it was there until now.
+            let (killed, kept) = open.into_iter().partition(|(_, span)| span.0 == server);
+            open = kept;
+            out.extend(
+                killed
+                    .into_iter()
+                    .map(|((op, _, _), (server, from, _))| (op, server, from, e.time_us)),
+            );
+            continue;
+        }
+        if ops.is_some_and(|ops| !ops.contains(&e.op)) {
             continue;
         }
         let task = (e.op, e.attempt, e.copy);
         match e.kind {
             EventKind::Refused => out.push((e.op, server, e.time_us, e.time_us)),
-            EventKind::Deliver => open.push((task, (server, e.time_us, end))),
-            _ => {
-                if let Some((_, span)) = open.iter_mut().rev().find(|(t, _)| *t == task) {
-                    span.2 = e.time_us;
+            EventKind::Deliver => open.push((task, (server, e.time_us, e.time_us))),
+            EventKind::Respond => {
+                // Answered: the task is done.
+                if let Some(i) = open.iter().rposition(|(t, _)| *t == task) {
+                    let ((op, _, _), (server, from, _)) = open.remove(i);
+                    out.push((op, server, from, e.time_us));
                 }
             }
+            _ => {}
         }
     }
-    // A task still running when the run ended keeps its span to the end; one that ended
-    // has its last event as the span's end (set above, after its delivery).
+    // A task never answered nor killed ran, for all we know, to the end.
     out.extend(
         open.into_iter()
-            .map(|((op, _, _), (server, from, to))| (op, server, from, to)),
+            .map(|((op, _, _), (server, from, _))| (op, server, from, end)),
     );
     out
 }
@@ -581,6 +605,65 @@ mod tests {
             logged: 10,
             ..Family::default()
         }
+    }
+
+    /// An atom that changed nothing of its own operation (it delayed an answer the client
+    /// ignored) is not independent of one that changed that operation.
+    #[test]
+    fn an_atom_is_never_independent_of_one_that_changed_its_operation() {
+        let f = family();
+        let budget = Budget::default();
+        let lost_answer = effect(1, &[1], &[(1, 0, 10, 20)], None);
+        let delayed_copy = effect(1, &[], &[], None);
+        assert!(!f.independent(&lost_answer, &delayed_copy, &budget));
+        assert!(!f.independent(&delayed_copy, &lost_answer, &budget));
+        // About another operation, it is.
+        let elsewhere = effect(2, &[], &[], None);
+        assert!(f.independent(&lost_answer, &elsewhere, &budget));
+    }
+
+    /// A task a crash killed was on the server until the crash, not until its last step; one
+    /// never answered, until the run's end.
+    #[test]
+    fn a_killed_task_is_on_the_server_until_the_crash() {
+        use crate::world::Instant;
+        let at = |time_us: u64, op: u32, kind: EventKind| Instant {
+            time_us,
+            op,
+            attempt: 1,
+            copy: 0,
+            kind,
+            node: Node::Server(0),
+        };
+        let ex = Exploration {
+            instants: vec![
+                at(10, 1, EventKind::Deliver),
+                at(12, 1, EventKind::Step),
+                at(15, 2, EventKind::Deliver),
+                at(18, 2, EventKind::Step),
+                at(19, 2, EventKind::Respond),
+                at(20, 3, EventKind::Deliver),
+                at(30, NO_OP, EventKind::Crash),
+                at(40, 4, EventKind::Refused),
+                at(200, 5, EventKind::Deliver),
+                at(210, 5, EventKind::Step),
+                at(300, NO_OP, EventKind::Restart),
+            ],
+            ..Exploration::default()
+        };
+        let mut all = activity(&ex, None);
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            [
+                (1, 0, 10, 30),
+                (2, 0, 15, 19),
+                (3, 0, 20, 30),
+                (4, 0, 40, 40),
+                (5, 0, 200, 300)
+            ]
+        );
+        assert_eq!(activity(&ex, Some(&[1])), [(1, 0, 10, 30)]);
     }
 
     /// A crash of operation 1 at 100 (down until 150), and a drop on operation 2; both make

@@ -53,9 +53,9 @@
 //!   search finds; `tests/explore.rs` checks both on every bundled scenario small enough.
 //! * **Plans of two independent faults are decided without a run** at the last depth
 //!   (`independence`): when each of the two last atoms, alone, broke nothing, and they changed
-//!   different operations whose store keys no other operation touches (with more conditions
-//!   when a crash is in the plan: see `Family::independent`), the plan of both breaks nothing
-//!   either. It rests on one **premise**, stated here and nowhere else: *every invariant the
+//!   different operations (neither the other's own operation) whose store keys no other
+//!   operation touches (with more conditions when a crash is in the plan: see
+//!   `Family::independent`), the plan of both breaks nothing either. It rests on one **premise**, stated here and nowhere else: *every invariant the
 //!   search checks is decided by each operation on its own, on its own timeline* (its events,
 //!   answers and effects, at times relative to its start), *and no design branches on the
 //!   absolute time*. Then the operations of the combined run each behave as in one of the two
@@ -82,7 +82,15 @@
 //!
 //!   `Checker::verify_decisions` runs every decided plan after all, and
 //!   `Checker::verify_sample` a deterministic sample of them; the tests do both, at two faults
-//!   and at three, and fail on any decided plan that breaks an invariant.
+//!   and at three, and fail on any decided plan that breaks an invariant, or, decided by the
+//!   pair rule, whose run breaks the premise itself: an operation that behaved otherwise than
+//!   in the run of the atom that changed it (or of neither). That second check holds whatever
+//!   the design, so it tests the reasoning even where every plan is clean. It found two holes,
+//!   now closed: an atom that changed nothing its parent's run showed of its own operation (it
+//!   delayed an answer the client ignored there) was taken as independent of an atom that
+//!   changed that operation (after which the answer is the one the client takes); and a
+//!   handler task a crash killed was taken to have left the server at its last step, so an
+//!   operation moved by the other atom seemed clear of the downtime that changed it.
 //!
 //! ## Work and budgets
 //!
@@ -311,8 +319,9 @@ pub(super) struct Batch {
     clock_refused: u64,
     /// Of `independent`, those decided by two groups of faults ([`Groups`]).
     composed: u64,
-    /// Plans decided without a run, kept when the decisions are to be verified.
-    decided: Vec<(usize, FaultAtom)>,
+    /// Plans decided without a run, kept when the decisions are to be verified: the node's
+    /// number, the atom, and whether the pair rule decided it (else groups did).
+    decided: Vec<(usize, FaultAtom, bool)>,
     /// With effects kept: the family of each node of the batch, by its number.
     families: Vec<(usize, Family)>,
     /// The stop flag was raised while the batch ran: what it made is thrown away whole (the
@@ -334,7 +343,7 @@ pub(super) struct NodeWork {
     independent: u64,
     clock_refused: u64,
     composed: u64,
-    decided: Vec<(usize, FaultAtom)>,
+    decided: Vec<(usize, FaultAtom, bool)>,
 }
 
 /// What the search keeps across depths while it joins the batches.
@@ -916,13 +925,27 @@ impl Checker<'_> {
         level.misjudged += made
             .decided
             .par_iter()
-            .filter(|(node, atom)| {
-                let mut plan = nodes[*node].plan.clone();
+            .filter(|(node, atom, pair)| {
+                let both = &nodes[*node].plan;
+                let mut plan = both.clone();
                 plan.push(*atom);
-                let run = self.explore_run(&plan, false);
+                let run = self.explore_run(&plan, *pair);
                 // A run cut by a stop is a verdict of nothing.
-                !matches!(run.stopped, Some(LimitHit::Interrupted { .. }))
-                    && self.violation_of(&run).is_some()
+                if matches!(run.stopped, Some(LimitHit::Interrupted { .. })) {
+                    return false;
+                }
+                if self.violation_of(&run).is_some() {
+                    return true;
+                }
+                // The pair rule's premise, checked as well: every operation behaved as in
+                // the run of the atom that changed it, or of neither.
+                let Some((_, parent)) = both.split_last().filter(|_| *pair) else {
+                    return false;
+                };
+                let mut other = parent.to_vec();
+                other.push(*atom);
+                let runs = [parent, both.as_slice(), &other].map(|p| self.explore_run(p, true));
+                !behaves_as_decided(&runs[0], &runs[1], &runs[2], &run)
             })
             .count() as u64;
         // Each node's family, by the node's number.
@@ -1317,7 +1340,8 @@ impl Checker<'_> {
             .and_then(|(f, x)| f.effects.get(x));
         let clock_refused = std::cell::Cell::new(0u64);
         let composed = std::cell::Cell::new(0u64);
-        let decide = |atom: &FaultAtom| {
+        // 0: run it; 1: decided by the pair rule; 2: by groups.
+        let decide = |atom: &FaultAtom| -> u8 {
             let pair = match (family, mine) {
                 (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
                     let yes = f.independent(x, y, &self.scenario.limits);
@@ -1334,17 +1358,18 @@ impl Checker<'_> {
                 && timed_key(atom).is_none()
                 && groups.is_some_and(|g| g.decides(&node.plan, atom, &self.scenario.limits));
             composed.set(composed.get() + u64::from(by_groups));
-            pair || by_groups
+            u8::from(pair) + 2 * u8::from(by_groups)
         };
         let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
         for c in cands {
-            if !decide(&c.atom) {
+            let how = decide(&c.atom);
+            if how == 0 {
                 out.work.push((number, c));
                 continue;
             }
             out.independent += 1;
             if self.verifies(&node.plan, &c.atom) {
-                out.decided.push((number, c.atom));
+                out.decided.push((number, c.atom, how == 1));
             }
             // A delay or stall decided without a run is not refined from a run of its
             // own: its refined lengths are those its sibling's run gave (the operation
@@ -1370,10 +1395,11 @@ impl Checker<'_> {
                     refined: REFINEMENTS,
                     twin: false,
                 };
-                if decide(&atom) {
+                let how = decide(&atom);
+                if how != 0 {
                     out.independent += 1;
                     if self.verifies(&node.plan, &atom) {
-                        out.decided.push((number, atom));
+                        out.decided.push((number, atom, how == 1));
                     }
                 } else {
                     out.work.push((number, refined));
@@ -1384,6 +1410,28 @@ impl Checker<'_> {
         out.composed = composed.get();
         out
     }
+}
+
+/// True when each operation of `both`, the run of a plan decided by the pair rule, behaved
+/// (in its own time) as in the run of the atom that changed it, `x` or `y`, or as in `base`
+/// when neither did: the premise the rule rests on, which holds whatever the design.
+fn behaves_as_decided(base: &Run, x: &Run, y: &Run, both: &Run) -> bool {
+    fn views(r: &Run) -> Option<&[crate::world::OpView]> {
+        r.exploration.as_deref().map(|e| e.views.as_slice())
+    }
+    let (Some(b), Some(x), Some(y), Some(xy)) = (views(base), views(x), views(y), views(both))
+    else {
+        return false;
+    };
+    b.len() == xy.len()
+        && b.iter().zip(x).zip(y).zip(xy).all(|(((b, x), y), xy)| {
+            match (x.relative != b.relative, y.relative != b.relative) {
+                (true, true) => false,
+                (true, false) => xy.relative == x.relative,
+                (false, true) => xy.relative == y.relative,
+                (false, false) => xy.relative == b.relative,
+            }
+        })
 }
 
 impl fmt::Display for Ordinal {

@@ -59,8 +59,10 @@ pub struct DepthReport {
     /// With `Checker::verify_decisions` or `Checker::verify_sample`: plans decided without a
     /// run that were run after all, to check the reasoning.
     pub verified: u64,
-    /// With `Checker::verify_decisions`: plans decided without a run that, run after all,
-    /// broke an invariant. Always 0, or the reasoning is wrong.
+    /// With `Checker::verify_decisions` or `Checker::verify_sample`: plans decided without a
+    /// run that, run after all, broke an invariant, or (decided by the pair rule) had an
+    /// operation behave otherwise than in the run of the atom that changed it, or of neither.
+    /// Always 0, or the reasoning is wrong.
     pub misjudged: u64,
     /// Plans that broke an invariant: each violating run counted once for its plan and once
     /// more for each plan with a crash's twin instead (a crash before the next step, not tried:
