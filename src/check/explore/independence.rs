@@ -103,6 +103,8 @@ pub(super) struct Family {
     pub(super) clock: bool,
     /// How long a crashed server stays down.
     pub(super) restart_us: u64,
+    /// Where every operation was on the servers in the parent's run (see [`activity`]).
+    pub(super) activity: Box<[(u32, u16, u64, u64)]>,
     pub(super) end_us: u64,
     pub(super) events: u64,
     pub(super) logged: u64,
@@ -154,8 +156,9 @@ impl Family {
     /// three runs, where the crashes of the parent's plan met it as they meet it here); no
     /// operation the other atom changed or moved was on a crashing atom's
     /// server from the crash to the restart (killed, or refused) in its own run; a crashing
-    /// atom's own operation is not moved by the other (so it crashes at the same instant); and
-    /// no handler uses a volatile store (which a crash wipes for every operation at once).
+    /// atom's own operation is not moved by the other (so it crashes at the same instant), or,
+    /// when it is, the crash moves with it ([`Family::crash_carried`]); and no handler uses a
+    /// volatile store (which a crash wipes for every operation at once).
     ///
     /// Neither atom may be about an operation the other changed, even when it changed nothing
     /// of it in its own run: a delay of an answer the client ignores changes nothing there, and
@@ -178,7 +181,17 @@ impl Family {
             if self.cache || x.cache || y.cache {
                 return false;
             }
-            if !self.shifts_compose(x, y) {
+            // A crash at a step of an operation the other atom only starts later.
+            let carried = match (x.crash, y.crash) {
+                (Some(_), None) if y.absolute.contains(&x.op) => Some((x, y)),
+                (None, Some(_)) if x.absolute.contains(&y.op) => Some((y, x)),
+                _ => None,
+            };
+            if let Some((c, d)) = carried {
+                if !self.crash_carried(c, d, budget) {
+                    return false;
+                }
+            } else if !self.shifts_compose(x, y) {
                 return false;
             }
             let clear_of = |crash: Option<(u16, u64)>, crasher: &Effect, other: &Effect| {
@@ -192,7 +205,7 @@ impl Family {
                         .iter()
                         .all(|&(_, s, from, to)| s != server || from > until || to < at)
             };
-            if !clear_of(x.crash, x, y) || !clear_of(y.crash, y, x) {
+            if carried.is_none() && (!clear_of(x.crash, x, y) || !clear_of(y.crash, y, x)) {
                 return false;
             }
         }
@@ -214,6 +227,65 @@ impl Family {
 }
 
 impl Family {
+    /// For a crash `c` at a step of an operation the other atom `d` only moves in time (starts
+    /// later, or earlier, by `s`): true when the crash can be carried along with it. In the run
+    /// of both, the operation reaches its step `s` later, so the crash, and the downtime after
+    /// it, come `s` later than in `c`'s run. That run is then `c`'s, moved by `s`, for every
+    /// operation `c` changed or moved, when `d` moves each of them by the same `s` and changes
+    /// none (they keep their places to the crash) and none of them meets a downtime of the
+    /// parent's plan, which stays where it was, in `c`'s run or moved by `s`. Every other
+    /// operation must be away from the moved downtime: those `d` changed or moved where `d`'s
+    /// run has them, the rest where the parent's run has them.
+    fn crash_carried(&self, c: &Effect, d: &Effect, budget: &crate::sim::Budget) -> bool {
+        let Some((server, at)) = c.crash else {
+            return false;
+        };
+        let Some(i) = d.absolute.iter().position(|&o| o == c.op) else {
+            return false;
+        };
+        let s = d.shifts[i];
+        // The crash's operation must reach its step as before, only later.
+        if s == 0 || server == u16::MAX || d.relative.contains(&c.op) {
+            return false;
+        }
+        for &op in c.absolute.iter() {
+            if d.relative.contains(&op) {
+                return false;
+            }
+            match d.absolute.iter().position(|&o| o == op) {
+                Some(k) if d.shifts[k] == s => {}
+                _ => return false,
+            }
+        }
+        let base_hit = |srv: u16, from: u64, to: u64| {
+            self.crashes.iter().any(|&(sv, down)| {
+                sv == srv && from <= down.saturating_add(self.restart_us) && to >= down
+            })
+        };
+        let moved = |t: u64| t.saturating_add_signed(s);
+        if c.activity.iter().any(|&(_, srv, from, to)| {
+            base_hit(srv, from, to) || base_hit(srv, moved(from), moved(to))
+        }) {
+            return false;
+        }
+        let down = moved(at);
+        let up = down.saturating_add(self.restart_us);
+        let meets = |srv: u16, from: u64, to: u64| srv == server && from <= up && to >= down;
+        let of_d = d.activity.iter().filter(|a| !c.absolute.contains(&a.0));
+        let of_neither = self
+            .activity
+            .iter()
+            .filter(|a| !c.absolute.contains(&a.0) && !d.absolute.contains(&a.0));
+        if of_d
+            .chain(of_neither)
+            .any(|&(_, srv, from, to)| meets(srv, from, to))
+        {
+            return false;
+        }
+        // The run of both ends as late as `c`'s moved by `s`, or `d`'s.
+        c.end_us.saturating_add(s.unsigned_abs()).max(d.end_us) < budget.max_time.0
+    }
+
     /// With a crash in the plan: true when every operation that both atoms moved in time is
     /// where the crashes cannot see the difference.
     ///
@@ -471,6 +543,7 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
         cache: ex.cache,
         clock: ex.clock,
         restart_us,
+        activity: activity(ex, None).into_boxed_slice(),
         owners,
         end_us: base.end_us,
         events: base.events,
@@ -620,6 +693,52 @@ mod tests {
         // About another operation, it is.
         let elsewhere = effect(2, &[], &[], None);
         assert!(f.independent(&lost_answer, &elsewhere, &budget));
+    }
+
+    /// A crash at a step of operation 3 (at 100, down until 150), and a drop on operation 1 of
+    /// the same client that starts operations 3 and 5 later by 400: the crash comes 400 later
+    /// with operation 3, and the plan is decided unless something else meets the moved
+    /// downtime (500 to 550) or the crash reached an operation the drop does not move.
+    #[test]
+    fn a_crash_moves_with_the_operation_it_is_at() {
+        let budget = Budget::default();
+        let crash = |moved: &[(u32, i64, u64, u64)]| effect(3, &[3], moved, Some(100));
+        let drop = effect(
+            1,
+            &[1],
+            &[(1, 0, 0, 40), (3, 400, 480, 520), (5, 400, 600, 640)],
+            None,
+        );
+        let base = |activity: &[(u32, u16, u64, u64)]| Family {
+            activity: activity.into(),
+            ..family()
+        };
+        let quiet = base(&[
+            (1, 0, 0, 10),
+            (2, 0, 20, 30),
+            (3, 0, 80, 120),
+            (5, 0, 200, 240),
+        ]);
+        let with_5 = [(3, 0, 80, 100), (5, 30, 230, 270)];
+        assert!(quiet.independent(&crash(&with_5), &drop, &budget));
+        assert!(quiet.independent(&drop, &crash(&with_5), &budget));
+        // Operation 2, which neither atom moves, is on the server when the crash now comes.
+        let busy = base(&[(2, 0, 510, 520)]);
+        assert!(!busy.independent(&crash(&with_5), &drop, &budget));
+        // The crash reached operation 4, of another client, which the drop does not move.
+        let reached_4 = [(3, 0, 80, 100), (4, 10, 140, 160)];
+        assert!(!quiet.independent(&crash(&reached_4), &drop, &budget));
+        // Operation 5 moved by the crash but by another shift under the drop: not carried.
+        let other_shift = effect(
+            1,
+            &[1],
+            &[(1, 0, 0, 40), (3, 400, 480, 520), (5, 300, 500, 540)],
+            None,
+        );
+        assert!(!quiet.independent(&crash(&with_5), &other_shift, &budget));
+        // The drop changes operation 3 itself: the crash's step may not come as before.
+        let changes_3 = effect(1, &[1, 3], &[(1, 0, 0, 40), (3, 400, 480, 520)], None);
+        assert!(!quiet.independent(&crash(&[(3, 0, 80, 100)]), &changes_3, &budget));
     }
 
     /// A task a crash killed was on the server until the crash, not until its last step; one

@@ -55,7 +55,8 @@
 //!   (`independence`): when each of the two last atoms, alone, broke nothing, and they changed
 //!   different operations (neither the other's own operation) whose store keys no other
 //!   operation touches (with more conditions when a crash is in the plan: see
-//!   `Family::independent`), the plan of both breaks nothing either. It rests on one **premise**, stated here and nowhere else: *every invariant the
+//!   `Family::independent`; a crash at a step of an operation the other atom only moves in
+//!   time moves with it, `Family::crash_carried`), the plan of both breaks nothing either. It rests on one **premise**, stated here and nowhere else: *every invariant the
 //!   search checks is decided by each operation on its own, on its own timeline* (its events,
 //!   answers and effects, at times relative to its start), *and no design branches on the
 //!   absolute time*. Then the operations of the combined run each behave as in one of the two
