@@ -465,13 +465,18 @@ pub(super) fn atom_op(atom: &FaultAtom) -> u32 {
 }
 
 /// Where `ops` (all operations, with `None`) were on the servers in the run: `(op, server,
-/// from, to)` for each handler task, from its delivery to its answer, and for each request a
-/// down server refused. A task a crash killed was there until the crash (its last step may be
-/// long before it); one still unanswered when the run ended, until the end.
+/// from, to)` for each handler task, from its delivery to its last event there, and for each
+/// request a down server refused. A task a crash killed was there until the crash (its last
+/// step may be long before it): one not yet answered, or one that went on working after its
+/// answer (an ack before the work). One never answered when the run ended, until the end.
+///
+/// Not seen: a task that acked and was killed before its next step ended looks like one that
+/// answered and finished; the events do not tell an ack from a last answer.
 pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, u64, u64)> {
-    // (operation, attempt, copy) of each task, and its (server, from, to).
-    type Task = (u32, u16, u8);
-    let mut open: Vec<(Task, (u16, u64, u64))> = Vec::new();
+    /// A task: `(op, attempt, copy)`, `(server, from, to)`, and whether its last event so far
+    /// is its answer.
+    type Open = ((u32, u16, u8), (u16, u64, u64), bool);
+    let mut open: Vec<Open> = Vec::new();
     let end = ex.instants.last().map_or(0, |e| e.time_us);
     let mut out = Vec::new();
     for e in &ex.instants {
@@ -479,13 +484,15 @@ pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, 
             continue;
         };
         if e.kind == EventKind::Crash {
-            // Every task still on the server dies here: it was there until now.
-            let (killed, kept) = open.into_iter().partition(|(_, span)| span.0 == server);
+            // Every task on the server ends here; those still working were there until now.
+            let (ended, kept) = open.into_iter().partition(|(_, span, _)| span.0 == server);
             open = kept;
             out.extend(
-                killed
+                ended
                     .into_iter()
-                    .map(|((op, _, _), (server, from, _))| (op, server, from, e.time_us)),
+                    .map(|((op, _, _), (server, from, to), done)| {
+                        (op, server, from, if done { to } else { e.time_us })
+                    }),
             );
             continue;
         }
@@ -495,21 +502,21 @@ pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, 
         let task = (e.op, e.attempt, e.copy);
         match e.kind {
             EventKind::Refused => out.push((e.op, server, e.time_us, e.time_us)),
-            EventKind::Deliver => open.push((task, (server, e.time_us, e.time_us))),
-            EventKind::Respond => {
-                // Answered: the task is done.
-                if let Some(i) = open.iter().rposition(|(t, _)| *t == task) {
-                    let ((op, _, _), (server, from, _)) = open.remove(i);
-                    out.push((op, server, from, e.time_us));
+            EventKind::Deliver => open.push((task, (server, e.time_us, e.time_us), false)),
+            kind => {
+                if let Some((_, span, done)) = open.iter_mut().rev().find(|(t, _, _)| *t == task) {
+                    span.2 = e.time_us;
+                    *done = kind == EventKind::Respond;
                 }
             }
-            _ => {}
         }
     }
-    // A task never answered nor killed ran, for all we know, to the end.
+    // A task whose last event is not an answer ran, for all we know, to the end.
     out.extend(
         open.into_iter()
-            .map(|((op, _, _), (server, from, _))| (op, server, from, end)),
+            .map(|((op, _, _), (server, from, to), done)| {
+                (op, server, from, if done { to } else { end })
+            }),
     );
     out
 }
@@ -741,8 +748,9 @@ mod tests {
         assert!(!quiet.independent(&crash(&[(3, 0, 80, 100)]), &changes_3, &budget));
     }
 
-    /// A task a crash killed was on the server until the crash, not until its last step; one
-    /// never answered, until the run's end.
+    /// A task a crash killed was on the server until the crash, not until its last step, and
+    /// so was one that went on working after it answered (an ack first); one that answered
+    /// and stopped, until its answer; one never answered, until the run's end.
     #[test]
     fn a_killed_task_is_on_the_server_until_the_crash() {
         use crate::world::Instant;
@@ -766,6 +774,14 @@ mod tests {
                 at(40, 4, EventKind::Refused),
                 at(200, 5, EventKind::Deliver),
                 at(210, 5, EventKind::Step),
+                at(220, 6, EventKind::Deliver),
+                at(221, 6, EventKind::Respond),
+                at(225, 6, EventKind::Step),
+                at(230, 7, EventKind::Deliver),
+                at(231, 7, EventKind::Respond),
+                at(250, NO_OP, EventKind::Crash),
+                at(260, 8, EventKind::Deliver),
+                at(270, 8, EventKind::Step),
                 at(300, NO_OP, EventKind::Restart),
             ],
             ..Exploration::default()
@@ -779,7 +795,10 @@ mod tests {
                 (2, 0, 15, 19),
                 (3, 0, 20, 30),
                 (4, 0, 40, 40),
-                (5, 0, 200, 300)
+                (5, 0, 200, 250),
+                (6, 0, 220, 250),
+                (7, 0, 230, 231),
+                (8, 0, 260, 300)
             ]
         );
         assert_eq!(activity(&ex, Some(&[1])), [(1, 0, 10, 30)]);
