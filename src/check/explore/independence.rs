@@ -198,12 +198,11 @@ impl Family {
                 let Some((server, at)) = crash else {
                     return true;
                 };
-                let until = at.saturating_add(self.restart_us);
                 !other.absolute.contains(&crasher.op)
-                    && other
+                    && !other
                         .activity
                         .iter()
-                        .all(|&(_, s, from, to)| s != server || from > until || to < at)
+                        .any(|&(_, s, from, to)| self.in_downtime((server, at), s, from, to))
             };
             if carried.is_none() && (!clear_of(x.crash, x, y) || !clear_of(y.crash, y, x)) {
                 return false;
@@ -244,8 +243,9 @@ impl Family {
             return false;
         };
         let s = d.shifts[i];
-        // The crash's operation must reach its step as before, only later.
-        if s == 0 || server == u16::MAX || d.relative.contains(&c.op) {
+        // The crash's operation reaches its step as before (`independent` has made sure `d`
+        // changed nothing of it), only later.
+        if s == 0 || server == u16::MAX {
             return false;
         }
         for &op in c.absolute.iter() {
@@ -258,9 +258,9 @@ impl Family {
             }
         }
         let base_hit = |srv: u16, from: u64, to: u64| {
-            self.crashes.iter().any(|&(sv, down)| {
-                sv == srv && from <= down.saturating_add(self.restart_us) && to >= down
-            })
+            self.crashes
+                .iter()
+                .any(|&crash| self.in_downtime(crash, srv, from, to))
         };
         let moved = |t: u64| t.saturating_add_signed(s);
         if c.activity.iter().any(|&(_, srv, from, to)| {
@@ -268,9 +268,8 @@ impl Family {
         }) {
             return false;
         }
-        let down = moved(at);
-        let up = down.saturating_add(self.restart_us);
-        let meets = |srv: u16, from: u64, to: u64| srv == server && from <= up && to >= down;
+        let meets =
+            |srv: u16, from: u64, to: u64| self.in_downtime((server, moved(at)), srv, from, to);
         let of_d = d.activity.iter().filter(|a| !c.absolute.contains(&a.0));
         let of_neither = self
             .activity
@@ -284,6 +283,13 @@ impl Family {
         }
         // The run of both ends as late as `c`'s moved by `s`, or `d`'s.
         c.end_us.saturating_add(s.unsigned_abs()).max(d.end_us) < budget.max_time.0
+    }
+
+    /// True when `[from, to]` on `server` meets the downtime of `crash` (a server and the
+    /// instant it went down, until it restarts).
+    fn in_downtime(&self, crash: (u16, u64), server: u16, from: u64, to: u64) -> bool {
+        let (crashed, down) = crash;
+        crashed == server && from <= down.saturating_add(self.restart_us) && to >= down
     }
 
     /// With a crash in the plan: true when every operation that both atoms moved in time is
@@ -308,9 +314,7 @@ impl Family {
                 .iter()
                 .chain(x.crash.iter())
                 .chain(y.crash.iter())
-                .any(|&(s, down)| {
-                    s == server && from <= down.saturating_add(self.restart_us) && to >= down
-                })
+                .any(|&crash| self.in_downtime(crash, server, from, to))
         };
         for (i, &op) in x.absolute.iter().enumerate() {
             let Some(j) = y.absolute.iter().position(|&o| o == op) else {
