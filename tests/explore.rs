@@ -1198,6 +1198,7 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
                         assert_eq!(a.starts, b.starts, "{what}");
                         assert_eq!(a.lanes_at, b.lanes_at, "{what}");
                         assert_eq!(a.quiet_at, b.quiet_at, "{what}");
+                        assert_eq!(a.killed, b.killed, "{what}");
                         assert_eq!((a.cache, a.clock), (b.cache, b.clock), "{what}");
                         assert_eq!(whole.ops, fork.ops, "{what}");
                         forked += 1;
@@ -1215,4 +1216,76 @@ fn a_run_resumed_from_its_parents_hash_has_the_fingerprint_of_the_run_hashed_who
         skipped * 3 > events,
         "forks skipped only {skipped} of {events} events"
     );
+}
+
+/// A crash records the handler tasks it kills, which the events alone cannot tell: a consumer
+/// that acked (its last event an answer, `respond`) and was killed before its next step
+/// completed looks by its events like one that answered and finished. The search's reasoning
+/// about where an operation was on a server when another atom crashed it reads this list
+/// (`independence::activity`). On `queue-redelivery` × `ack-first`, a crash of the server
+/// halfway through the step that follows each ack is recorded as killing that task.
+#[test]
+fn a_crash_records_the_tasks_it_kills_even_one_that_acked() {
+    use idemlab::fault::FaultPlan;
+    use idemlab::time::SimTime;
+    use idemlab::trace::{EventKind, Node};
+    use idemlab::world::{Point, Recording, run_with};
+    let mut s = bundled("queue-redelivery");
+    s.faults = FaultPlan::default();
+    let design = s.design("ack-first").unwrap();
+    let run = |plan: Vec<FaultAtom>| {
+        run_with(
+            &s,
+            design.as_ref(),
+            s.seed,
+            &FaultPlan::new(plan),
+            Recording::Explore,
+        )
+    };
+    let root = run(Vec::new());
+    let ex = root.exploration.as_deref().unwrap();
+    assert!(ex.killed.is_empty(), "no crash, nothing killed");
+    let mut checked = 0;
+    for p in &ex.points {
+        // The handler's step after its ack (its first step).
+        let Point::StepStart {
+            step,
+            server,
+            at_us,
+            done_us,
+            ..
+        } = *p
+        else {
+            continue;
+        };
+        if step.position != 2 || done_us < at_us + 2 {
+            continue;
+        }
+        let at = (at_us + done_us) / 2;
+        let crashed = run(vec![FaultAtom::CrashAt {
+            server,
+            at: SimTime(at),
+        }]);
+        let ex = crashed.exploration.as_deref().unwrap();
+        let task = (step.op, step.attempt, step.copy);
+        let killed: Vec<_> = ex
+            .killed
+            .iter()
+            .filter(|k| (k.op, u32::from(k.attempt), u32::from(k.copy)) == task)
+            .collect();
+        assert_eq!(killed.len(), 1, "{step:?}: {:?}", ex.killed);
+        assert_eq!((killed[0].time_us, killed[0].server), (at, server));
+        // Its last event before the crash is its ack, before the crash's instant.
+        let last = ex
+            .instants
+            .iter()
+            .rev()
+            .filter(|e| e.time_us <= at && matches!(e.node, Node::Server(_)))
+            .find(|e| (e.op, u32::from(e.attempt), u32::from(e.copy)) == task)
+            .unwrap();
+        assert_eq!(last.kind, EventKind::Respond, "{step:?}");
+        assert!(last.time_us < at);
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} acked tasks crashed");
 }

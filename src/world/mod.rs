@@ -36,7 +36,7 @@ use store::Stores;
 use tasks::Tasks;
 pub(crate) use wire::{InFlight, Wire};
 
-pub use points::{Exploration, HashAt, Instant, OpView, Point, StepId};
+pub use points::{Exploration, HashAt, Instant, Killed, OpView, Point, StepId};
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -138,6 +138,25 @@ pub struct Exploration {
     /// handler was running: where a run that extends this one's plan with an atom at that
     /// point may be forked from a [`Prefix`](super::Prefix) of this run ([`Exploration::quiet_before`]).
     pub quiet_at: Vec<u64>,
+    /// Every handler task a crash killed, in the order of the crashes: what the events alone
+    /// cannot tell (a task that acked and was killed before its next step looks, by its
+    /// events, like one that answered and finished).
+    pub killed: Vec<Killed>,
+}
+
+/// A handler task a crash killed ([`Exploration::killed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Killed {
+    /// The crash's instant, in microseconds.
+    pub time_us: u64,
+    /// The server that crashed.
+    pub server: u16,
+    /// The task's request: operation, attempt and network copy, as its events carry them.
+    pub op: u32,
+    /// The attempt.
+    pub attempt: u16,
+    /// The network copy.
+    pub copy: u8,
 }
 
 impl Exploration {
@@ -343,6 +362,19 @@ impl Recorder {
         if self.full {
             self.out.touches.push((op, key_hash(key)));
             self.out.cache |= !durable;
+        }
+    }
+
+    /// Notes that a crash of `server` at `time_us` killed the task serving `req`.
+    pub(crate) fn killed(&mut self, server: u16, time_us: u64, req: &crate::vocab::Request) {
+        if self.full {
+            self.out.killed.push(Killed {
+                time_us,
+                server,
+                op: req.op,
+                attempt: req.attempt as u16,
+                copy: req.copy as u8,
+            });
         }
     }
 

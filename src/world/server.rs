@@ -266,6 +266,19 @@ impl World<'_> {
             return;
         }
         state.up = false;
+        // The tasks it kills: those on the server, and the one whose step asked for the crash
+        // (already out of its slot).
+        self.shared.borrow_mut().note_killed(
+            server,
+            req.iter().chain(
+                self.tasks
+                    .infos
+                    .iter()
+                    .flatten()
+                    .filter(|t| t.server == server)
+                    .map(|t| &t.req),
+            ),
+        );
         self.tasks.remove_server(server);
         {
             let mut shared = self.shared.borrow_mut();

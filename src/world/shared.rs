@@ -303,6 +303,19 @@ impl Shared {
         }
     }
 
+    /// Tells the recorder, if there is one, that a crash of `server` now kills the tasks
+    /// serving `reqs`.
+    pub(crate) fn note_killed<'r>(&mut self, server: u16, reqs: impl Iterator<Item = &'r Request>) {
+        let now = self.kernel.now().0;
+        if let Some(recorder) = self.journal.recorder.as_deref_mut()
+            && recorder.full()
+        {
+            for req in reqs {
+                recorder.killed(server, now, req);
+            }
+        }
+    }
+
     /// Counts a fault point passed by a run that resumes hashing at one.
     #[inline]
     pub(crate) fn pass_point(&mut self) {

@@ -470,12 +470,10 @@ pub(super) fn atom_op(atom: &FaultAtom) -> u32 {
 
 /// Where `ops` (all operations, with `None`) were on the servers in the run: `(op, server,
 /// from, to)` for each handler task, from its delivery to its last event there, and for each
-/// request a down server refused. A task a crash killed was there until the crash (its last
-/// step may be long before it): one not yet answered, or one that went on working after its
-/// answer (an ack before the work). One never answered when the run ended, until the end.
-///
-/// Not seen: a task that acked and was killed before its next step ended looks like one that
-/// answered and finished; the events do not tell an ack from a last answer.
+/// request a down server refused. A task a crash killed ([`Exploration::killed`]) was there
+/// until the crash: its last step may be long before it, and its last event may be an ack
+/// (which the events do not tell from a last answer). One never answered when the run ended,
+/// until the end.
 pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, u64, u64)> {
     /// A task: `(op, attempt, copy)`, `(server, from, to)`, and whether its last event so far
     /// is its answer.
@@ -488,16 +486,23 @@ pub(super) fn activity(ex: &Exploration, ops: Option<&[u32]>) -> Vec<(u32, u16, 
             continue;
         };
         if e.kind == EventKind::Crash {
-            // Every task on the server ends here; those still working were there until now.
+            // Every task on the server ends here; those it killed were there until now.
             let (ended, kept) = open.into_iter().partition(|(_, span, _)| span.0 == server);
             open = kept;
-            out.extend(
-                ended
-                    .into_iter()
-                    .map(|((op, _, _), (server, from, to), done)| {
-                        (op, server, from, if done { to } else { e.time_us })
-                    }),
-            );
+            let killed = |(op, attempt, copy): (u32, u16, u8)| {
+                ex.killed.iter().any(|k| {
+                    (k.time_us, k.server, k.op, k.attempt, k.copy)
+                        == (e.time_us, server, op, attempt, copy)
+                })
+            };
+            out.extend(ended.into_iter().map(|(task, (server, from, to), _)| {
+                (
+                    task.0,
+                    server,
+                    from,
+                    if killed(task) { e.time_us } else { to },
+                )
+            }));
             continue;
         }
         if ops.is_some_and(|ops| !ops.contains(&e.op)) {
@@ -753,11 +758,12 @@ mod tests {
     }
 
     /// A task a crash killed was on the server until the crash, not until its last step, and
-    /// so was one that went on working after it answered (an ack first); one that answered
-    /// and stopped, until its answer; one never answered, until the run's end.
+    /// so was one that acked and was killed before its next step; one that answered and
+    /// stopped, or acked and finished its work before the crash, until its last event; one
+    /// never answered, until the run's end.
     #[test]
     fn a_killed_task_is_on_the_server_until_the_crash() {
-        use crate::world::Instant;
+        use crate::world::{Instant, Killed};
         let at = |time_us: u64, op: u32, kind: EventKind| Instant {
             time_us,
             op,
@@ -788,6 +794,17 @@ mod tests {
                 at(270, 8, EventKind::Step),
                 at(300, NO_OP, EventKind::Restart),
             ],
+            // Operation 6 acked, took its last step at 225 and ended before the crash at
+            // 250; operation 7 acked at 231 and was killed at 250 before its next step.
+            killed: [(30, 1), (30, 3), (250, 5), (250, 7)]
+                .map(|(time_us, op)| Killed {
+                    time_us,
+                    server: 0,
+                    op,
+                    attempt: 1,
+                    copy: 0,
+                })
+                .to_vec(),
             ..Exploration::default()
         };
         let mut all = activity(&ex, None);
@@ -800,8 +817,8 @@ mod tests {
                 (3, 0, 20, 30),
                 (4, 0, 40, 40),
                 (5, 0, 200, 250),
-                (6, 0, 220, 250),
-                (7, 0, 230, 231),
+                (6, 0, 220, 225),
+                (7, 0, 230, 250),
                 (8, 0, 260, 300)
             ]
         );

@@ -91,7 +91,9 @@
 //!   delayed an answer the client ignored there) was taken as independent of an atom that
 //!   changed that operation (after which the answer is the one the client takes); and a
 //!   handler task a crash killed was taken to have left the server at its last step, so an
-//!   operation moved by the other atom seemed clear of the downtime that changed it.
+//!   operation moved by the other atom seemed clear of the downtime that changed it. (A task
+//!   that acked and was killed before its next step is told from one that finished by the
+//!   list of tasks each crash killed, `Exploration::killed`: its events alone look the same.)
 //!
 //! ## Work and budgets
 //!
