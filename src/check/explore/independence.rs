@@ -611,10 +611,21 @@ impl Groups {
         atom: &FaultAtom,
         budget: &crate::sim::Budget,
     ) -> bool {
+        self.split(plan, atom, budget).is_some()
+    }
+
+    /// The first split of `plan + atom` into two kept groups that cannot interact (each
+    /// sorted), if there is one.
+    pub(super) fn split(
+        &self,
+        plan: &[FaultAtom],
+        atom: &FaultAtom,
+        budget: &crate::sim::Budget,
+    ) -> Option<(Vec<FaultAtom>, Vec<FaultAtom>)> {
         let n = plan.len() + 1;
         // Two atoms are the pair rule's; past 12, the partitions are too many to try.
         if !(3..=12).contains(&n) || !groupable(atom) || !plan.iter().all(groupable) {
-            return false;
+            return None;
         }
         let all = |i: usize| if i < plan.len() { plan[i] } else { *atom };
         let ops: Vec<u32> = (0..n).map(|i| atom_op(&all(i))).collect();
@@ -640,13 +651,20 @@ impl Groups {
             }
             a.sort_unstable();
             b.sort_unstable();
+            // `independent` keeps each side's atom off the operations the other changed, by
+            // the one operation an effect names (its last atom's): every atom of a group is.
+            let clear = |group: &[FaultAtom], other: &Effect| {
+                group.iter().all(|g| !other.relative.contains(&atom_op(g)))
+            };
             if let (Some(x), Some(y)) = (self.effects.get(&a[..]), self.effects.get(&b[..]))
+                && clear(&a, y)
+                && clear(&b, x)
                 && self.root.independent(x, y, budget)
             {
-                return true;
+                return Some((a, b));
             }
         }
-        false
+        None
     }
 }
 
@@ -694,6 +712,44 @@ mod tests {
             logged: 10,
             ..Family::default()
         }
+    }
+
+    /// Two groups decide a plan only when no atom of either is about an operation the other
+    /// group changed, not only the last atom of each (the one its effect names).
+    #[test]
+    fn no_atom_of_a_group_is_about_an_operation_the_other_group_changed() {
+        use crate::fault::{Direction, MessageRef};
+        let drop = |op: u32| {
+            FaultAtom::Drop(MessageRef {
+                dir: Direction::Response,
+                op,
+                attempt: 1,
+                copy: 0,
+            })
+        };
+        let budget = Budget::default();
+        let groups = |x_changed: &[u32]| {
+            let mut g = Groups {
+                root: family(),
+                ..Groups::default()
+            };
+            let mut a = vec![drop(3), drop(1)];
+            a.sort_unstable();
+            // The group {3, 1} changed operation 1 only (its drop on 3 changed nothing seen).
+            g.effects.insert(
+                a.into_boxed_slice(),
+                effect(1, &[1], &[(1, 0, 10, 20)], None),
+            );
+            g.effects.insert(
+                vec![drop(2)].into_boxed_slice(),
+                effect(2, x_changed, &[(2, 0, 30, 40)], None),
+            );
+            g
+        };
+        let plan = [drop(3), drop(1)];
+        assert!(groups(&[2]).decides(&plan, &drop(2), &budget));
+        // The other group changed operation 3, which the first group's drop is about.
+        assert!(!groups(&[2, 3]).decides(&plan, &drop(2), &budget));
     }
 
     /// An atom that changed nothing of its own operation (it delayed an answer the client

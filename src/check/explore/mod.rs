@@ -83,17 +83,18 @@
 //!
 //!   `Checker::verify_decisions` runs every decided plan after all, and
 //!   `Checker::verify_sample` a deterministic sample of them; the tests do both, at two faults
-//!   and at three, and fail on any decided plan that breaks an invariant, or, decided by the
-//!   pair rule, whose run breaks the premise itself: an operation that behaved otherwise than
-//!   in the run of the atom that changed it (or of neither). That second check holds whatever
-//!   the design, so it tests the reasoning even where every plan is clean. It found two holes,
-//!   now closed: an atom that changed nothing its parent's run showed of its own operation (it
-//!   delayed an answer the client ignored there) was taken as independent of an atom that
-//!   changed that operation (after which the answer is the one the client takes); and a
-//!   handler task a crash killed was taken to have left the server at its last step, so an
-//!   operation moved by the other atom seemed clear of the downtime that changed it. (A task
-//!   that acked and was killed before its next step is told from one that finished by the
-//!   list of tasks each crash killed, `Exploration::killed`: its events alone look the same.)
+//!   and at three, and fail on any decided plan that breaks an invariant, or whose run breaks
+//!   the premise itself: an operation that behaved otherwise than in the run of the side that
+//!   changed it (the atom on the parent's plan, for the pair rule; the group on the fault-free
+//!   run, for groups), or of neither. That second check holds whatever the design, so it tests
+//!   the reasoning even where every plan is clean. It found two holes, now closed: an atom
+//!   that changed nothing its parent's run showed of its own operation (it delayed an answer
+//!   the client ignored there) was taken as independent of an atom that changed that
+//!   operation (after which the answer is the one the client takes); and a handler task a
+//!   crash killed was taken to have left the server at its last step, so an operation moved
+//!   by the other atom seemed clear of the downtime that changed it. (A task that acked and
+//!   was killed before its next step is told from one that finished by the list of tasks each
+//!   crash killed, `Exploration::killed`: its events alone look the same.)
 //!
 //! ## Work and budgets
 //!
@@ -323,8 +324,8 @@ pub(super) struct Batch {
     /// Of `independent`, those decided by two groups of faults ([`Groups`]).
     composed: u64,
     /// Plans decided without a run, kept when the decisions are to be verified: the node's
-    /// number, the atom, and whether the pair rule decided it (else groups did).
-    decided: Vec<(usize, FaultAtom, bool)>,
+    /// number, the atom, and the rule that decided it.
+    decided: Vec<(usize, FaultAtom, Rule)>,
     /// With effects kept: the family of each node of the batch, by its number.
     families: Vec<(usize, Family)>,
     /// The stop flag was raised while the batch ran: what it made is thrown away whole (the
@@ -346,7 +347,19 @@ pub(super) struct NodeWork {
     independent: u64,
     clock_refused: u64,
     composed: u64,
-    decided: Vec<(usize, FaultAtom, bool)>,
+    decided: Vec<(usize, FaultAtom, Rule)>,
+}
+
+/// What the search does with one child of a node: run it, or decide it without a run by one
+/// of the rules of `independence`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    /// Not decided: run it.
+    Run,
+    /// The pair rule (`Family::independent`): its two last atoms cannot interact.
+    Pair,
+    /// Groups (`Groups::split`): its faults split into two groups that cannot interact.
+    Groups,
 }
 
 /// What the search keeps across depths while it joins the batches.
@@ -925,14 +938,15 @@ impl Checker<'_> {
         level.composed += made.composed;
         level.clock_refused += made.clock_refused;
         level.verified += made.decided.len() as u64;
+        let groups = &search.groups;
         level.misjudged += made
             .decided
             .par_iter()
-            .filter(|(node, atom, pair)| {
+            .filter(|(node, atom, rule)| {
                 let both = &nodes[*node].plan;
                 let mut plan = both.clone();
                 plan.push(*atom);
-                let run = self.explore_run(&plan, *pair);
+                let run = self.explore_run(&plan, true);
                 // A run cut by a stop is a verdict of nothing.
                 if matches!(run.stopped, Some(LimitHit::Interrupted { .. })) {
                     return false;
@@ -940,14 +954,27 @@ impl Checker<'_> {
                 if self.violation_of(&run).is_some() {
                     return true;
                 }
-                // The pair rule's premise, checked as well: every operation behaved as in
-                // the run of the atom that changed it, or of neither.
-                let Some((_, parent)) = both.split_last().filter(|_| *pair) else {
-                    return false;
+                // The rule's premise, checked as well: every operation behaved as in the run
+                // of the side that changed it, or of neither. The pair rule's sides are the
+                // two last atoms, each on the parent's plan; groups' are the two groups, each
+                // on the fault-free run.
+                let sides = match rule {
+                    Rule::Pair => both.split_last().map(|(_, parent)| {
+                        let mut other = parent.to_vec();
+                        other.push(*atom);
+                        [parent.to_vec(), both.clone(), other]
+                    }),
+                    Rule::Groups => groups
+                        .split(both, atom, &self.scenario.limits)
+                        .map(|(a, b)| [Vec::new(), a, b]),
+                    Rule::Run => None,
                 };
-                let mut other = parent.to_vec();
-                other.push(*atom);
-                let runs = [parent, both.as_slice(), &other].map(|p| self.explore_run(p, true));
+                // A plan groups decided whose groups are no longer both kept cannot be
+                // checked against them: counted as misjudged, never passed over.
+                let Some(sides) = sides else {
+                    return true;
+                };
+                let runs = sides.map(|p| self.explore_run(&p, true));
                 !behaves_as_decided(&runs[0], &runs[1], &runs[2], &run)
             })
             .count() as u64;
@@ -1343,8 +1370,7 @@ impl Checker<'_> {
             .and_then(|(f, x)| f.effects.get(x));
         let clock_refused = std::cell::Cell::new(0u64);
         let composed = std::cell::Cell::new(0u64);
-        // 0: run it; 1: decided by the pair rule; 2: by groups.
-        let decide = |atom: &FaultAtom| -> u8 {
+        let decide = |atom: &FaultAtom| -> Rule {
             let pair = match (family, mine) {
                 (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
                     let yes = f.independent(x, y, &self.scenario.limits);
@@ -1361,18 +1387,22 @@ impl Checker<'_> {
                 && timed_key(atom).is_none()
                 && groups.is_some_and(|g| g.decides(&node.plan, atom, &self.scenario.limits));
             composed.set(composed.get() + u64::from(by_groups));
-            u8::from(pair) + 2 * u8::from(by_groups)
+            match (pair, by_groups) {
+                (true, _) => Rule::Pair,
+                (false, true) => Rule::Groups,
+                (false, false) => Rule::Run,
+            }
         };
         let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
         for c in cands {
-            let how = decide(&c.atom);
-            if how == 0 {
+            let rule = decide(&c.atom);
+            if rule == Rule::Run {
                 out.work.push((number, c));
                 continue;
             }
             out.independent += 1;
             if self.verifies(&node.plan, &c.atom) {
-                out.decided.push((number, c.atom, how == 1));
+                out.decided.push((number, c.atom, rule));
             }
             // A delay or stall decided without a run is not refined from a run of its
             // own: its refined lengths are those its sibling's run gave (the operation
@@ -1398,11 +1428,11 @@ impl Checker<'_> {
                     refined: REFINEMENTS,
                     twin: false,
                 };
-                let how = decide(&atom);
-                if how != 0 {
+                let rule = decide(&atom);
+                if rule != Rule::Run {
                     out.independent += 1;
                     if self.verifies(&node.plan, &atom) {
-                        out.decided.push((number, atom, how == 1));
+                        out.decided.push((number, atom, rule));
                     }
                 } else {
                     out.work.push((number, refined));
