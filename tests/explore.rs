@@ -576,7 +576,9 @@ fn a_run_budget_ends_between_nodes_the_same_for_any_jobs() {
 
 /// Plans of three faults decided by two groups of faults (`Groups`: `{a}` and `{x, y}` on
 /// operations that cannot interact, where the rule for the two last atoms cannot say) break
-/// nothing when run, and the search finds the same first violation as the plain one.
+/// nothing when run, each operation behaves as in its group's run, a delay decided so is
+/// refined to the lengths its own run gives, and the search finds the same first violation
+/// as the plain one.
 #[test]
 fn plans_decided_by_groups_of_faults_break_nothing_when_run() {
     let text = std::fs::read_to_string(common::root().join("scenarios/default.toml"))

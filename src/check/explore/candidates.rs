@@ -160,13 +160,9 @@ impl Checker<'_> {
     }
 
     /// New lengths for a delay or a stall, from the instants of the run it made: where it may
-    /// land now that the events it caused (a timeout, a retry) are in the run.
-    pub(super) fn refinements(
-        &self,
-        run: &Run,
-        node: &TreeNode,
-        candidate: Candidate,
-    ) -> Vec<Candidate> {
+    /// land now that the events it caused (a timeout, a retry) are in the run. Empty for
+    /// another atom, or one refined already.
+    pub(super) fn refined_lengths(&self, run: &Run, candidate: Candidate) -> Vec<u64> {
         if candidate.refined >= REFINEMENTS {
             return Vec::new();
         }
@@ -176,7 +172,7 @@ impl Checker<'_> {
         let timing = self.timing();
         let mut index = Index::new(ex);
         let point = candidate.at.point;
-        let lengths: Vec<u64> = match candidate.atom {
+        match candidate.atom {
             FaultAtom::Delay { msg, by } => {
                 let arrives = ex.points.get(point as usize).and_then(|p| match *p {
                     Point::Message {
@@ -207,45 +203,30 @@ impl Checker<'_> {
                     None => Vec::new(),
                 }
             }
-            _ => return Vec::new(),
-        };
+            _ => Vec::new(),
+        }
+    }
+
+    /// The children of `node` that `lengths` ([`Checker::refined_lengths`]) make of
+    /// `candidate`: the same atom at each new length, within the node's bounds.
+    pub(super) fn refinements(
+        &self,
+        lengths: &[u64],
+        node: &TreeNode,
+        candidate: Candidate,
+    ) -> Vec<Candidate> {
         let limit_ok =
             |at: Ordinal| node.last.is_none_or(|l| at > l) && node.limit.is_none_or(|m| at <= m);
         lengths
-            .into_iter()
-            .map(|by| {
-                let at = Ordinal {
+            .iter()
+            .map(|&by| Candidate {
+                at: Ordinal {
                     param: by,
                     ..candidate.at
-                };
-                let atom = match candidate.atom {
-                    FaultAtom::Delay { msg, .. } => FaultAtom::Delay {
-                        msg,
-                        by: SimDuration(by),
-                    },
-                    FaultAtom::Slow {
-                        op,
-                        attempt,
-                        step,
-                        position,
-                        copy,
-                        ..
-                    } => FaultAtom::Slow {
-                        op,
-                        attempt,
-                        step,
-                        by: SimDuration(by),
-                        position,
-                        copy,
-                    },
-                    other => other,
-                };
-                Candidate {
-                    at,
-                    atom,
-                    refined: candidate.refined + 1,
-                    twin: false,
-                }
+                },
+                atom: with_length(candidate.atom, by),
+                refined: candidate.refined + 1,
+                twin: false,
             })
             .filter(|c| limit_ok(c.at))
             .collect()
@@ -514,6 +495,32 @@ impl<'a> Index<'a> {
             );
         }
         self.shared[i] = Some(shared);
+    }
+}
+
+/// A delay or a stall with its length set to `by` (another atom as it is).
+pub(super) fn with_length(atom: FaultAtom, by: u64) -> FaultAtom {
+    match atom {
+        FaultAtom::Delay { msg, .. } => FaultAtom::Delay {
+            msg,
+            by: SimDuration(by),
+        },
+        FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            position,
+            copy,
+            ..
+        } => FaultAtom::Slow {
+            op,
+            attempt,
+            step,
+            by: SimDuration(by),
+            position,
+            copy,
+        },
+        other => other,
     }
 }
 

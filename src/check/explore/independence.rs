@@ -8,7 +8,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Candidate, Ordinal};
 use crate::fault::FaultAtom;
-use crate::time::SimDuration;
 use crate::trace::{EventKind, NO_OP, Node};
 use crate::world::{Exploration, Point, Run};
 
@@ -116,28 +115,8 @@ pub(super) struct Family {
 
 /// A delay or a stall with its length set to zero: the key of the point it lengthens.
 pub(super) fn timed_key(atom: &FaultAtom) -> Option<FaultAtom> {
-    match *atom {
-        FaultAtom::Delay { msg, .. } => Some(FaultAtom::Delay {
-            msg,
-            by: SimDuration::ZERO,
-        }),
-        FaultAtom::Slow {
-            op,
-            attempt,
-            step,
-            position,
-            copy,
-            ..
-        } => Some(FaultAtom::Slow {
-            op,
-            attempt,
-            step,
-            by: SimDuration::ZERO,
-            position,
-            copy,
-        }),
-        _ => None,
-    }
+    matches!(atom, FaultAtom::Delay { .. } | FaultAtom::Slow { .. })
+        .then(|| super::candidates::with_length(*atom, 0))
 }
 
 impl Family {
@@ -584,7 +563,15 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
 pub(super) struct Groups {
     pub(super) root: Family,
     pub(super) effects: FastMap<Box<[FaultAtom]>, Effect>,
+    /// For a kept group whose last atom was a delay or a stall not refined yet: that atom,
+    /// and the lengths its run refined it to. A plan this group decides with that atom last
+    /// gets the same refinements (the group's operations behave as in its run, in their own
+    /// time, and a delay's lengths are counted from its message's arrival).
+    pub(super) refined: FastMap<Box<[FaultAtom]>, Refined>,
 }
+
+/// A group's last atom, a delay or a stall, and the lengths its run refined it to.
+pub(super) type Refined = (FaultAtom, Box<[u64]>);
 
 /// True for the atoms a group may hold: no crash (see [`Groups`]).
 pub(super) fn groupable(atom: &FaultAtom) -> bool {
@@ -595,23 +582,40 @@ pub(super) fn groupable(atom: &FaultAtom) -> bool {
 }
 
 impl Groups {
-    /// Keeps a plan's effect on the fault-free run, when it is a group.
-    pub(super) fn keep(&mut self, plan: &[FaultAtom], effect: Effect) {
+    /// Keeps a plan's effect on the fault-free run, when it is a group, with its last atom's
+    /// refined lengths when that is a delay or a stall refined from this run.
+    pub(super) fn keep(&mut self, plan: &[FaultAtom], effect: Effect, refined: Option<Refined>) {
         if plan.iter().all(groupable) && effect.clean && effect.private {
             let mut key = plan.to_vec();
             key.sort_unstable();
-            self.effects.insert(key.into_boxed_slice(), effect);
+            let key = key.into_boxed_slice();
+            if let Some(refined) = refined {
+                self.refined.insert(key.clone(), refined);
+            }
+            self.effects.insert(key, effect);
         }
     }
 
-    /// True when `plan + atom` splits into two kept groups that cannot interact.
-    pub(super) fn decides(
+    /// Whether `plan + atom` is decided by two groups, for an atom that a run of its own would
+    /// refine (`refines`: a delay or a stall not refined yet). `None`: not decided. Else the
+    /// lengths its run would have refined it to: none for an atom not to refine; for one to
+    /// refine, those of the run of its group, which must have had it last (else, not decided).
+    pub(super) fn decide(
         &self,
         plan: &[FaultAtom],
         atom: &FaultAtom,
+        refines: bool,
         budget: &crate::sim::Budget,
-    ) -> bool {
-        self.split(plan, atom, budget).is_some()
+    ) -> Option<Box<[u64]>> {
+        let (a, b) = self.split(plan, atom, budget)?;
+        if !refines {
+            return Some(Box::new([]));
+        }
+        let mine = if a.contains(atom) { a } else { b };
+        match self.refined.get(&mine[..]) {
+            Some((last, lengths)) if last == atom => Some(lengths.clone()),
+            _ => None,
+        }
     }
 
     /// The first split of `plan + atom` into two kept groups that cannot interact (each
@@ -747,9 +751,9 @@ mod tests {
             g
         };
         let plan = [drop(3), drop(1)];
-        assert!(groups(&[2]).decides(&plan, &drop(2), &budget));
+        assert!(groups(&[2]).split(&plan, &drop(2), &budget).is_some());
         // The other group changed operation 3, which the first group's drop is about.
-        assert!(!groups(&[2, 3]).decides(&plan, &drop(2), &budget));
+        assert!(groups(&[2, 3]).split(&plan, &drop(2), &budget).is_none());
     }
 
     /// An atom that changed nothing of its own operation (it delayed an answer the client

@@ -62,7 +62,9 @@ pub struct DepthReport {
     /// With `Checker::verify_decisions` or `Checker::verify_sample`: plans decided without a
     /// run that, run after all, broke an invariant, or had an operation behave otherwise than
     /// in the run of the side that changed it (the atom, for the pair rule; the group, for
-    /// groups), or of neither. Always 0, or the reasoning is wrong.
+    /// groups), or of neither, or, a delay or a stall that groups decided, whose own run
+    /// refines it to other lengths than its group's run did. Always 0, or the reasoning is
+    /// wrong.
     pub misjudged: u64,
     /// Plans that broke an invariant: each violating run counted once for its plan and once
     /// more for each plan with a crash's twin instead (a crash before the next step, not tried:
