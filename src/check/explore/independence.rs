@@ -676,6 +676,7 @@ impl Groups {
 mod tests {
     use super::*;
     use crate::sim::Budget;
+    use crate::time::SimDuration;
 
     /// An atom's effect that changed `changed` and moved `moved` (each `(op, shift, from,
     /// to)`: started `shift` later, on server 0 from `from` to `to`), crashing server 0 at
@@ -754,6 +755,54 @@ mod tests {
         assert!(groups(&[2]).split(&plan, &drop(2), &budget).is_some());
         // The other group changed operation 3, which the first group's drop is about.
         assert!(groups(&[2, 3]).split(&plan, &drop(2), &budget).is_none());
+    }
+
+    /// Groups decide a delay that a run of its own would refine only with the lengths its
+    /// group's run refined it to, kept when that run had it last; without them, not at all.
+    #[test]
+    fn groups_decide_a_delay_to_refine_only_with_its_groups_lengths() {
+        use crate::fault::{Direction, MessageRef};
+        let msg = |op: u32| MessageRef {
+            dir: Direction::Request,
+            op,
+            attempt: 1,
+            copy: 0,
+        };
+        let delay = FaultAtom::Delay {
+            msg: msg(2),
+            by: SimDuration(5_000),
+        };
+        let budget = Budget::default();
+        let groups = |refined: Option<Refined>| {
+            let mut g = Groups {
+                root: family(),
+                ..Groups::default()
+            };
+            g.keep(
+                &[FaultAtom::Drop(msg(1))],
+                effect(1, &[1], &[(1, 0, 10, 20)], None),
+                None,
+            );
+            g.keep(
+                &[FaultAtom::Duplicate(msg(2)), delay],
+                effect(2, &[2], &[(2, 0, 30, 40)], None),
+                refined,
+            );
+            g
+        };
+        let plan = [FaultAtom::Drop(msg(1)), FaultAtom::Duplicate(msg(2))];
+        let lengths: Box<[u64]> = Box::new([7_001, 9_001]);
+        let kept = groups(Some((delay, lengths.clone())));
+        assert_eq!(kept.decide(&plan, &delay, true, &budget), Some(lengths));
+        // Not to refine (a refined length already): decided, nothing more to try.
+        assert_eq!(
+            kept.decide(&plan, &delay, false, &budget).as_deref(),
+            Some(&[][..])
+        );
+        // The group's run had another atom last: its lengths were never made.
+        let other_last = groups(Some((FaultAtom::Duplicate(msg(2)), Box::new([1]))));
+        assert_eq!(other_last.decide(&plan, &delay, true, &budget), None);
+        assert_eq!(groups(None).decide(&plan, &delay, true, &budget), None);
     }
 
     /// An atom that changed nothing of its own operation (it delayed an answer the client
