@@ -499,29 +499,11 @@ impl<'a> Index<'a> {
 }
 
 /// A delay or a stall with its length set to `by` (another atom as it is).
-pub(super) fn with_length(atom: FaultAtom, by: u64) -> FaultAtom {
-    match atom {
-        FaultAtom::Delay { msg, .. } => FaultAtom::Delay {
-            msg,
-            by: SimDuration(by),
-        },
-        FaultAtom::Slow {
-            op,
-            attempt,
-            step,
-            position,
-            copy,
-            ..
-        } => FaultAtom::Slow {
-            op,
-            attempt,
-            step,
-            by: SimDuration(by),
-            position,
-            copy,
-        },
-        other => other,
+pub(super) fn with_length(mut atom: FaultAtom, by: u64) -> FaultAtom {
+    if let FaultAtom::Delay { by: length, .. } | FaultAtom::Slow { by: length, .. } = &mut atom {
+        *length = SimDuration(by);
     }
+    atom
 }
 
 /// Delay lengths for `msg` (natural arrival `arrives`): to land just after each instant of

@@ -303,6 +303,14 @@ pub(super) struct Candidate {
     twin: bool,
 }
 
+impl Candidate {
+    /// A delay or a stall not refined yet: its own run would refine its length.
+    fn unrefined(&self) -> bool {
+        matches!(self.atom, FaultAtom::Delay { .. } | FaultAtom::Slow { .. })
+            && self.refined < REFINEMENTS
+    }
+}
+
 /// A run made for a plan of the current depth.
 pub(super) struct Child {
     node: usize,
@@ -969,8 +977,7 @@ impl Checker<'_> {
                 // A delay or a stall that groups decided and refined from its group's run:
                 // its own run refines it to the same lengths, or the search missed plans.
                 if *rule == Rule::Groups
-                    && timed_key(atom).is_some()
-                    && candidate.refined < REFINEMENTS
+                    && candidate.unrefined()
                     && self.refined_lengths(&run, *candidate)[..] != lengths[..]
                 {
                     return true;
@@ -1206,10 +1213,9 @@ impl Checker<'_> {
                 };
                 // A delay or stall's lengths refined from its own run, kept with the group,
                 // whatever the node's bounds: those a plan decided by this group gets.
-                let root_refined = (root_effect.is_some()
-                    && refines(&candidate)
-                    && candidate.refined < REFINEMENTS)
-                    .then(|| lengths.into_boxed_slice());
+                let root_refined =
+                    (root_effect.is_some() && refines(&candidate) && candidate.unrefined())
+                        .then(|| lengths.into_boxed_slice());
                 let child = Child {
                     node,
                     candidate,
@@ -1428,7 +1434,7 @@ impl Checker<'_> {
         };
         let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
         for c in cands {
-            let refines = timed_key(&c.atom).is_some() && c.refined < REFINEMENTS;
+            let refines = c.unrefined();
             let (rule, lengths) = decide(&c.atom, refines);
             if rule == Rule::Run {
                 out.work.push((number, c));
@@ -1436,12 +1442,8 @@ impl Checker<'_> {
             }
             out.independent += 1;
             if self.verifies(&node.plan, &c.atom) {
-                let lengths = if refines {
-                    lengths.clone()
-                } else {
-                    Box::new([]) as Box<[u64]>
-                };
-                out.decided.push((number, c, rule, lengths));
+                // Empty unless groups decided an atom to refine.
+                out.decided.push((number, c, rule, lengths.clone()));
             }
             if !refines {
                 continue;
