@@ -157,9 +157,11 @@ fn a_design_broken_only_on_a_retry_is_found_at_two_faults() {
 
 /// The pruned search and the plain tree search agree: on every bundled scenario small enough
 /// for both, for every catalog design, at two faults, they find the same first violating plan,
-/// the same counterexample, and the same violating runs (by fingerprint).
+/// the same counterexample, and the same violating runs (by fingerprint). And the pruned one
+/// says why it ran each plan it did not decide, every reason met somewhere.
 #[test]
 fn pruning_changes_no_verdict_and_no_counterexample() {
+    let mut seen = idemlab::check::RunReasons::default();
     let mut compared = 0;
     let mut pruned_any = 0;
     let mut violations = 0;
@@ -176,6 +178,7 @@ fn pruning_changes_no_verdict_and_no_counterexample() {
                 .explore(2);
             let plain = Checker::new(&s, design.as_ref()).pruning(false).explore(2);
             let what = format!("{} × {name}", path.display());
+            seen.add(&reasons_add_up(&pruned, &what));
             let misjudged: u64 = pruned.depths.iter().map(|d| d.misjudged).sum();
             assert_eq!(
                 misjudged, 0,
@@ -200,6 +203,13 @@ fn pruning_changes_no_verdict_and_no_counterexample() {
         }
     }
     assert!(compared > 100, "only {compared} pairs compared");
+    // Every reason to run a plan is met (a run that hit a budget: in the test of the reasons).
+    for (reason, _, n) in seen.named() {
+        assert!(
+            reason == "unsound" || n > 0,
+            "no run for `{reason}`: {seen:?}"
+        );
+    }
     assert!(pruned_any > 10, "the pruning never pruned: {pruned_any}");
     assert!(
         violations > 10,
@@ -428,9 +438,11 @@ fn a_design_that_reads_the_clock_is_never_decided_without_a_run() {
         .explore(2);
     assert_eq!(r.depths[2].independent, 0, "{:?}", r.depths[2]);
     assert!(r.depths[2].clock_refused > 0, "{:?}", r.depths[2]);
+    assert!(r.depths[2].run_because.clock > 0, "{:?}", r.depths[2]);
     let words = r.lines("clock", "closes-at-noon").join("\n");
     assert!(
-        words.contains("because a handler read the clock"),
+        words.contains("why these were run, not decided:")
+            && words.contains("a handler read the clock"),
         "{words}"
     );
 }
@@ -705,6 +717,13 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
         );
     }
     assert_eq!(merged["complete"], true, "{out}");
+    // Every run of the deepest depth has its reason in each shard, so in the merge too.
+    let last = &merged["depths"][3];
+    let reasons: u64 = last["run_because"]
+        .as_object()
+        .map_or(0, |r| r.values().filter_map(|n| n.as_u64()).sum());
+    assert!(reasons > 0, "{out}");
+    assert_eq!(Some(reasons), last["runs"].as_u64(), "{out}");
     assert_eq!(
         merged["first"].as_array().map(Vec::len),
         whole.first.as_ref().map(|p| p.atoms.len()),
@@ -1041,6 +1060,45 @@ fn families_made_again_at_the_last_depth_give_the_same_report() {
         decided > 10_000,
         "too few plans decided by families: {decided}"
     );
+}
+
+/// The reasons a search gives for the runs of the depth where plans are decided (the deepest,
+/// from two faults on, unless an invariant is not local): they add up to its runs there, and
+/// nowhere else is one counted.
+fn reasons_add_up(r: &idemlab::check::ExploreReport, what: &str) -> idemlab::check::RunReasons {
+    let mut reasons = idemlab::check::RunReasons::default();
+    for d in &r.depths {
+        let deciding = d.faults == r.max_faults && d.faults >= 2 && r.independence.is_none();
+        let expected = if deciding { d.runs } else { 0 };
+        assert_eq!(d.run_because.total(), expected, "{what}: {d:?}");
+        reasons.add(&d.run_because);
+    }
+    reasons
+}
+
+/// Why runs were made, where `pruning_changes_no_verdict_and_no_counterexample` does not
+/// reach: a run that hit the time budget is not one to decide from ("unsound"), and without
+/// crashes among the kinds no run is "near a crash".
+#[test]
+fn every_run_where_plans_are_decided_says_why_it_was_run() {
+    let tight = scenario::parse(
+        "[workload]\nops = 3\nclients = 3\n[client.retry]\ntimeout = \"30ms\"\nbackoff = \"constant\"\nbackoff_base = \"10ms\"\njitter = \"none\"\n[network]\nlatency = \"2ms\"\n[limits]\nmax_time = \"45ms\"\n",
+        "tight.toml",
+    )
+    .unwrap();
+    let design = lookup("key-in-transaction").unwrap();
+    let r = Checker::new(&tight, design.as_ref())
+        .fault_kinds(&[FaultKind::Drop])
+        .explore(2);
+    assert!(reasons_add_up(&r, "tight").unsound > 0, "{r:?}");
+    for name in ["crash-after-charge", "lost-response", "client-retry"] {
+        let r = Checker::new(&bundled(name), design.as_ref())
+            .fault_kinds(&[FaultKind::Drop, FaultKind::Delay, FaultKind::Duplicate])
+            .explore(2);
+        let reasons = reasons_add_up(&r, name);
+        assert_eq!(reasons.crash, 0, "{name}: {reasons:?}");
+        assert!(reasons.total() > 0, "{name}: {reasons:?}");
+    }
 }
 
 /// A run that extends a plan by one atom logs its parent's events until it reaches the atom's

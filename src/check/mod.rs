@@ -488,7 +488,7 @@ mod shrink;
 pub mod strategy;
 
 pub(crate) use explore::group;
-pub use explore::{DepthReport, ExploreProgress, ExploreReport, Ordinal, Stop};
+pub use explore::{DepthReport, ExploreProgress, ExploreReport, Ordinal, RunReasons, Stop};
 
 /// `scenario` without its scripted faults.
 fn without_faults(scenario: &Scenario) -> Scenario {

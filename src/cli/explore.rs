@@ -326,6 +326,14 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
                 let sum = merged[key].as_u64().unwrap_or(0) + d[key].as_u64().unwrap_or(0);
                 merged[key] = sum.into();
             }
+            // Why its runs were made, reason by reason (a shard's report names them all).
+            if let Some(reasons) = d["run_because"].as_object() {
+                for (reason, n) in reasons {
+                    let sum = merged["run_because"][reason].as_u64().unwrap_or(0)
+                        + n.as_u64().unwrap_or(0);
+                    merged["run_because"][reason] = sum.into();
+                }
+            }
             if d["complete"] != true {
                 merged["complete"] = false.into();
             }

@@ -92,6 +92,8 @@ pub(super) struct Family {
     pub(super) owners: FastMap<u64, u32>,
     /// The parent's run was private (no key touched by two operations) and clean.
     pub(super) sound_base: bool,
+    /// The parent's run was private.
+    pub(super) base_private: bool,
     /// The parent's plan crashes a server.
     pub(super) base_crash: bool,
     /// The parent's run's crashes: `(server, instant)`.
@@ -111,6 +113,27 @@ pub(super) struct Family {
     /// The delays and stalls among the children, by the message or step they lengthen: the
     /// lengths refined from their runs are the ones a child of the same atom would get.
     pub(super) timed: FastMap<FaultAtom, Vec<(Ordinal, FaultAtom)>>,
+}
+
+/// Why two atoms' plan is not decided without a run ([`Family::refusal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// The last atom has no sibling to pair with: it is at a point only the atom before it
+    /// makes (never given by [`Family::refusal`], which has both).
+    Unpaired,
+    /// A run it rests on broke an invariant or hit a budget, or the plan of both could pass
+    /// a budget.
+    Unsound,
+    /// A store key was touched by two operations, in a run it rests on or across the two.
+    SharedKey,
+    /// A handler of a run it rests on read the clock.
+    Clock,
+    /// Both atoms changed one operation, or one is about an operation the other changed.
+    SameOperation,
+    /// The plan crashes a server, and an operation one atom changed or moved may meet the
+    /// downtime where the other moves it (or the crash cannot be carried along, or a handler
+    /// keeps a volatile store the crash wipes).
+    Crash,
 }
 
 /// A delay or a stall with its length set to zero: the key of the point it lengthens.
@@ -143,22 +166,42 @@ impl Family {
     /// of it in its own run: a delay of an answer the client ignores changes nothing there, and
     /// everything once the other atom has lost the answer the client took.
     pub(super) fn independent(&self, x: &Effect, y: &Effect, budget: &crate::sim::Budget) -> bool {
-        let ok = |e: &Effect| e.clean && e.private;
-        if !self.sound_base || !ok(x) || !ok(y) || self.reads_clock(x, y) {
-            return false;
+        self.refusal(x, y, budget).is_none()
+    }
+
+    /// Why [`Family::independent`] is false for `x` and `y`: the first condition it finds
+    /// broken, in the order the doc of `independent` gives them. `None`: independent.
+    pub(super) fn refusal(
+        &self,
+        x: &Effect,
+        y: &Effect,
+        budget: &crate::sim::Budget,
+    ) -> Option<Refusal> {
+        if !self.sound_base || !x.clean || !y.clean {
+            return Some(if self.base_private {
+                Refusal::Unsound
+            } else {
+                Refusal::SharedKey
+            });
+        }
+        if !x.private || !y.private {
+            return Some(Refusal::SharedKey);
+        }
+        if self.reads_clock(x, y) {
+            return Some(Refusal::Clock);
         }
         if x.relative.iter().any(|op| y.relative.contains(op)) {
-            return false;
+            return Some(Refusal::SameOperation);
         }
         // An atom may change nothing its parent's run shows of its operation (it delays an
         // answer the client ignores there) and still change it where the other atom changed
         // that operation (the ignored answer is now the one the client takes).
         if x.relative.contains(&y.op) || y.relative.contains(&x.op) {
-            return false;
+            return Some(Refusal::SameOperation);
         }
         if self.base_crash || x.crash.is_some() || y.crash.is_some() {
             if self.cache || x.cache || y.cache {
-                return false;
+                return Some(Refusal::Crash);
             }
             // A crash at a step of an operation the other atom only starts later.
             let carried = match (x.crash, y.crash) {
@@ -168,10 +211,10 @@ impl Family {
             };
             if let Some((c, d)) = carried {
                 if !self.crash_carried(c, d, budget) {
-                    return false;
+                    return Some(Refusal::Crash);
                 }
             } else if !self.shifts_compose(x, y) {
-                return false;
+                return Some(Refusal::Crash);
             }
             let clear_of = |crash: Option<(u16, u64)>, crasher: &Effect, other: &Effect| {
                 let Some((server, at)) = crash else {
@@ -184,7 +227,7 @@ impl Family {
                         .any(|&(_, s, from, to)| self.in_downtime((server, at), s, from, to))
             };
             if carried.is_none() && (!clear_of(x.crash, x, y) || !clear_of(y.crash, y, x)) {
-                return false;
+                return Some(Refusal::Crash);
             }
         }
         // Every key either touched is its toucher's alone in the parent's run, and no key is
@@ -195,12 +238,13 @@ impl Family {
                 .all(|&(k, op)| self.owners.get(&k).is_none_or(|&o| o == op))
         };
         if !owned(x) || !owned(y) || shared_by_two(&x.touches, &y.touches) {
-            return false;
+            return Some(Refusal::SharedKey);
         }
         let extra = |a: u64, b: u64, base: u64| a.saturating_add(b).saturating_sub(base);
-        extra(x.end_us, y.end_us, self.end_us) < budget.max_time.0
+        let fits = extra(x.end_us, y.end_us, self.end_us) < budget.max_time.0
             && extra(x.events, y.events, self.events) < budget.max_events
-            && extra(x.logged, y.logged, self.logged) < budget.max_trace_events
+            && extra(x.logged, y.logged, self.logged) < budget.max_trace_events;
+        (!fits).then_some(Refusal::Unsound)
     }
 }
 
@@ -533,6 +577,7 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
         .collect();
     Family {
         sound_base: clean && base.stopped.is_none() && private(ex),
+        base_private: private(ex),
         base_crash,
         crashes: crashes.into_boxed_slice(),
         cache: ex.cache,
@@ -711,6 +756,7 @@ mod tests {
     fn family() -> Family {
         Family {
             sound_base: true,
+            base_private: true,
             restart_us: 50,
             end_us: 1_000,
             events: 10,

@@ -140,10 +140,10 @@ use crate::sim::LimitHit;
 use crate::world::{Prefix, Recording, Run};
 
 use candidates::rank;
-use independence::{Effect, Family, Groups, effect, family_of, timed_key};
+use independence::{Effect, Family, Groups, Refusal, effect, family_of, timed_key};
 use leafset::LeafSet;
 pub(crate) use report::group;
-pub use report::{DepthReport, ExploreProgress, ExploreReport, Stop};
+pub use report::{DepthReport, ExploreProgress, ExploreReport, RunReasons, Stop};
 
 /// Where an atom sits in a run: its point's number, then the kind of change, then its length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -338,6 +338,8 @@ pub(super) struct Batch {
     clock_refused: u64,
     /// Of `independent`, those decided by two groups of faults ([`Groups`]).
     composed: u64,
+    /// Why the runs made were not decided, where plans are decided.
+    run_because: RunReasons,
     /// Plans decided without a run, kept when the decisions are to be verified.
     decided: Vec<Decided>,
     /// With effects kept: the family of each node of the batch, by its number.
@@ -361,6 +363,7 @@ pub(super) struct NodeWork {
     independent: u64,
     clock_refused: u64,
     composed: u64,
+    run_because: RunReasons,
     decided: Vec<Decided>,
 }
 
@@ -956,6 +959,7 @@ impl Checker<'_> {
         level.independent += made.independent;
         level.composed += made.composed;
         level.clock_refused += made.clock_refused;
+        level.run_because.add(&made.run_because);
         level.verified += made.decided.len() as u64;
         let groups = &search.groups;
         level.misjudged += made
@@ -1159,6 +1163,7 @@ impl Checker<'_> {
             out.independent += node.independent;
             out.clock_refused += node.clock_refused;
             out.composed += node.composed;
+            out.run_because.add(&node.run_because);
             out.decided.extend(node.decided);
         }
         let base = |node: usize| -> &Run { parents[node - offset].as_ref().unwrap_or(root) };
@@ -1249,6 +1254,15 @@ impl Checker<'_> {
                     .collect();
                 work.retain(|&(n, c)| !tried.contains(&(n, c.at)));
             }
+            // Where plans are decided, a refined length is run as found: counted so.
+            out.run_because.refined += work
+                .iter()
+                .filter(|&&(n, _)| {
+                    batch[n - offset]
+                        .family
+                        .is_some_and(|f| (f as usize) < families.len())
+                })
+                .count() as u64;
             if work.is_empty() {
                 break;
             }
@@ -1406,22 +1420,29 @@ impl Checker<'_> {
             .and_then(|(f, x)| f.effects.get(x));
         let clock_refused = std::cell::Cell::new(0u64);
         let composed = std::cell::Cell::new(0u64);
+        let because = std::cell::Cell::new(RunReasons::default());
         // The rule that decides `atom` (`refines`: a delay or a stall not refined yet), and,
         // decided by groups, the lengths its own run would have refined it to.
         let decide = |atom: &FaultAtom, refines: bool| -> (Rule, Box<[u64]>) {
-            let pair = match (family, mine) {
-                (Some(f), Some(x)) => f.effects.get(atom).is_some_and(|y| {
-                    let yes = f.independent(x, y, &self.scenario.limits);
-                    if !yes && f.reads_clock(x, y) {
-                        clock_refused.set(clock_refused.get() + 1);
+            // Why the pair rule does not decide it; `None` where it does, or where no plan
+            // is decided by it (no family: not the last depth).
+            let refusal = match (family, mine) {
+                (Some(f), Some(x)) => match f.effects.get(atom) {
+                    Some(y) => {
+                        let refusal = f.refusal(x, y, &self.scenario.limits);
+                        if refusal.is_none() {
+                            return (Rule::Pair, Box::new([]));
+                        }
+                        if f.reads_clock(x, y) {
+                            clock_refused.set(clock_refused.get() + 1);
+                        }
+                        refusal
                     }
-                    yes
-                }),
-                _ => false,
+                    None => Some(Refusal::Unpaired),
+                },
+                (Some(_), None) => Some(Refusal::Unpaired),
+                (None, _) => None,
             };
-            if pair {
-                return (Rule::Pair, Box::new([]));
-            }
             // By groups: a delay or a stall to refine only with the lengths its group's run
             // gave it (the pair rule takes them from a sibling's run).
             match groups.and_then(|g| g.decide(&node.plan, atom, refines, &self.scenario.limits)) {
@@ -1429,7 +1450,21 @@ impl Checker<'_> {
                     composed.set(composed.get() + 1);
                     (Rule::Groups, lengths)
                 }
-                None => (Rule::Run, Box::new([])),
+                None => {
+                    if let Some(why) = refusal {
+                        let mut b = because.get();
+                        *match why {
+                            Refusal::Unpaired => &mut b.unpaired,
+                            Refusal::Unsound => &mut b.unsound,
+                            Refusal::SharedKey => &mut b.shared_key,
+                            Refusal::Clock => &mut b.clock,
+                            Refusal::SameOperation => &mut b.same_operation,
+                            Refusal::Crash => &mut b.crash,
+                        } += 1;
+                        because.set(b);
+                    }
+                    (Rule::Run, Box::new([]))
+                }
             }
         };
         let mut tried: Vec<Ordinal> = cands.iter().map(|c| c.at).collect();
@@ -1498,6 +1533,7 @@ impl Checker<'_> {
         }
         out.clock_refused = clock_refused.get();
         out.composed = composed.get();
+        out.run_because = because.get();
         out
     }
 }

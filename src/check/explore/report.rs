@@ -74,6 +74,92 @@ pub struct DepthReport {
     pub stopped_runs: u64,
     /// True when every plan of this depth was tried.
     pub complete: bool,
+    /// Why the runs of this depth were made rather than decided without one, at the depth
+    /// where plans are decided (the last, of two faults or more, unless
+    /// [`ExploreReport::independence`] says none is): there they add up to [`Self::runs`].
+    pub run_because: RunReasons,
+}
+
+/// Why each run of the depth where plans are decided was made: the first condition the pair
+/// rule found broken for the plan's two last faults (groups, tried after it, did not decide
+/// the plan either), or that the plan is one the decisions do not reach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReasons {
+    /// The last fault is at a point that only the fault before it makes (a retry's message,
+    /// a step after a restart): there is no plan without that fault to pair it with.
+    pub unpaired: u64,
+    /// The two last faults changed one operation, or one is about an operation the other
+    /// changed: they interact.
+    pub same_operation: u64,
+    /// The plan crashes a server, and an operation one fault changed or moved may meet a
+    /// downtime where the other fault moves it (what is on a server when it goes down, or
+    /// comes while it is down, is a matter of absolute time).
+    pub crash: u64,
+    /// A store key touched by two operations.
+    pub shared_key: u64,
+    /// A run the decision rests on broke an invariant or hit a budget, or the plan could
+    /// pass a budget.
+    pub unsound: u64,
+    /// A handler of a run the decision rests on read the clock.
+    pub clock: u64,
+    /// A delay's or a stall's length refined from the run of the same fault at another
+    /// length: run as it was found.
+    pub refined: u64,
+}
+
+impl RunReasons {
+    /// The reasons, each with its name in the JSON report and its words in the text one.
+    pub fn named(&self) -> [(&'static str, &'static str, u64); 7] {
+        [
+            (
+                "crash",
+                "near a crash (an operation one fault changed or moved may meet the downtime where the other moves it)",
+                self.crash,
+            ),
+            (
+                "unpaired",
+                "at a point only the fault before made (nothing to pair with)",
+                self.unpaired,
+            ),
+            (
+                "same_operation",
+                "two faults on one operation",
+                self.same_operation,
+            ),
+            (
+                "shared_key",
+                "a store key touched by two operations",
+                self.shared_key,
+            ),
+            (
+                "unsound",
+                "resting on a run that broke an invariant or hit a budget",
+                self.unsound,
+            ),
+            ("clock", "a handler read the clock", self.clock),
+            (
+                "refined",
+                "a delay's length refined from its own run",
+                self.refined,
+            ),
+        ]
+    }
+
+    /// All the runs counted.
+    pub fn total(&self) -> u64 {
+        self.named().iter().map(|r| r.2).sum()
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &RunReasons) {
+        self.unpaired += other.unpaired;
+        self.same_operation += other.same_operation;
+        self.crash += other.crash;
+        self.shared_key += other.shared_key;
+        self.unsound += other.unsound;
+        self.clock += other.clock;
+        self.refined += other.refined;
+    }
 }
 
 /// What an exhaustive search found, and exactly what it covered.
@@ -228,7 +314,9 @@ impl ExploreReport {
                 }
                 line.push(')');
             }
-            if d.clock_refused > 0 {
+            // The reasons, when counted, say it with the rest.
+            let because = d.run_because.total() > 0;
+            if d.clock_refused > 0 && !because {
                 line.push_str(&format!(
                     "; {} plans run, not decided, because a handler read the clock",
                     group(d.clock_refused)
@@ -250,6 +338,20 @@ impl ExploreReport {
                 ));
             }
             out.push(line);
+            if because {
+                // Largest first; ties in the fixed order of `named`.
+                let mut reasons = d.run_because.named();
+                reasons.sort_by_key(|r| std::cmp::Reverse(r.2));
+                let reasons: Vec<String> = reasons
+                    .iter()
+                    .filter(|r| r.2 > 0)
+                    .map(|(_, words, n)| format!("{} {words}", group(*n)))
+                    .collect();
+                out.push(format!(
+                    "    why these were run, not decided: {}",
+                    reasons.join("; ")
+                ));
+            }
         }
         if let Some(why) = &self.independence {
             out.push(format!(
@@ -352,6 +454,9 @@ impl ExploreReport {
                 "violations": d.violations,
                 "stopped_runs": d.stopped_runs,
                 "complete": d.complete,
+                "run_because": d.run_because.named().iter()
+                    .map(|(name, _, n)| (name.to_string(), serde_json::Value::from(*n)))
+                    .collect::<serde_json::Map<_, _>>(),
             })).collect::<Vec<_>>(),
             "first": self.first.as_ref().map(|p| p.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
             "counterexample": self.minimal.as_ref().map(|c| serde_json::json!({
