@@ -685,6 +685,8 @@ fn shards_merge_into_the_claim_for_the_whole_tree() {
     )
     .explore(2);
     assert_eq!(whole.runs(), 1_807);
+    // And why the deepest depth's runs were made, added up over the shards.
+    assert!(out.contains("why these were run, not decided: "), "{out}");
 
     // A violation: one shard finds it, and the merge claims no smaller plan breaks anything.
     let broken = shards("lost-response", "process-payment", "2", 2);

@@ -450,6 +450,9 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
                     ));
                 }
                 let _ = writeln!(out, "{line}");
+                if let Some(why) = crate::check::RunReasons::from_json(&d["run_because"]).line() {
+                    let _ = writeln!(out, "{why}");
+                }
             }
             match (&violation, complete_through) {
                 (Some((len, index, _)), _) if claim_violation => {

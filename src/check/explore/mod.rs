@@ -1453,14 +1453,7 @@ impl Checker<'_> {
                 None => {
                     if let Some(why) = refusal {
                         let mut b = because.get();
-                        *match why {
-                            Refusal::Unpaired => &mut b.unpaired,
-                            Refusal::Unsound => &mut b.unsound,
-                            Refusal::SharedKey => &mut b.shared_key,
-                            Refusal::Clock => &mut b.clock,
-                            Refusal::SameOperation => &mut b.same_operation,
-                            Refusal::Crash => &mut b.crash,
-                        } += 1;
+                        b.count(why);
                         because.set(b);
                     }
                     (Rule::Run, Box::new([]))

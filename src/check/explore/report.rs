@@ -1,6 +1,7 @@
 //! What a search reports: per depth, what it ran, pruned and decided, and the claim it makes
 //! of it, in words and as the stable JSON of `idemlab explore --format json`.
 
+use super::independence::Refusal;
 use crate::check::{Counterexample, FaultKind};
 use crate::fault::FaultPlan;
 
@@ -145,9 +146,54 @@ impl RunReasons {
         ]
     }
 
+    /// The reasons as the JSON report has them (a depth's `run_because`); a reason it does not
+    /// name counts 0.
+    pub fn from_json(json: &serde_json::Value) -> RunReasons {
+        let n = |name: &str| json[name].as_u64().unwrap_or(0);
+        RunReasons {
+            unpaired: n("unpaired"),
+            same_operation: n("same_operation"),
+            crash: n("crash"),
+            shared_key: n("shared_key"),
+            unsound: n("unsound"),
+            clock: n("clock"),
+            refined: n("refined"),
+        }
+    }
+
+    /// The report's line for them, largest first (ties in the order of [`Self::named`]);
+    /// `None` when none was counted.
+    pub fn line(&self) -> Option<String> {
+        let mut reasons = self.named();
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.2));
+        let reasons: Vec<String> = reasons
+            .iter()
+            .filter(|r| r.2 > 0)
+            .map(|(_, words, n)| format!("{} {words}", group(*n)))
+            .collect();
+        (!reasons.is_empty()).then(|| {
+            format!(
+                "    why these were run, not decided: {}",
+                reasons.join("; ")
+            )
+        })
+    }
+
     /// All the runs counted.
     pub fn total(&self) -> u64 {
         self.named().iter().map(|r| r.2).sum()
+    }
+
+    /// Counts a plan the pair rule refused for `why`, and groups did not decide.
+    pub(super) fn count(&mut self, why: Refusal) {
+        *match why {
+            Refusal::Unpaired => &mut self.unpaired,
+            Refusal::Unsound => &mut self.unsound,
+            Refusal::SharedKey => &mut self.shared_key,
+            Refusal::Clock => &mut self.clock,
+            Refusal::SameOperation => &mut self.same_operation,
+            Refusal::Crash => &mut self.crash,
+        } += 1;
     }
 
     /// Adds `other`'s counts.
@@ -338,20 +384,7 @@ impl ExploreReport {
                 ));
             }
             out.push(line);
-            if because {
-                // Largest first; ties in the fixed order of `named`.
-                let mut reasons = d.run_because.named();
-                reasons.sort_by_key(|r| std::cmp::Reverse(r.2));
-                let reasons: Vec<String> = reasons
-                    .iter()
-                    .filter(|r| r.2 > 0)
-                    .map(|(_, words, n)| format!("{} {words}", group(*n)))
-                    .collect();
-                out.push(format!(
-                    "    why these were run, not decided: {}",
-                    reasons.join("; ")
-                ));
-            }
+            out.extend(d.run_because.line());
         }
         if let Some(why) = &self.independence {
             out.push(format!(
