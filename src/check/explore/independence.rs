@@ -153,11 +153,13 @@ impl Family {
     /// With a crash in the plan, time matters across operations (what is on the server when it
     /// goes down), so more must hold: an operation moved by both atoms (started later by each,
     /// as a client's later operations are when an earlier one takes longer) is nowhere near a
-    /// crash's downtime, in its own run or moved by the other's shift
+    /// crash's downtime, neither one of its own run's where that run has it nor any where the
+    /// other's shift moves it, which is where the run of both has it
     /// ([`Family::shifts_compose`]; every other operation runs on the timeline of one of the
     /// three runs, where the crashes of the parent's plan met it as they meet it here); no
-    /// operation the other atom changed or moved was on a crashing atom's
-    /// server from the crash to the restart (killed, or refused) in its own run; a crashing
+    /// operation the other atom changed or moved, and the crashing atom did not move, was on
+    /// the crashing atom's server from the crash to the restart (killed, or refused) in its
+    /// own run (one the crashing atom moved too is where `shifts_compose` put it); a crashing
     /// atom's own operation is not moved by the other (so it crashes at the same instant), or,
     /// when it is, the crash moves with it ([`Family::crash_carried`]); and no handler uses a
     /// volatile store (which a crash wipes for every operation at once).
@@ -220,11 +222,12 @@ impl Family {
                 let Some((server, at)) = crash else {
                     return true;
                 };
+                // An operation the crashing atom moved too is where `shifts_compose` put it.
                 !other.absolute.contains(&crasher.op)
-                    && !other
-                        .activity
-                        .iter()
-                        .any(|&(_, s, from, to)| self.in_downtime((server, at), s, from, to))
+                    && !other.activity.iter().any(|&(op, s, from, to)| {
+                        !crasher.absolute.contains(&op)
+                            && self.in_downtime((server, at), s, from, to)
+                    })
             };
             if carried.is_none() && (!clear_of(x.crash, x, y) || !clear_of(y.crash, y, x)) {
                 return Some(Refusal::Crash);
@@ -331,12 +334,12 @@ impl Family {
     /// moved by the other; `independent`'s `clear_of` keeps them away from the other's
     /// crash.
     fn shifts_compose(&self, x: &Effect, y: &Effect) -> bool {
-        // True when `[from, to]` on `server` meets a crash's downtime.
-        let hit = |server: u16, from: u64, to: u64| {
+        // True when `[from, to]` on `server` meets the downtime of a crash of `runs` (the
+        // parent's, and those of the atoms given).
+        let hit = |runs: &[&Effect], server: u16, from: u64, to: u64| {
             self.crashes
                 .iter()
-                .chain(x.crash.iter())
-                .chain(y.crash.iter())
+                .chain(runs.iter().filter_map(|e| e.crash.as_ref()))
                 .any(|&crash| self.in_downtime(crash, server, from, to))
         };
         for (i, &op) in x.absolute.iter().enumerate() {
@@ -355,8 +358,12 @@ impl Family {
                 return false;
             }
             let moved = |t: u64| t.saturating_add_signed(shift);
+            // Where its own run has it, the crashes of that run shaped it; where the other
+            // moves it, the crashes of both meet it.
             let near = own.activity.iter().any(|&(o, server, from, to)| {
-                o == op && (hit(server, from, to) || hit(server, moved(from), moved(to)))
+                o == op
+                    && (hit(&[own], server, from, to)
+                        || hit(&[x, y], server, moved(from), moved(to)))
             });
             if near {
                 return false;
@@ -1013,5 +1020,47 @@ mod tests {
         };
         assert!(crashed.independent(&crash((20, 500, 520)), &drop((30, 510, 530)), &budget));
         assert!(!crashed.independent(&crash((20, 660, 690)), &drop((30, 670, 700)), &budget));
+    }
+
+    /// A crash of operation 1 at 100 (down until 150) makes operation 4 start 400 later (its
+    /// client waits out the downtime); a drop changes operation 4, which in the drop's run,
+    /// where nothing crashes, was at 120 to 130. In the run of both it is where the crash's
+    /// shift puts the drop's run of it, 520 to 530: the downtime is looked for there, not
+    /// where the drop's run had it.
+    #[test]
+    fn a_crash_is_looked_for_where_the_run_of_both_has_an_operation() {
+        let f = family();
+        let budget = Budget::default();
+        let crash = |op4_shift: i64| {
+            effect(
+                1,
+                &[1],
+                &[(1, 5, 90, 110), (4, op4_shift, 520, 530)],
+                Some(100),
+            )
+        };
+        let drop = effect(4, &[4], &[(4, 0, 120, 130)], None);
+        assert!(f.independent(&crash(400), &drop, &budget));
+        assert!(f.independent(&drop, &crash(400), &budget));
+        // The crash's shift puts it in the downtime: not decided.
+        assert_eq!(f.refusal(&crash(10), &drop, &budget), Some(Refusal::Crash));
+        // An operation the drop moved and the crash did not is where the drop's run has it,
+        // in the downtime: not decided.
+        let drop_moving_6 = effect(4, &[4], &[(4, 0, 120, 130), (6, 30, 125, 135)], None);
+        assert_eq!(
+            f.refusal(&crash(400), &drop_moving_6, &budget),
+            Some(Refusal::Crash)
+        );
+        // Where the crash changed operation 4 too, they interact.
+        let crash_changing_4 = effect(
+            1,
+            &[1, 4],
+            &[(1, 5, 90, 110), (4, 400, 520, 530)],
+            Some(100),
+        );
+        assert_eq!(
+            f.refusal(&crash_changing_4, &drop, &budget),
+            Some(Refusal::SameOperation)
+        );
     }
 }
