@@ -9,7 +9,7 @@
 //! - `explore` over the tree of runs of `default` × `key-in-transaction` on every core: runs
 //!   and distinct runs per second at two faults (in this process), and with the release
 //!   binary (`idemlab explore`, the program users run), the time to cover three faults whole
-//!   (14 to 17 s on two cores, 2026-12-05) and the rates of a search of four faults stopped after
+//!   (11.5 s on two cores, 2026-12-05) and the rates of a search of four faults stopped after
 //!   `IDEMLAB_BENCH_K4_SECS` (default 60), each with its peak RSS; `IDEMLAB_BENCH_QUICK=1`
 //!   skips both.
 

@@ -197,7 +197,7 @@ const SPLIT_ALL: usize = 1;
 
 /// How many depths every shard of a search of `max_faults` faults searches whole before it
 /// keeps only its own subtrees: all but the last two. They are a small part of the search (at
-/// four faults of `default`, the first two depths are 62,000 runs of 256 million), and with
+/// four faults of `default`, the first two depths are 62,000 runs of 198 million), and with
 /// them every shard prunes those depths as the whole search does (runs seen before, at any
 /// first fault) and keeps every group of one or two faults to decide plans by: three shards
 /// of `default` at three faults ran 3.09 million runs in all when split at the root, 3.01
