@@ -1,6 +1,7 @@
 //! `idemlab explore`: every plan of up to K faults over the tree of runs, with budgets.
 
 use super::*;
+use crate::check::RunReasons;
 
 /// The arguments of `idemlab explore`.
 #[derive(clap::Args, Debug)]
@@ -326,14 +327,10 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
                 let sum = merged[key].as_u64().unwrap_or(0) + d[key].as_u64().unwrap_or(0);
                 merged[key] = sum.into();
             }
-            // Why its runs were made, reason by reason (a shard's report names them all).
-            if let Some(reasons) = d["run_because"].as_object() {
-                for (reason, n) in reasons {
-                    let sum = merged["run_because"][reason].as_u64().unwrap_or(0)
-                        + n.as_u64().unwrap_or(0);
-                    merged["run_because"][reason] = sum.into();
-                }
-            }
+            // Why its runs were made, reason by reason.
+            let mut because = RunReasons::from_json(&merged["run_because"]);
+            because.add(&RunReasons::from_json(&d["run_because"]));
+            merged["run_because"] = because.to_json();
             if d["complete"] != true {
                 merged["complete"] = false.into();
             }
@@ -450,7 +447,7 @@ pub(super) fn cmd_explore_merge(args: ExploreMergeArgs, out: &mut String) -> Res
                     ));
                 }
                 let _ = writeln!(out, "{line}");
-                if let Some(why) = crate::check::RunReasons::from_json(&d["run_because"]).line() {
+                if let Some(why) = RunReasons::from_json(&d["run_because"]).line() {
                     let _ = writeln!(out, "{why}");
                 }
             }

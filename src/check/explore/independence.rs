@@ -582,9 +582,10 @@ pub(super) fn family_of(base: &Run, plan: &[FaultAtom], clean: bool, restart_us:
             _ => None,
         })
         .collect();
+    let base_private = private(ex);
     Family {
-        sound_base: clean && base.stopped.is_none() && private(ex),
-        base_private: private(ex),
+        sound_base: clean && base.stopped.is_none() && base_private,
+        base_private,
         base_crash,
         crashes: crashes.into_boxed_slice(),
         cache: ex.cache,

@@ -161,6 +161,15 @@ impl RunReasons {
         }
     }
 
+    /// The reasons as the JSON report has them: an object of each reason's count, by name.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.named()
+            .iter()
+            .map(|(name, _, n)| (name.to_string(), serde_json::Value::from(*n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
     /// The report's line for them, largest first (ties in the order of [`Self::named`]);
     /// `None` when none was counted.
     pub fn line(&self) -> Option<String> {
@@ -487,9 +496,7 @@ impl ExploreReport {
                 "violations": d.violations,
                 "stopped_runs": d.stopped_runs,
                 "complete": d.complete,
-                "run_because": d.run_because.named().iter()
-                    .map(|(name, _, n)| (name.to_string(), serde_json::Value::from(*n)))
-                    .collect::<serde_json::Map<_, _>>(),
+                "run_because": d.run_because.to_json(),
             })).collect::<Vec<_>>(),
             "first": self.first.as_ref().map(|p| p.atoms.iter().map(|a| a.to_string()).collect::<Vec<_>>()),
             "counterexample": self.minimal.as_ref().map(|c| serde_json::json!({
